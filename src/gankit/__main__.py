@@ -1,0 +1,3 @@
+from gankit.cli import main
+
+raise SystemExit(main())

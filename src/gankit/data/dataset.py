@@ -1,0 +1,81 @@
+"""The training and validation data a config names, as in-memory tensors.
+
+Everything here fits in memory (MNIST is 188 MB as float32), so training indexes tensors directly
+instead of going through a DataLoader: on 2 CPU cores that is the difference between a fast loop
+and a slow one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from gankit.config import DataConfig
+from gankit.errors import GankitError
+
+
+@dataclass
+class TrainingData:
+    x: torch.Tensor  # training examples, N x data_shape
+    y: torch.Tensor | None  # labels, or None
+    n_classes: int
+    valid: torch.Tensor | None = None  # validation examples (MNIST: train[50000:60000])
+    valid_y: torch.Tensor | None = None
+    means: torch.Tensor | None = None  # toy mixtures: the true mode centres
+    std: float | None = None  # toy mixtures: the true per-mode std
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+    @property
+    def is_image(self) -> bool:
+        return self.x.dim() == 4
+
+
+def load_training_data(cfg: DataConfig, seed: int = 0) -> TrainingData:
+    """The paper's split for MNIST: train[0:50000] to train on, train[50000:60000] to validate."""
+    name = cfg.dataset
+    if name == "mnist":
+        from gankit.data.mnist import load_mnist
+
+        x, y = load_mnist("train", cfg.dir)
+        vx, vy = load_mnist("valid", cfg.dir)
+        return TrainingData(x, y, 10, valid=vx, valid_y=vy)
+    if name in ("ring", "grid"):
+        from gankit.data.toy import make_toy
+
+        x, means, std = make_toy(
+            name,
+            n=cfg.n_train,
+            seed=seed,
+            modes=cfg.modes,
+            radius=cfg.radius,
+            std=cfg.std,
+            side=cfg.side,
+            spacing=cfg.spacing,
+        )
+        # Labels are the mode index, so conditional toy GANs are possible too.
+        y = torch.cdist(x, means).argmin(dim=1)
+        return TrainingData(x, y, len(means), means=means, std=std)
+    if name == "gauss1d":
+        from gankit.data.toy import make_gauss1d
+
+        x = make_gauss1d(cfg.n_train, mean=cfg.mean, std=cfg.std or 0.5, seed=seed)
+        return TrainingData(x.reshape(-1, 1), None, 0)
+    if name == "stacked-mnist":
+        from gankit.data.mnist import load_mnist
+        from gankit.data.stacked import make_stacked_mnist
+
+        mx, my = load_mnist("train-full", cfg.dir)
+        x, codes = make_stacked_mnist(mx, my, cfg.n_train, seed)
+        return TrainingData(x, codes, 1000)
+    if name == "image-folder":
+        from gankit.data.images import load_image_folder
+
+        if not cfg.dir:
+            raise GankitError("data.dataset image-folder needs a folder: --set data.dir=PATH")
+        x, y, classes = load_image_folder(cfg.dir, size=cfg.size, channels=cfg.channels)
+        return TrainingData(x, y, len(classes) if y is not None else 0)
+    raise GankitError(f"unknown data.dataset {name!r}")

@@ -1,0 +1,131 @@
+"""GAN losses as small functions of discriminator logits.
+
+Every function takes raw logits (no sigmoid) so the log-terms are computed stably with softplus:
+log D(x) = -softplus(-l) and log(1 - D(x)) = -softplus(l) for D(x) = sigmoid(l).
+Each `d_*` function is the discriminator's loss to minimise; each `g_*` the generator's.
+
+| name           | D (critic) loss                          | G loss                    | source |
+|----------------|------------------------------------------|---------------------------|--------|
+| minimax        | -V(D, G)                                 | log(1 - D(G(z)))          | Goodfellow et al. 2014, eq. 1 |
+| non-saturating | -V(D, G)                                 | -log D(G(z))              | Goodfellow et al. 2014, §3 |
+| lsgan          | ½(D(x)-b)² + ½(D(G(z))-a)²               | ½(D(G(z))-c)²             | Mao et al. 2017, eq. 2 |
+| wgan           | D(G(z)) - D(x), weights clipped          | -D(G(z))                  | Arjovsky et al. 2017, Alg. 1 |
+| wgan-gp        | D(G(z)) - D(x) + λ(‖∇D(x̂)‖₂ - 1)²        | -D(G(z))                  | Gulrajani et al. 2017, Alg. 1 |
+| hinge          | relu(1 - D(x)) + relu(1 + D(G(z)))       | -D(G(z))                  | Lim & Ye 2017; Miyato et al. 2018 |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from gankit.config import LossConfig
+
+
+def d_loss_minimax(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """-V(D, G) = -(E log D(x) + E log(1 - D(G(z))))."""
+    return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+
+def g_loss_saturating(fake: torch.Tensor) -> torch.Tensor:
+    """E log(1 - D(G(z))), the generator's side of the minimax game (saturates when D wins)."""
+    return -F.softplus(fake).mean()
+
+
+def g_loss_non_saturating(fake: torch.Tensor) -> torch.Tensor:
+    """-E log D(G(z)): same fixed point, strong gradients early in training (paper §3)."""
+    return F.softplus(-fake).mean()
+
+
+def d_loss_lsgan(
+    real: torch.Tensor, fake: torch.Tensor, a: float = 0.0, b: float = 1.0
+) -> torch.Tensor:
+    return 0.5 * ((real - b) ** 2).mean() + 0.5 * ((fake - a) ** 2).mean()
+
+
+def g_loss_lsgan(fake: torch.Tensor, c: float = 1.0) -> torch.Tensor:
+    return 0.5 * ((fake - c) ** 2).mean()
+
+
+def d_loss_wasserstein(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """The critic minimises E D(G(z)) - E D(x), an estimate of -W(p_data, p_g)."""
+    return fake.mean() - real.mean()
+
+
+def g_loss_wasserstein(fake: torch.Tensor) -> torch.Tensor:
+    return -fake.mean()
+
+
+def d_loss_hinge(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+
+
+def gradient_penalty(
+    critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
+) -> torch.Tensor:
+    """E (‖∇D(x̂)‖₂ - 1)² on x̂ = x + α(x̃ - x), α ~ U(0, 1) per sample (Gulrajani et al. 2017)."""
+    alpha = torch.rand(
+        real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype
+    )
+    mixed = (real + alpha * (fake - real)).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss and its training rules: what the training step needs to know about it."""
+
+    name: str
+    d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    g_loss: Callable[[torch.Tensor], torch.Tensor]
+    probabilities: bool  # True when sigmoid(logit) is D's probability that x is real
+    clip: float = 0.0  # WGAN: clip D's weights to [-clip, clip] after every D step
+    gp_weight: float = 0.0  # WGAN-GP: lambda
+
+
+def make_loss(name: str, params: LossConfig | None = None) -> Loss:
+    p = params or LossConfig()
+    if name == "minimax":
+        return Loss(name, d_loss_minimax, g_loss_saturating, probabilities=True)
+    if name == "non-saturating":
+        return Loss(name, d_loss_minimax, g_loss_non_saturating, probabilities=True)
+    if name == "lsgan":
+        return Loss(
+            name,
+            lambda r, f: d_loss_lsgan(r, f, p.lsgan_a, p.lsgan_b),
+            lambda f: g_loss_lsgan(f, p.lsgan_c),
+            probabilities=False,
+        )
+    if name == "wgan":
+        return Loss(name, d_loss_wasserstein, g_loss_wasserstein, probabilities=False, clip=p.clip)
+    if name == "wgan-gp":
+        return Loss(
+            name, d_loss_wasserstein, g_loss_wasserstein, probabilities=False, gp_weight=p.gp_weight
+        )
+    if name == "hinge":
+        return Loss(name, d_loss_hinge, g_loss_wasserstein, probabilities=False)
+    from gankit.config import LOSS_NAMES
+    from gankit.errors import GankitError
+
+    raise GankitError(f"unknown loss {name!r}; choose one of: {', '.join(LOSS_NAMES)}")
+
+
+# The original papers' training rules, applied when `--set loss=NAME` switches a config to this
+# loss (values you also --set win). WGAN: RMSProp 5e-5, n_critic 5 (Arjovsky et al. 2017, Alg. 1);
+# WGAN-GP: Adam 1e-4, betas (0, 0.9), n_critic 5 (Gulrajani et al. 2017, Alg. 1); LSGAN: Adam 2e-4,
+# beta1 0.5 (Mao et al. 2017, §4); hinge as in SN-GAN (Miyato et al. 2018): Adam 2e-4, betas (0, 0.9).
+LOSS_DEFAULTS: dict[str, dict] = {
+    "minimax": {},
+    "non-saturating": {},
+    "lsgan": {"optim": {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999], "lr_decay": 1.0}},
+    "wgan": {"optim": {"name": "rmsprop", "lr": 5e-5, "lr_decay": 1.0}, "train": {"k": 5}},
+    "wgan-gp": {
+        "optim": {"name": "adam", "lr": 1e-4, "betas": [0.0, 0.9], "lr_decay": 1.0},
+        "train": {"k": 5},
+    },
+    "hinge": {"optim": {"name": "adam", "lr": 2e-4, "betas": [0.0, 0.9], "lr_decay": 1.0}},
+}

@@ -1,0 +1,204 @@
+"""Run folders: `runs/<name>/` with config.yaml, metrics.jsonl, samples/ and checkpoint.pt.
+
+A run folder is only ever added to: the config is written once, metrics are appended, and the
+checkpoint is replaced atomically. `load_run` rebuilds the networks of any checkpoint on the CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from gankit.config import Config, config_diff, config_from_dict, config_to_dict, config_to_yaml
+from gankit.errors import GankitError
+from gankit.train.checkpoint import atomic_write_bytes, load_checkpoint
+
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.jsonl"
+CHECKPOINT_FILE = "checkpoint.pt"
+STATUS_FILE = "run.json"
+
+# Keys that may change when a run is resumed: how long to train and how to show it, not what.
+RESUMABLE_KEYS = (
+    "train.epochs",
+    "train.max_steps",
+    "train.progress",
+    "train.device",
+    "train.threads",
+    "train.tensorboard",
+    "train.log_every",
+)
+
+
+def is_run(path: Path) -> bool:
+    return (Path(path) / CONFIG_FILE).exists()
+
+
+def prepare_run_dir(path: Path, cfg: Config, resume: bool, force: bool = False) -> None:
+    """Create a new run folder, or check an existing one before resuming it."""
+    path = Path(path)
+    if resume:
+        if not is_run(path):
+            raise GankitError(
+                f"--resume: {path} is not a gankit run (no {CONFIG_FILE}); check --run-dir"
+            )
+        if not (path / CHECKPOINT_FILE).exists():
+            raise GankitError(
+                f"--resume: {path} has no {CHECKPOINT_FILE} yet; start it again without --resume"
+            )
+        saved = yaml.safe_load((path / CONFIG_FILE).read_text())
+        diff = [
+            line
+            for line in config_diff(saved, config_to_dict(cfg))
+            if line.split(":")[0] not in RESUMABLE_KEYS
+        ]
+        if diff and not force:
+            raise GankitError(
+                "refusing to resume with a changed config (use --force to resume anyway):\n  "
+                + "\n  ".join(diff)
+            )
+        write_config(path, cfg)
+        return
+    if path.exists() and any(path.iterdir()):
+        if is_run(path):
+            raise GankitError(
+                f"run folder {path} already holds a run; continue it with --resume, or pick another --run-dir"
+            )
+        raise GankitError(f"{path} exists and is not an empty folder; choose another --run-dir")
+    try:
+        (path / "samples").mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise GankitError(
+            f"cannot write the run folder {path} ({exc.strerror}); choose another --run-dir"
+        ) from None
+    write_config(path, cfg)
+
+
+def write_config(path: Path, cfg: Config) -> None:
+    atomic_write_bytes(Path(path) / CONFIG_FILE, config_to_yaml(cfg).encode())
+
+
+def read_config(path: Path) -> Config:
+    path = Path(path)
+    if not is_run(path):
+        raise GankitError(
+            f"{path} is not a gankit run folder (no {CONFIG_FILE}); give the folder `gankit train` made"
+        )
+    return config_from_dict(yaml.safe_load((path / CONFIG_FILE).read_text()) or {})
+
+
+def append_metrics(path: Path, record: dict[str, Any]) -> None:
+    with open(Path(path) / METRICS_FILE, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    file = Path(path) / METRICS_FILE
+    if not file.exists():
+        return []
+    records = []
+    for line in file.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut short by a kill
+    return records
+
+
+def truncate_metrics(path: Path, g_steps: int) -> None:
+    """Drop records logged after the checkpoint we resume from, so the log reads as one run."""
+    file = Path(path) / METRICS_FILE
+    if not file.exists():
+        return
+    kept = [r for r in read_metrics(path) if r.get("step", 0) <= g_steps]
+    atomic_write_bytes(file, "".join(json.dumps(r) + "\n" for r in kept).encode())
+
+
+def write_status(path: Path, status: dict[str, Any]) -> None:
+    atomic_write_bytes(Path(path) / STATUS_FILE, json.dumps(status, indent=2).encode())
+
+
+def read_status(path: Path) -> dict[str, Any]:
+    file = Path(path) / STATUS_FILE
+    return json.loads(file.read_text()) if file.exists() else {}
+
+
+@dataclass
+class Run:
+    """A trained (or training) run, loaded for sampling and evaluation."""
+
+    path: Path
+    config: Config
+    generator: torch.nn.Module
+    discriminator: torch.nn.Module
+    data_shape: tuple[int, ...]
+    n_classes: int
+    step: int
+    epoch: int
+    status: dict[str, Any] = field(default_factory=dict)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        labels: torch.Tensor | int | None = None,
+        seed: int = 0,
+        batch_size: int = 1000,
+    ) -> torch.Tensor:
+        """n samples (N x data_shape) from G (its EMA copy when the run kept one), in eval mode."""
+        g = torch.Generator().manual_seed(seed)
+        if self.n_classes and self.config.data.conditional:
+            if labels is None:
+                labels = torch.arange(n) % self.n_classes
+            elif isinstance(labels, int):
+                if not 0 <= labels < self.n_classes:
+                    raise GankitError(
+                        f"--label {labels} is out of range; this run has labels 0..{self.n_classes - 1}"
+                    )
+                labels = torch.full((n,), labels, dtype=torch.long)
+        elif labels is not None:
+            raise GankitError(
+                "this run is not conditional: --label needs a run trained with data.conditional=true"
+            )
+        out = []
+        for start in range(0, n, batch_size):
+            m = min(batch_size, n - start)
+            z = self.generator.sample_z(m, generator=g)
+            y = labels[start : start + m] if labels is not None else None
+            out.append(self.generator(z, y))
+        return torch.cat(out)
+
+    def metrics(self) -> list[dict[str, Any]]:
+        return read_metrics(self.path)
+
+
+def load_run(path: str | Path, map_location: str = "cpu") -> Run:
+    """Rebuild G and D of a run folder from its checkpoint (on the CPU by default)."""
+    from gankit.nets import build_discriminator, build_generator
+
+    path = Path(path)
+    cfg = read_config(path)
+    state = load_checkpoint(path / CHECKPOINT_FILE, map_location=map_location)
+    shape, n_classes = tuple(state["data_shape"]), state["n_classes"]
+    g = build_generator(cfg, shape, n_classes)
+    d = build_discriminator(cfg, shape, n_classes)
+    g.load_state_dict(state["g_ema"] if state.get("g_ema") else state["generator"])
+    d.load_state_dict(state["discriminator"])
+    g.eval()
+    d.eval()
+    return Run(
+        path, cfg, g, d, shape, n_classes, state["g_steps"], state["epoch"], read_status(path)
+    )
+
+
+def default_run_dir(cfg: Config) -> Path:
+    return Path(os.environ.get("GANKIT_RUNS_DIR", "runs")) / cfg.name
