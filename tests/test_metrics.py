@@ -18,7 +18,7 @@ from gankit.metrics.evaluate import METRICS, evaluate_samples
 from gankit.metrics.features import clear_feature_cache, extract_features
 from gankit.metrics.frechet import feature_stats, frechet_distance
 from gankit.metrics.inception import load_inception
-from gankit.metrics.kid import kid, polynomial_mmd2
+from gankit.metrics.kid import kid_score, polynomial_mmd2
 from gankit.metrics.modes import classifier_score, kl_to_uniform, mnist_modes, stacked_modes
 from gankit.metrics.parzen import parzen_evaluate, parzen_log_likelihood, select_sigma
 from gankit.metrics.prdc import kth_neighbour_distances, prdc
@@ -149,12 +149,12 @@ def test_kid_near_zero_for_one_distribution_and_positive_for_shifted():
     real = rng.standard_normal((1500, 16))
     same = rng.standard_normal((1500, 16))
     shifted = rng.standard_normal((1500, 16)) + 0.3
-    same_mean, same_std = kid(real, same, n_subsets=20, subset_size=500)
-    shift_mean, _ = kid(real, shifted, n_subsets=20, subset_size=500)
+    same_mean, same_std = kid_score(real, same, n_subsets=20, subset_size=500)
+    shift_mean, _ = kid_score(real, shifted, n_subsets=20, subset_size=500)
     assert abs(same_mean) < 3 * same_std
     assert shift_mean > 10 * same_std
-    assert kid(real, shifted, n_subsets=5, subset_size=500, seed=1) == \
-        kid(torch.from_numpy(real), shifted, n_subsets=5, subset_size=500, seed=1)
+    assert kid_score(real, shifted, n_subsets=5, subset_size=500, seed=1) == \
+        kid_score(torch.from_numpy(real), shifted, n_subsets=5, subset_size=500, seed=1)
 
 
 # ---------------------------------------------------------------- PRDC

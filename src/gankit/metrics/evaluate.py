@@ -19,7 +19,7 @@ from gankit.errors import GankitError
 from gankit.metrics.classifier import MnistClassifier, load_mnist_classifier
 from gankit.metrics.features import extract_features, extractor_name
 from gankit.metrics.frechet import feature_stats, frechet_distance
-from gankit.metrics.kid import kid
+from gankit.metrics.kid import kid_score
 from gankit.metrics.modes import classifier_score, mnist_modes
 from gankit.metrics.parzen import parzen_evaluate
 from gankit.metrics.prdc import prdc
@@ -120,7 +120,7 @@ def evaluate_samples(samples: torch.Tensor | np.ndarray, metrics: list[str],
     if "fid" in names:
         out["fid"] = frechet_distance(*feature_stats(real_feats), *feature_stats(fake_feats))
     if "kid" in names:
-        out["kid"], out["kid_std"] = kid(real_feats, fake_feats, seed=seed)
+        out["kid"], out["kid_std"] = kid_score(real_feats, fake_feats, seed=seed)
         protocol["kid_subset_size"] = min(1000, len(real_feats), len(fake_feats))
     if "pr" in names:
         result = prdc(real_feats, fake_feats, k=PR_K)

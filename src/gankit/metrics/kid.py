@@ -34,7 +34,7 @@ def polynomial_mmd2(x: np.ndarray, y: np.ndarray) -> float:
     return float((sum_xx + sum_yy) / (m * (m - 1)) - 2.0 * k_xy.mean())
 
 
-def kid(real_feats: np.ndarray | torch.Tensor, fake_feats: np.ndarray | torch.Tensor,
+def kid_score(real_feats: np.ndarray | torch.Tensor, fake_feats: np.ndarray | torch.Tensor,
         n_subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
     """Mean and standard deviation of the polynomial MMD^2 over `n_subsets` random subsets.
 

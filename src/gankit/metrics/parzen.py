@@ -22,7 +22,7 @@ DEFAULT_SIGMAS = np.logspace(-1, 0, 10)
 
 def _as_float64_matrix(x: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
     """Flatten to an N x D float64 tensor (images N x C x H x W become N x CHW)."""
-    x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x.detach().cpu())
+    x = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
     x = x.to(torch.float64)
     if x.ndim < 2 or x.shape[0] == 0:
         raise GankitError(f"{name} must be a non-empty array of N points (N x D or N x C x H x W), "
@@ -51,8 +51,15 @@ def _log_densities(points: torch.Tensor, centres: torch.Tensor, sigmas: np.ndarr
             d2 = torch.addmm(centre_norms[None, :], x, centres.T, alpha=-2.0)
             d2 += (x * x).sum(dim=1, keepdim=True)
             d2.clamp_(min=0.0)  # rounding can make coincident points slightly negative
+            # log-sum-exp shifted by each row's nearest centre, shared by all sigmas:
+            # lse(-c d2) = -c min(d2) + log sum exp(-c (d2 - min(d2))), every term <= 0.
+            nearest = d2.min(dim=1, keepdim=True).values
+            d2 -= nearest
+            buffer = torch.empty_like(d2)
             for j, sigma in enumerate(sigmas):
-                out[j, start:start + batch_size] = torch.logsumexp(d2 * (-0.5 / sigma**2), dim=1)
+                c = 0.5 / sigma**2
+                torch.mul(d2, -c, out=buffer).exp_()
+                out[j, start:start + batch_size] = buffer.sum(dim=1).log_() - c * nearest[:, 0]
     norm = math.log(n_centres) + 0.5 * dim * np.log(2.0 * math.pi * sigmas**2)
     return out.numpy() - norm[:, None]
 

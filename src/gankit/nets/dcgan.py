@@ -25,6 +25,7 @@ from gankit.nets.layers import (
     SelfAttention2d,
     check_labels,
     maybe_spectral_norm,
+    pack_samples,
 )
 
 _BASE_SIZES = (4, 7)
@@ -267,6 +268,10 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Score x (N×(C·pack)×size×size) with labels y (N,); returns logits (N,)."""
         expected = (self.in_channels, self.size, self.size)
+        if self.pack > 1 and x.dim() == 4 and x.shape[1] * self.pack == self.in_channels:
+            # Unpacked batches are packed here, as the MLP discriminator does, so the training
+            # loop never needs to know about PacGAN.
+            x = pack_samples(x, self.pack)
         if x.dim() != 4 or tuple(x.shape[1:]) != expected:
             hint = " (pack the batch with pack_samples(x, pack) first)" if self.pack > 1 else ""
             raise GankitError(

@@ -244,7 +244,9 @@ class Trainer:
         self.fixed_y = (
             (torch.arange(n_grid) % n_classes).to(self.device) if cfg.data.conditional else None
         )
-        self.monitor = None
+        from gankit.train.monitor import HealthMonitor
+
+        self.monitor = HealthMonitor(self)
         if resume:
             self._restore()
 
@@ -267,10 +269,13 @@ class Trainer:
             self._perm, self._perm_epoch = self._permutation(epoch), epoch
         bs = self.cfg.train.batch_size
         idx = self._perm[index * bs : (index + 1) * bs]
-        return self.x[idx], (self.y[idx] if self.y is not None else None)
+        # Labels go to the nets only in conditional runs; DCGAN nets refuse unexpected labels.
+        conditional = self.y is not None and self.cfg.data.conditional
+        return self.x[idx], (self.y[idx] if conditional else None)
 
     def noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        z = self.G.sample_z(n, device=self.device)
+        # No device= keyword: DCGANGenerator.sample_z draws on its own device and has none.
+        z = self.G.sample_z(n).to(self.device)
         y = None
         if self.cfg.data.conditional:
             y = torch.randint(self.data.n_classes, (n,), device=self.device)
@@ -422,7 +427,8 @@ class Trainer:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.progress = Progress(d_steps=state["d_steps"], g_steps=state["g_steps"])
-        self._monitor_state = state.get("monitor")
+        if state.get("monitor") is not None:
+            self.monitor.load_state(state["monitor"])
         set_rng_state(state["rng"])
         runs.truncate_metrics(self.run_dir, self.progress.g_steps)
 

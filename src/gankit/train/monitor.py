@@ -1,0 +1,209 @@
+"""Training-health monitor: plain-words warnings when a run goes wrong, at every logged record.
+
+`TrainingLogger` calls `HealthMonitor.check(record)` every `train.log_every` generator steps and
+prints and stores the strings it returns. Two failure modes are watched:
+
+* D overpowers G: D(G(z)) -> 0 while G's gradient vanishes. With the minimax loss
+  log(1 - D(G(z))) this is the saturation of Goodfellow et al. (2014, §3): G stops learning.
+* Mode collapse: the spread of G's samples drops. The monitor measures it itself on a fixed
+  slice of `trainer.fixed_z` as the mean pairwise distance of G's outputs over that of real data
+  (1 is the data's spread, 0 a single point) and, for 2-D mixtures, counts the modes covered
+  with the VEEGAN/PacGAN metric. Both go into the record, so they are logged.
+
+NaN/inf losses are the logger's job (it stops training with a GankitError).
+The monitor never changes training: it draws no random numbers, runs G in eval mode under
+no_grad and puts G back in the mode it found it in.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+# How many of trainer.fixed_z are pushed through G at every check (2-D: 1000 points cost a few
+# milliseconds; image runs have only n_sample_grid = 100 fixed codes).
+N_SAMPLES = 1000
+# D(G(z)) below this (a probability) means D rejects nearly every generated sample.
+D_GZ_LOW = 0.02
+# G's gradient norm below this fraction of its peak counts as vanished.
+GRAD_VANISHED = 0.01
+# Records a condition must hold before it is reported, so one noisy interval is not an alarm.
+SUSTAIN = 3
+# Records between repeats of the same warning while its condition persists.
+REPEAT_EVERY = 10
+# Diversity below this fraction of its peak (once the peak was meaningful) is a collapse.
+DIVERSITY_DROP = 0.5
+DIVERSITY_MEANINGFUL = 0.2
+# Diversity that never got above this is a run that collapsed from the start ...
+DIVERSITY_FLAT = 0.1
+# ... reported only after this many records, since every G starts near a point.
+FLAT_AFTER = 10
+
+
+class HealthMonitor:
+    """Watches each logged record and returns warnings (short, with the fix) as strings."""
+
+    def __init__(self, trainer: Any):
+        self.trainer = trainer
+        self._real_spread: float | None = None
+        self.records = 0
+        self.g_grad_peak = 0.0
+        self.diversity_peak = 0.0
+        self.modes_peak = 0
+        self.streaks = {"saturation": 0, "collapse": 0, "flat": 0, "modes": 0}
+        self.last_warned: dict[str, int] = {}  # warning kind -> record index
+
+    # --- measurements -------------------------------------------------------------------
+    def _real_data_spread(self, n: int) -> float:
+        if self._real_spread is None:
+            # The first n training examples: fixed, so the reference never changes.
+            self._real_spread = mean_pairwise_distance(self.trainer.data.x[:n])
+        return self._real_spread
+
+    @torch.no_grad()
+    def sample_health(self) -> dict[str, float | int]:
+        """Diversity of G's samples on fixed noise (and modes covered for 2-D mixtures)."""
+        t = self.trainer
+        n = min(N_SAMPLES, len(t.fixed_z), len(t.data.x))
+        z = t.fixed_z[:n]
+        y = t.fixed_y[:n] if t.fixed_y is not None else None
+        was_training = t.G.training
+        t.G.eval()
+        try:
+            samples = t.G(z, y).detach().float().cpu()
+        finally:
+            t.G.train(was_training)
+        if not torch.isfinite(samples).all():
+            return {}
+        real = self._real_data_spread(n)
+        out: dict[str, float | int] = {
+            "diversity": mean_pairwise_distance(samples) / real if real > 0 else 0.0
+        }
+        means = getattr(t.data, "means", None)
+        if means is not None and samples.dim() == 2 and samples.shape[1] == 2 and t.data.std:
+            from gankit.metrics.modes2d import mode_metrics
+
+            m = mode_metrics(samples, means, t.data.std)
+            out["modes"] = m["modes"]
+            out["high_quality"] = m["high_quality"]
+        return out
+
+    # --- the check ------------------------------------------------------------------------
+    def check(self, record: dict[str, Any]) -> list[str]:
+        """Add diversity (and 2-D mode) measurements to `record`; return warnings, if any."""
+        self.records += 1
+        health = self.sample_health()
+        for key, value in health.items():
+            record[key] = round(value, 4) if isinstance(value, float) else value
+        warnings: list[str] = []
+        warnings += self._check_saturation(record)
+        warnings += self._check_diversity(record)
+        warnings += self._check_modes(record)
+        return warnings
+
+    def _report(self, kind: str, message: str) -> list[str]:
+        """Once the condition has held SUSTAIN records; repeated every REPEAT_EVERY records."""
+        if self.streaks[kind] < SUSTAIN:
+            return []
+        last = self.last_warned.get(kind)
+        if last is not None and self.records - last < REPEAT_EVERY:
+            return []
+        self.last_warned[kind] = self.records
+        return [message]
+
+    def _check_saturation(self, record: dict[str, Any]) -> list[str]:
+        g_grad = record.get("g_grad_norm")
+        d_gz = record.get("d_gz")
+        if g_grad is None or d_gz is None or not math.isfinite(g_grad):
+            return []
+        self.g_grad_peak = max(self.g_grad_peak, g_grad)
+        if not self.trainer.loss.probabilities:
+            return []  # critic values of WGAN/LSGAN/hinge are not probabilities
+        vanished = g_grad < GRAD_VANISHED * self.g_grad_peak
+        if d_gz < D_GZ_LOW and vanished:
+            self.streaks["saturation"] += 1
+        else:
+            self.streaks["saturation"] = 0
+            return []
+        return self._report(
+            "saturation",
+            f"D overpowers G: D(G(z)) = {d_gz:.3g} and G's gradient has vanished "
+            f"({g_grad:.2g}, under {GRAD_VANISHED:.0%} of its peak) for {self.streaks['saturation']}"
+            " records, so G has stopped learning; use loss=non-saturating, a lower d_optim.lr "
+            "or a smaller train.k",
+        )
+
+    def _check_diversity(self, record: dict[str, Any]) -> list[str]:
+        diversity = record.get("diversity")
+        if diversity is None:
+            return []
+        self.diversity_peak = max(self.diversity_peak, diversity)
+        warnings: list[str] = []
+        dropped = (
+            self.diversity_peak >= DIVERSITY_MEANINGFUL
+            and diversity < DIVERSITY_DROP * self.diversity_peak
+        )
+        self.streaks["collapse"] = self.streaks["collapse"] + 1 if dropped else 0
+        if dropped:
+            warnings += self._report(
+                "collapse",
+                f"possible mode collapse: sample diversity fell to {diversity:.2f} of the data's "
+                f"(peak {self.diversity_peak:.2f}); try discriminator.pack=2 (PacGAN), "
+                "discriminator.minibatch_std=true, a lower learning rate or train.ema=0.999",
+            )
+        flat = self.diversity_peak < DIVERSITY_FLAT
+        self.streaks["flat"] = self.streaks["flat"] + 1 if flat else 0
+        if flat and self.records >= FLAT_AFTER:
+            warnings += self._report(
+                "flat",
+                f"G's samples are nearly identical (diversity {diversity:.2f} of the data's after "
+                f"{self.records} records); check the learning rates and the loss, or try "
+                "discriminator.pack=2",
+            )
+        return warnings
+
+    def _check_modes(self, record: dict[str, Any]) -> list[str]:
+        modes = record.get("modes")
+        if modes is None:
+            return []
+        k = len(self.trainer.data.means)
+        self.modes_peak = max(self.modes_peak, modes)
+        lost = modes <= self.modes_peak - max(2, k // 4)
+        self.streaks["modes"] = self.streaks["modes"] + 1 if lost else 0
+        if not lost:
+            return []
+        return self._report(
+            "modes",
+            f"mode collapse: G covers {modes} of {k} modes (it covered {self.modes_peak}); "
+            "try discriminator.pack=2 (PacGAN), a lower learning rate or train.ema=0.999",
+        )
+
+    # --- checkpointing ----------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """Plain values saved in the checkpoint, so a resumed run warns as an unbroken one."""
+        return {
+            "records": self.records,
+            "g_grad_peak": self.g_grad_peak,
+            "diversity_peak": self.diversity_peak,
+            "modes_peak": self.modes_peak,
+            "streaks": dict(self.streaks),
+            "last_warned": dict(self.last_warned),
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.records = int(state.get("records", 0))
+        self.g_grad_peak = float(state.get("g_grad_peak", 0.0))
+        self.diversity_peak = float(state.get("diversity_peak", 0.0))
+        self.modes_peak = int(state.get("modes_peak", 0))
+        self.streaks.update(state.get("streaks", {}))
+        self.last_warned = dict(state.get("last_warned", {}))
+
+
+def mean_pairwise_distance(x: torch.Tensor) -> float:
+    """Mean Euclidean distance between all pairs of rows of x (flattened per sample)."""
+    flat = x.detach().float().reshape(len(x), -1).cpu()
+    if len(flat) < 2:
+        return 0.0
+    return torch.pdist(flat).mean().item()

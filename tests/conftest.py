@@ -1,0 +1,35 @@
+"""Shared test helpers: a tiny, fast 2-D config and the shared MNIST location."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from gankit.config import load_config
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+
+TINY = [
+    "data.n_train=2000",
+    "generator.hidden=[32, 32]",
+    "discriminator.hidden=[32, 32]",
+    "discriminator.pieces=2",
+    "train.batch_size=50",
+    "train.epochs=0",
+    "train.max_steps=20",
+    "train.log_every=5",
+    "train.progress=false",
+    "train.threads=1",
+]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+def tiny_config(*overrides: str, base: str = "configs/ring8.yaml"):
+    return load_config(REPO / base, [*TINY, *overrides])

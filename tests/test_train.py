@@ -1,0 +1,210 @@
+"""Algorithm 1, run folders, checkpoints, exact resume and seeding on a tiny 2-D problem."""
+
+import json
+import os
+
+import pytest
+import torch
+
+from conftest import tiny_config
+from gankit.errors import GankitError
+from gankit.train import run as runs
+from gankit.train.checkpoint import load_checkpoint, save_checkpoint
+from gankit.train.loop import Trainer, discriminator_step, generator_step, simultaneous_step, train
+
+
+def _params(net):
+    return [p.detach().clone() for p in net.parameters()]
+
+
+def _same(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+@pytest.fixture
+def trainer(tmp_path):
+    return Trainer(tiny_config(), tmp_path / "run")
+
+
+def test_discriminator_step_leaves_generator_unchanged(trainer):
+    g0, d0 = _params(trainer.G), _params(trainer.D)
+    real, y = trainer.real_batch(0)
+    z, yz = trainer.noise(50)
+    discriminator_step(trainer.G, trainer.D, trainer.opt_d, trainer.loss, real, y, z, yz)
+    assert _same(g0, _params(trainer.G))
+    assert not _same(d0, _params(trainer.D))
+    assert all(p.grad is None for p in trainer.G.parameters())
+
+
+def test_generator_step_leaves_discriminator_unchanged(trainer):
+    g0, d0 = _params(trainer.G), _params(trainer.D)
+    z, yz = trainer.noise(50)
+    generator_step(trainer.G, trainer.D, trainer.opt_g, trainer.loss, z, yz)
+    assert _same(d0, _params(trainer.D))
+    assert not _same(g0, _params(trainer.G))
+    assert all(p.grad is None for p in trainer.D.parameters())  # no gradient leaks into D
+    assert all(p.requires_grad for p in trainer.D.parameters())  # D unfrozen afterwards
+
+
+def test_simultaneous_step_gives_each_net_only_its_own_gradient(trainer):
+    """D's update must equal the update from D's loss alone (G's loss must not leak into it)."""
+    real, y = trainer.real_batch(0)
+    z, yz = trainer.noise(50)
+    torch.manual_seed(1)
+    d_state = {k: v.clone() for k, v in trainer.D.state_dict().items()}
+    g_state = {k: v.clone() for k, v in trainer.G.state_dict().items()}
+    simultaneous_step(trainer.G, trainer.D, trainer.opt_g, trainer.opt_d, trainer.loss, real, y, z, yz)
+    d_after = _params(trainer.D)
+    # Redo D's update alone from the same state: generated batch from the same (old) G.
+    other = Trainer(tiny_config(), trainer.run_dir.parent / "other")
+    other.D.load_state_dict(d_state)
+    other.G.load_state_dict(g_state)
+    torch.manual_seed(1)
+    discriminator_step(other.G, other.D, other.opt_d, other.loss, real, y, z, yz)
+    # G is in train mode (batch norm) in both: outputs coincide, so D's updates must too.
+    for a, b in zip(d_after, _params(other.D), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_k_discriminator_steps_per_generator_step(tmp_path, k):
+    t = Trainer(tiny_config(f"train.k={k}", "train.max_steps=4"), tmp_path / "run")
+    t.run()
+    assert t.progress.g_steps == 4 and t.progress.d_steps == 4 * k
+
+
+def test_wgan_warmup_runs_100_critic_steps(tmp_path):
+    t = Trainer(tiny_config("loss=wgan", "train.max_steps=2"), tmp_path / "run")
+    t.run()
+    assert t.progress.d_steps == 200
+    assert all(p.abs().max() <= 0.01 + 1e-7 for p in t.D.parameters())
+
+
+def test_run_folder_contents(tmp_path):
+    out = train(tiny_config("train.max_steps=10"), tmp_path / "run")
+    assert (out / "config.yaml").exists() and (out / "checkpoint.pt").exists()
+    assert (out / "samples" / "final.png").exists()
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [5, 10]
+    for key in ("d_loss", "g_loss", "d_x", "d_gz", "g_grad_norm", "d_grad_norm", "step_time", "images_per_s"):
+        assert key in records[-1]
+    assert 0.0 <= records[-1]["d_x"] <= 1.0
+
+
+def test_epoch_end_writes_samples_and_checkpoint(tmp_path):
+    # 2000 points / batch 50 = 40 batches per epoch.
+    t = Trainer(tiny_config("train.max_steps=0", "train.epochs=1"), tmp_path / "run")
+    t.run()
+    assert t.progress.d_steps == 40
+    assert (tmp_path / "run" / "samples" / "epoch-0001.png").exists()
+
+
+def test_exact_resume_equals_straight_run(tmp_path):
+    """N steps, then resume to 2N, gives the same weights as 2N straight (dropout and BN on)."""
+    extra = ["train.max_steps=12", "discriminator.dropout_hidden=0.3", "train.k=2", "train.ema=0.9"]
+    straight = Trainer(tiny_config(*extra), tmp_path / "straight")
+    straight.run()
+    half = tiny_config(*extra[1:], "train.max_steps=6")
+    Trainer(half, tmp_path / "resumed").run()
+    resumed = Trainer(tiny_config(*extra), tmp_path / "resumed", resume=True)
+    assert resumed.progress.g_steps == 6
+    resumed.run()
+    for a, b in zip(straight.state()["generator"].values(), resumed.state()["generator"].values(), strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(straight.D.parameters(), resumed.D.parameters(), strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(straight.G_ema.parameters(), resumed.G_ema.parameters(), strict=True):
+        assert torch.equal(a, b)
+    # The log reads as one run.
+    steps = [r["step"] for r in runs.read_metrics(tmp_path / "resumed")]
+    assert steps == sorted(set(steps))
+
+
+def test_resume_with_changed_config_is_refused_with_a_diff(tmp_path):
+    Trainer(tiny_config("train.max_steps=2"), tmp_path / "run").run()
+    with pytest.raises(GankitError, match=r"changed config.*\n  optim.lr: 0.001 -> 0.5"):
+        Trainer(tiny_config("optim.lr=0.5"), tmp_path / "run", resume=True)
+    t = Trainer(tiny_config("optim.lr=0.5"), tmp_path / "run", resume=True, force=True)
+    assert t.progress.g_steps == 2
+
+
+def test_same_seed_same_run_other_seed_other_run(tmp_path):
+    a = Trainer(tiny_config("train.max_steps=5"), tmp_path / "a")
+    a.run()
+    b = Trainer(tiny_config("train.max_steps=5"), tmp_path / "b")
+    b.run()
+    c = Trainer(tiny_config("train.max_steps=5", "seed=1"), tmp_path / "c")
+    c.run()
+    assert _same(_params(a.G), _params(b.G))
+    assert not _same(_params(a.G), _params(c.G))
+
+
+def test_existing_run_is_not_overwritten(tmp_path):
+    train(tiny_config("train.max_steps=2"), tmp_path / "run")
+    before = (tmp_path / "run" / "checkpoint.pt").read_bytes()
+    with pytest.raises(GankitError, match="already holds a run; continue it with --resume"):
+        Trainer(tiny_config(), tmp_path / "run")
+    assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
+
+
+def test_folder_that_is_not_a_run(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "notes.txt").write_text("mine")
+    with pytest.raises(GankitError, match="not an empty folder"):
+        Trainer(tiny_config(), tmp_path / "x")
+    with pytest.raises(GankitError, match="is not a gankit run"):
+        Trainer(tiny_config(), tmp_path / "x", resume=True)
+    assert (tmp_path / "x" / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_run_folder(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(GankitError, match="cannot write the run folder"):
+        Trainer(tiny_config(), locked / "run")
+
+
+def test_unwritable_run_folder_as_any_user(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(GankitError, match="cannot write the run folder"):
+        Trainer(tiny_config(), blocker / "run")
+
+
+def test_crash_mid_write_leaves_previous_checkpoint_loadable(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, {"value": torch.tensor([1.0])})
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full (simulated crash mid-write)")
+
+    from gankit.train import checkpoint as ckpt
+
+    real_fsync = os.fsync
+    monkeypatch.setattr(ckpt.os, "fsync", crash)
+    with pytest.raises(OSError):
+        save_checkpoint(path, {"value": torch.tensor([2.0])})
+    monkeypatch.setattr(ckpt.os, "fsync", real_fsync)
+    assert load_checkpoint(path)["value"].item() == 1.0
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temp file left behind
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(GankitError, match="corrupt or unreadable"):
+        load_checkpoint(path)
+    save_checkpoint(path, {"value": 1})
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(GankitError, match="corrupt or unreadable"):
+        load_checkpoint(path)
+
+
+def test_load_run_samples_on_cpu(tmp_path):
+    out = train(tiny_config("train.max_steps=3"), tmp_path / "run")
+    run = runs.load_run(out)
+    x = run.sample(7, seed=3)
+    assert x.shape == (7, 2) and torch.equal(x, run.sample(7, seed=3))
+    assert not run.generator.training
