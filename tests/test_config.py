@@ -1,9 +1,8 @@
 import pytest
 
+from conftest import REPO
 from gankit.config import config_diff, config_to_dict, load_config
 from gankit.errors import GankitError
-
-from conftest import REPO
 
 
 def test_configs_in_repo_load():
