@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gankit.nets.layers import check_labels
+
 
 def _init_uniform(layer: nn.Linear, init_range: float) -> None:
     """Weights U(-r, r), biases 0 (r = 0 keeps PyTorch's default)."""
@@ -85,6 +87,8 @@ class MLPGenerator(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.n_classes:
             z = torch.cat([z, _one_hot(y, self.n_classes, z)], dim=1)
+        else:
+            check_labels(y, 0, z.shape[0])
         x = self.out(self.hidden(z))
         if self.output == "sigmoid":
             x = torch.sigmoid(x)
@@ -147,16 +151,12 @@ class MLPDiscriminator(nn.Module):
             x = torch.cat([x, std], dim=1)
         if self.n_classes:
             x = torch.cat([x, _one_hot(y, self.n_classes, x)], dim=1)
+        else:
+            check_labels(y, 0, x.shape[0])
         return self.out(self.hidden(x)).squeeze(1)
 
 
-def _one_hot(y: torch.Tensor | None, n_classes: int, like: torch.Tensor) -> torch.Tensor:
-    from gankit.errors import GankitError
 
-    if y is None:
-        raise GankitError(
-            "this model is conditional: pass labels (e.g. gankit sample RUN --label 7)"
-        )
-    if y.min() < 0 or y.max() >= n_classes:
-        raise GankitError(f"label out of range: labels must be in 0..{n_classes - 1}")
-    return F.one_hot(y.long(), n_classes).to(like.dtype)
+def _one_hot(y: torch.Tensor | None, n_classes: int, like: torch.Tensor) -> torch.Tensor:
+    y = check_labels(y, n_classes, like.shape[0])
+    return F.one_hot(y, n_classes).to(like.dtype)

@@ -222,7 +222,8 @@ class Trainer:
                 "PacGAN packing (discriminator.pack > 1) cannot be combined with data.conditional"
             )
         self.x = self.data.x.to(self.device)
-        self.y = self.data.y.to(self.device) if self.data.y is not None else None
+        # Labels reach the networks only in conditional runs.
+        self.y = self.data.y.to(self.device) if cfg.data.conditional else None
         n_classes = self.data.n_classes
         mean = self.data.x.mean().item() if self.data.is_image else None
         self.G = build_generator(cfg, self.data.shape, n_classes, data_mean=mean).to(self.device)
