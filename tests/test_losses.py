@@ -143,13 +143,15 @@ def test_gradient_penalty_interpolates_between_real_and_fake():
 
 
 class Shift(nn.Module):
-    """A 1-D 'generator' z -> z + shift with one (unused by D steps) parameter."""
+    """A 'generator' z -> z + shift (shift on the first coordinate), with one parameter."""
 
     z_dim = 1
 
-    def __init__(self, shift: float):
+    def __init__(self, shift: float, dim: int = 1):
         super().__init__()
-        self.shift = nn.Parameter(torch.tensor(shift))
+        self.shift = nn.Parameter(torch.zeros(dim))
+        with torch.no_grad():
+            self.shift[0] = shift
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return z + self.shift
@@ -164,12 +166,12 @@ class LinearCritic(nn.Module):
         return self.lin(x).squeeze(1)
 
 
-def small_critic(hidden: int = 32) -> nn.Module:
+def small_critic(hidden: int = 32, dim: int = 1) -> nn.Module:
     class Critic(nn.Module):
         def __init__(self):
             super().__init__()
             self.net = nn.Sequential(
-                nn.Linear(1, hidden),
+                nn.Linear(dim, hidden),
                 nn.LeakyReLU(0.2),
                 nn.Linear(hidden, hidden),
                 nn.LeakyReLU(0.2),
@@ -210,15 +212,18 @@ def test_wgan_critic_estimates_w1_of_a_shift():
 
 
 def test_wgan_gp_critic_estimates_w1_of_a_shift():
+    # In 2-D: in 1-D a critic that starts with the wrong slope is trapped by the penalty's
+    # barrier at slope 0 (the objective 2s + 10(|s| - 1)^2 has a local minimum at s = 0.9),
+    # while in 2-D its gradient can turn round.
     torch.manual_seed(0)
     mu = 2.0
-    G, D = Shift(mu), small_critic()
+    G, D = Shift(mu, dim=2), small_critic(dim=2)
     opt = torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.0, 0.9))
     loss = make_loss("wgan-gp", LossConfig(gp_weight=10.0))
     for _ in range(300):
-        discriminator_step(G, D, opt, loss, torch.randn(256, 1), None, torch.randn(256, 1), None)
+        discriminator_step(G, D, opt, loss, torch.randn(256, 2), None, torch.randn(256, 2), None)
     with torch.no_grad():
-        real, z = torch.randn(20000, 1), torch.randn(20000, 1)
+        real, z = torch.randn(20000, 2), torch.randn(20000, 2)
         estimate = -d_loss_wasserstein(D(real), D(G(z))).item()
     assert estimate == pytest.approx(mu, rel=0.15)
 

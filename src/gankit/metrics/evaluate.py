@@ -131,8 +131,9 @@ def evaluate_samples(samples: torch.Tensor | np.ndarray, metrics: list[str],
         out["density"], out["coverage"] = result["density"], result["coverage"]
         protocol["dc_k"] = DC_K
     if {"is", "modes"} & set(names):
+        device = next(classifier.parameters()).device
         with torch.no_grad():
-            logits = classifier.logits_from_features(fake_feats)
+            logits = classifier.logits_from_features(fake_feats.to(device)).cpu()
         if "is" in names:
             out["is"], out["is_std"] = classifier_score(torch.softmax(logits.double(), dim=1))
         if "modes" in names:

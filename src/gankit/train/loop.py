@@ -52,6 +52,31 @@ def grad_norm(net: nn.Module) -> float:
     return torch.stack(norms).norm().item() if norms else 0.0
 
 
+def discriminator_loss(
+    D: nn.Module,
+    loss: Loss,
+    real: torch.Tensor,
+    y_real: torch.Tensor | None,
+    fake: torch.Tensor,
+    y_fake: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """D's loss (with WGAN-GP's penalty when the loss has one) and the logits it came from."""
+    real_logits, fake_logits = D(real, y_real), D(fake, y_fake)
+    total = loss.d_loss(real_logits, fake_logits)
+    if loss.gp_weight:
+        penalty = gradient_penalty(lambda x: D(x, y_real), real, fake.detach())
+        total = total + loss.gp_weight * penalty
+    return total, real_logits, fake_logits
+
+
+@torch.no_grad()
+def clip_weights(D: nn.Module, clip: float) -> None:
+    """WGAN: keep every critic weight in [-clip, clip] (Arjovsky et al. 2017); 0 is off."""
+    if clip:
+        for p in D.parameters():
+            p.clamp_(-clip, clip)
+
+
 def discriminator_step(
     G: nn.Module,
     D: nn.Module,
@@ -65,19 +90,11 @@ def discriminator_step(
     """One update of D on a real and a generated minibatch; G is not touched."""
     with torch.no_grad():
         fake = G(z, y_fake)
-    real_logits, fake_logits = D(real, y_real), D(fake, y_fake)
-    d_loss = loss.d_loss(real_logits, fake_logits)
-    total = d_loss
-    if loss.gp_weight:
-        penalty = gradient_penalty(lambda x: D(x, y_real), real, fake)
-        total = d_loss + loss.gp_weight * penalty
+    total, real_logits, fake_logits = discriminator_loss(D, loss, real, y_real, fake, y_fake)
     opt_d.zero_grad(set_to_none=True)
     total.backward()
     opt_d.step()
-    if loss.clip:
-        with torch.no_grad():
-            for p in D.parameters():
-                p.clamp_(-loss.clip, loss.clip)
+    clip_weights(D, loss.clip)
     return {
         "d_loss": total.detach(),
         "real_logits": real_logits.detach(),
@@ -117,12 +134,7 @@ def simultaneous_step(
     """D and G updated from the same minibatch and the same parameters (the authors' code):
     each network's gradient is taken of its own loss only, then both step."""
     fake = G(z, y_fake)
-    real_logits, fake_logits = D(real, y_real), D(fake, y_fake)
-    d_loss = loss.d_loss(real_logits, fake_logits)
-    if loss.gp_weight:
-        d_loss = d_loss + loss.gp_weight * gradient_penalty(
-            lambda x: D(x, y_real), real, fake.detach()
-        )
+    d_loss, real_logits, fake_logits = discriminator_loss(D, loss, real, y_real, fake, y_fake)
     g_loss = loss.g_loss(fake_logits)
     d_params = [p for p in D.parameters() if p.requires_grad]
     g_params = [p for p in G.parameters() if p.requires_grad]
@@ -133,10 +145,7 @@ def simultaneous_step(
             p.grad = g
     opt_d.step()
     opt_g.step()
-    if loss.clip:
-        with torch.no_grad():
-            for p in D.parameters():
-                p.clamp_(-loss.clip, loss.clip)
+    clip_weights(D, loss.clip)
     return {
         "d_loss": d_loss.detach(),
         "g_loss": g_loss.detach(),
