@@ -36,6 +36,7 @@ def main() -> None:
     valid = load_mnist("valid", args.data_dir)[0][:1000]
     test = load_mnist("test", args.data_dir)[0]
 
+    load_before = os.getloadavg()[0]
     times = []
     for i in range(args.repeats):
         start = time.perf_counter()
@@ -44,17 +45,16 @@ def main() -> None:
         print(f"run {i + 1}: {times[-1]:.2f} s  mean {result['mean']:.1f} "
               f"+- {result['stderr']:.1f}  sigma {result['sigma']:.3f}")
 
-    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",) * 3
     grid = ", ".join(f"{s:.3f}: {v:.1f}" for s, v in zip(result["sigmas"],
                                                          result["valid_mean_ll"], strict=True))
     text = f"""# Parzen-window evaluation speed
 
 Command: `python {" ".join(sys.argv)}`
 Date: {datetime.datetime.now().isoformat(timespec="seconds")}
-Machine: {platform.platform()}, {platform.processor() or platform.machine()}, \
-{os.cpu_count()} CPU cores, torch {torch.__version__} with {torch.get_num_threads()} threads, \
-load average at the end {load[0]:.2f} (other jobs were sharing the cores when this was measured
-if it is well above 0)
+Machine: {platform.platform()}, {os.cpu_count()} CPU cores, torch {torch.__version__} with \
+{torch.get_num_threads()} threads
+Load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} (well above 0
+means other jobs shared the cores and the times are inflated)
 
 Protocol (Goodfellow et al. 2014, the authors' parzen_ll.py): 10,000 centres (here the first
 10,000 MNIST training images), sigma chosen from numpy.logspace(-1, 0, 10) on the first 1,000

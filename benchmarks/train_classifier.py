@@ -70,7 +70,7 @@ Machine: {platform.platform()}, {platform.processor() or platform.machine()}, \
 load average at the end {load[0]:.2f} (well above 0 means other jobs shared the cores and the
 training time is inflated)
 
-Recipe (`gankit.metrics.classifier`): conv 5x5 32 -> max-pool -> conv 5x5 64 -> max-pool ->
+Recipe (`gankit.metrics.classifier`): conv 5x5 16 -> max-pool -> conv 5x5 32 -> max-pool ->
 128-unit feature layer (the features FD/KID/PRDC use) -> dropout 0.3 -> 10 logits; Adam, lr
 {TRAIN_LR} decayed linearly to 0, batch {TRAIN_BATCH}, {TRAIN_EPOCHS} epochs on MNIST
 {TRAIN_SPLIT} ({len(images):,} images), seed {TRAIN_SEED}.

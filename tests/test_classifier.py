@@ -58,7 +58,7 @@ def test_cache_dir_honours_env_and_xdg(tmp_path, monkeypatch):
 
 def test_training_learns_and_model_shapes():
     images, labels = _toy_digits(200)
-    model = train_mnist_classifier(images, labels, epochs=2, batch_size=20)
+    model = train_mnist_classifier(images, labels, epochs=2, batch_size=10)
     assert not model.training
     test_images, test_labels = _toy_digits(200, seed=1)
     assert accuracy(model, test_images, test_labels) > 0.9

@@ -286,9 +286,13 @@ def test_pack_samples_rejects_indivisible_batch():
 def test_packed_discriminator_takes_packed_batch():
     d = DCGANDiscriminator(channels=3, size=32, base=BASE, pack=2)
     x = torch.rand(8, 3, 32, 32)
-    assert d(pack_samples(x, 2)).shape == (4,)
+    d.eval()
+    packed = d(pack_samples(x, 2))
+    assert packed.shape == (4,)
+    # An unpacked batch is packed inside D (as the MLP D does), giving the same logits.
+    assert torch.equal(d(x), packed)
     with pytest.raises(GankitError, match="pack_samples"):
-        d(x)
+        d(torch.rand(8, 5, 32, 32))
 
 
 def test_minibatch_std_adds_one_channel_or_feature():

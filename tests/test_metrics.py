@@ -149,8 +149,8 @@ def test_kid_near_zero_for_one_distribution_and_positive_for_shifted():
     real = rng.standard_normal((1500, 16))
     same = rng.standard_normal((1500, 16))
     shifted = rng.standard_normal((1500, 16)) + 0.3
-    same_mean, same_std = kid_score(real, same, n_subsets=20, subset_size=500)
-    shift_mean, _ = kid_score(real, shifted, n_subsets=20, subset_size=500)
+    same_mean, same_std = kid_score(real, same, n_subsets=10, subset_size=500)
+    shift_mean, _ = kid_score(real, shifted, n_subsets=10, subset_size=500)
     assert abs(same_mean) < 3 * same_std
     assert shift_mean > 10 * same_std
     assert kid_score(real, shifted, n_subsets=5, subset_size=500, seed=1) == \
@@ -360,8 +360,8 @@ def test_evaluate_samples_all_metrics_on_the_reference_itself(fake_mnist):
 def test_evaluate_samples_subsamples_n_with_the_seed(fake_mnist):
     samples = torch.rand(150, 1, 28, 28)
     model = MnistClassifier()
-    a = evaluate_samples(samples, ["kid", "fid"], n=100, classifier=model, seed=1)
-    b = evaluate_samples(samples, ["kid", "fid"], n=100, classifier=model, seed=1)
-    c = evaluate_samples(samples, ["kid", "fid"], n=100, classifier=model, seed=2)
+    a = evaluate_samples(samples, ["fid"], n=100, classifier=model, seed=1)
+    b = evaluate_samples(samples, ["fid"], n=100, classifier=model, seed=1)
+    c = evaluate_samples(samples, ["fid"], n=100, classifier=model, seed=2)
     assert a == b and a["metrics"]["fid"] != c["metrics"]["fid"]
     assert a["protocol"]["n"] == 100

@@ -173,6 +173,12 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             raise GankitError(f"{where}: expected an integer, got {value!r}")
         return value
     if tp is float:
+        if isinstance(value, str):
+            # YAML 1.1 reads 1e-4 (no dot) as a string; accept it as the number it is.
+            try:
+                return float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise GankitError(f"{where}: expected a number, got {value!r}")
         return float(value)

@@ -64,6 +64,7 @@ class TrainingLogger:
                 ) from None
             self.tb = SummaryWriter(str(trainer.run_dir / "tensorboard"))
         self.last_d_steps = trainer.progress.d_steps
+        self.last_outputs: dict[str, torch.Tensor] = {}  # D's outputs on the last batch, for TB
 
     def _scalars(self, stats: dict[str, torch.Tensor]) -> dict[str, float]:
         as_prob = self.t.loss.probabilities
@@ -90,6 +91,13 @@ class TrainingLogger:
             )
         for k, v in values.items():
             self.sums[k] = self.sums.get(k, 0.0) + v
+        if self.tb is not None:
+            as_prob = t.loss.probabilities  # the same scale as the d_x / d_gz scalars
+            self.last_outputs = {
+                name: (torch.sigmoid(stats[key]) if as_prob else stats[key]).detach().cpu()
+                for key, name in (("real_logits", "d_x"), ("fake_logits", "d_gz"))
+                if key in stats
+            }
         self.count += 1
         if self.bar is not None:
             self.bar.update(t.progress.d_steps - self.last_d_steps)
@@ -140,6 +148,8 @@ class TrainingLogger:
             for k, v in record.items():
                 if isinstance(v, int | float) and k not in ("step", "d_steps", "epoch"):
                     self.tb.add_scalar(k, v, record["step"])
+            for name, values in self.last_outputs.items():
+                self.tb.add_histogram(f"{name}_histogram", values, record["step"])
         self.sums, self.count = {}, 0
         self.interval_start = time.perf_counter()
         self.interval_d_steps = t.progress.d_steps

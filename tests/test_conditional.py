@@ -1,0 +1,131 @@
+"""DCGAN configs with every loss, conditional runs, `gankit sample --label` and class grids.
+
+Tiny widths and a synthetic 28x28 labelled set keep this fast; nothing here downloads MNIST.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from gankit.cli import main
+from gankit.config import LOSS_NAMES, load_config
+from gankit.data.dataset import TrainingData
+from gankit.errors import GankitError
+from gankit.train.loop import Trainer
+from gankit.train.run import load_run
+
+REPO = Path(__file__).resolve().parents[1]
+N_CLASSES = 10
+TINY_DCGAN = [
+    "generator.base=4",
+    "discriminator.base=4",
+    "train.batch_size=16",
+    "train.epochs=1",
+    "train.log_every=1",
+    "train.progress=false",
+    "train.threads=1",
+    "train.n_sample_grid=20",
+    "losses.wgan_warmup=false",  # 100 critic steps per G step would only slow the test
+]
+
+
+def fake_mnist(n: int = 64, seed: int = 0) -> TrainingData:
+    """Random 28x28 'digits' with labels 0..9: enough to exercise the training code."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, 28, 28, generator=g)
+    y = torch.arange(n) % N_CLASSES
+    return TrainingData(x, y, N_CLASSES)
+
+
+def train_tiny(run_dir: Path, config: str, *overrides: str) -> Path:
+    cfg = load_config(REPO / "configs" / config, [*TINY_DCGAN, *overrides])
+    return Trainer(cfg, run_dir, data=fake_mnist()).run()
+
+
+@pytest.fixture(scope="module")
+def conditional_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_tiny(tmp_path_factory.mktemp("cdcgan") / "run", "mnist-cdcgan.yaml")
+
+
+@pytest.mark.parametrize("config", ["mnist-dcgan.yaml", "mnist-cdcgan.yaml"])
+def test_dcgan_configs_follow_radford_et_al(config: str) -> None:
+    cfg = load_config(REPO / "configs" / config)
+    assert cfg.generator.kind == cfg.discriminator.kind == "dcgan"
+    assert cfg.loss == "non-saturating"
+    assert cfg.optim.name == "adam" and cfg.optim.lr == pytest.approx(2e-4)
+    assert cfg.optim.betas[0] == pytest.approx(0.5) and cfg.optim.lr_decay == 1.0
+    assert cfg.train.batch_size in (64, 100)
+    assert cfg.data.conditional == (config == "mnist-cdcgan.yaml")
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_every_loss_trains_with_dcgan_nets(tmp_path: Path, loss: str, conditional: bool) -> None:
+    extra = [f"loss={loss}", "train.epochs=0", "train.max_steps=2"]
+    if loss == "wgan-gp":
+        extra.append("discriminator.batch_norm=false")
+    config = "mnist-cdcgan.yaml" if conditional else "mnist-dcgan.yaml"
+    run_dir = train_tiny(tmp_path / "run", config, *extra)
+    run = load_run(run_dir)
+    assert run.step == 2
+    samples = run.sample(6)
+    assert samples.shape == (6, 1, 28, 28)
+    assert torch.isfinite(samples).all() and samples.min() >= 0 and samples.max() <= 1
+
+
+def test_wgan_gp_with_batch_norm_critic_is_refused() -> None:
+    with pytest.raises(GankitError, match="discriminator.batch_norm=false"):
+        load_config(REPO / "configs/mnist-dcgan.yaml", ["loss=wgan-gp"])
+
+
+def test_stacked_mnist_config_is_valid() -> None:
+    cfg = load_config(REPO / "configs/stacked-mnist-dcgan.yaml")
+    assert cfg.data.dataset == "stacked-mnist" and not cfg.data.conditional
+    assert cfg.generator.kind == "dcgan"
+
+
+def test_sample_label_gives_only_that_class(conditional_run: Path, tmp_path: Path) -> None:
+    run = load_run(conditional_run)
+    sevens = run.sample(8, labels=7, seed=3)
+    z = run.generator.sample_z(8, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        expected = run.generator(z, torch.full((8,), 7))
+        other = run.generator(z, torch.full((8,), 1))
+    assert torch.allclose(sevens, expected)
+    assert not torch.allclose(sevens, other)  # the label does change the picture
+    out = tmp_path / "sevens.png"
+    assert (
+        main(["sample", str(conditional_run), "--label", "7", "--n", "8", "--out", str(out)]) == 0
+    )
+    assert Image.open(out).size[0] > 0
+
+
+@pytest.mark.parametrize("label", ["10", "-1"])
+def test_label_out_of_range_is_a_clear_error(
+    conditional_run: Path, tmp_path: Path, label: str, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "x.png"
+    code = main(["sample", str(conditional_run), f"--label={label}", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "out of range" in err and "0..9" in err
+    assert not out.exists()
+
+
+def test_label_for_an_unconditional_run_is_refused(tmp_path: Path) -> None:
+    run_dir = train_tiny(
+        tmp_path / "run", "mnist-dcgan.yaml", "train.epochs=0", "train.max_steps=1"
+    )
+    with pytest.raises(GankitError, match="not conditional"):
+        load_run(run_dir).sample(4, labels=3)
+
+
+def test_epoch_grid_has_one_class_per_column(conditional_run: Path) -> None:
+    # 20 grid samples with labels 0..9 repeating and nrow = 10: two rows of the ten classes.
+    grid = Image.open(conditional_run / "samples" / "epoch-0001.png")
+    scale, pad, side = 2, 2, 28
+    assert grid.size == (scale * (10 * (side + pad) + pad), scale * (2 * (side + pad) + pad))

@@ -1,0 +1,174 @@
+"""The training-health monitor: its measurements, its warnings, and that it never alters a run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from gankit.config import load_config
+from gankit.errors import GankitError
+from gankit.train import run as runs
+from gankit.train.checkpoint import load_checkpoint
+from gankit.train.loop import Trainer
+from gankit.train.monitor import SUSTAIN, HealthMonitor, mean_pairwise_distance
+
+
+def tiny_trainer(tmp_path, overrides: list[str] = (), name: str = "run") -> Trainer:
+    cfg = load_config(
+        "configs/ring8.yaml",
+        [
+            "data.n_train=2000",
+            "generator.hidden=[32,32]",
+            "discriminator.hidden=[32,32]",
+            "train.batch_size=50",
+            "train.log_every=5",
+            "train.progress=false",
+            *overrides,
+        ],
+    )
+    return Trainer(cfg, tmp_path / name)
+
+
+class FixedOutput(nn.Module):
+    """A stand-in generator: real data (healthy) or one point repeated (collapsed)."""
+
+    def __init__(self, points: torch.Tensor):
+        super().__init__()
+        self.points = points
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.points[: len(z)].expand(len(z), -1)
+
+
+def healthy_record(step: int) -> dict:
+    return {"step": step, "d_x": 0.6, "d_gz": 0.4, "g_grad_norm": 1.0, "d_grad_norm": 1.0}
+
+
+def test_mean_pairwise_distance():
+    x = torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0]])
+    assert mean_pairwise_distance(x) == pytest.approx((5 + 0 + 5) / 3)
+    assert mean_pairwise_distance(torch.ones(5, 1, 2, 2)) == 0.0
+
+
+def test_check_logs_diversity_and_modes(tmp_path):
+    t = tiny_trainer(tmp_path)
+    t.G = FixedOutput(t.data.x[2000 - 1000 :])  # unseen real points: full diversity, all modes
+    record = healthy_record(5)
+    assert t.monitor.check(record) == []
+    assert record["diversity"] == pytest.approx(1.0, abs=0.1)
+    assert record["modes"] == 8 and record["high_quality"] > 95
+
+
+def test_collapse_is_reported_after_a_sustained_drop(tmp_path):
+    t = tiny_trainer(tmp_path)
+    t.G = FixedOutput(t.data.x[1000:])
+    for step in range(5, 20, 5):
+        assert t.monitor.check(healthy_record(step)) == []
+    t.G = FixedOutput(t.data.means[:1] + 0.001)  # every sample at mode 0
+    warnings = [t.monitor.check(healthy_record(20 + 5 * i)) for i in range(SUSTAIN)]
+    assert all(w == [] for w in warnings[:-1])  # one bad record is not an alarm
+    text = " ".join(warnings[-1])
+    assert "mode collapse" in text and "1 of 8 modes" in text and "discriminator.pack" in text
+    # Not repeated at every record while it persists.
+    assert t.monitor.check(healthy_record(100)) == []
+
+
+def test_saturation_is_reported_only_with_vanishing_gradients(tmp_path):
+    t = tiny_trainer(tmp_path, ["loss=minimax"])
+    t.G = FixedOutput(t.data.x[1000:])
+    assert t.monitor.check(healthy_record(5)) == []
+    # D(G(z)) -> 0 while G still gets a strong gradient (the non-saturating loss): no alarm.
+    for step in range(10, 40, 5):
+        assert t.monitor.check({**healthy_record(step), "d_gz": 0.001, "g_grad_norm": 2.0}) == []
+    saturated = {"d_gz": 0.001, "d_x": 0.999, "g_grad_norm": 1e-5}
+    warnings = [t.monitor.check({**healthy_record(50 + i), **saturated}) for i in range(SUSTAIN)]
+    assert warnings[:-1] == [[]] * (SUSTAIN - 1)
+    assert len(warnings[-1]) == 1
+    assert "D overpowers G" in warnings[-1][0] and "loss=non-saturating" in warnings[-1][0]
+
+
+def test_no_saturation_warning_for_critic_losses(tmp_path):
+    # WGAN's D(G(z)) is a critic value, not a probability; near 0 it means nothing.
+    t = tiny_trainer(tmp_path, ["loss=wgan"])
+    t.G = FixedOutput(t.data.x[1000:])
+    t.monitor.check(healthy_record(5))
+    for i in range(2 * SUSTAIN):
+        assert t.monitor.check({**healthy_record(10 + i), "d_gz": 0.0, "g_grad_norm": 1e-6}) == []
+
+
+def test_check_leaves_rng_mode_and_weights_alone(tmp_path):
+    t = tiny_trainer(tmp_path)
+    rng = torch.get_rng_state()
+    before = {k: v.clone() for k, v in t.G.state_dict().items()}  # BN running stats included
+    t.G.train()
+    t.monitor.check(healthy_record(5))
+    assert t.G.training
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert all(torch.equal(before[k], v) for k, v in t.G.state_dict().items())
+    t.G.eval()
+    t.monitor.check(healthy_record(10))
+    assert not t.G.training
+
+
+def test_monitor_does_not_change_training_results(tmp_path):
+    finals = []
+    for name, monitored in (("with", True), ("without", False)):
+        t = tiny_trainer(tmp_path, ["train.max_steps=20", "train.epochs=0"], name=name)
+        if not monitored:
+            t.monitor = None
+        t.run()
+        finals.append([p.detach().clone() for p in t.G.parameters()])
+        records = runs.read_metrics(t.run_dir)
+        assert len(records) == 4
+        assert all(("diversity" in r) == monitored for r in records)
+    assert all(torch.equal(a, b) for a, b in zip(*finals, strict=True))
+
+
+def test_state_round_trips_and_is_checkpointed(tmp_path):
+    t = tiny_trainer(tmp_path, ["train.max_steps=10", "train.epochs=0"])
+    t.run()
+    state = t.monitor.state()
+    assert state["records"] == 2 and state["diversity_peak"] > 0
+    json.dumps(state)  # plain values only
+    other = HealthMonitor(t)
+    other.load_state(state)
+    assert other.state() == state
+    saved = load_checkpoint(t.run_dir / runs.CHECKPOINT_FILE)
+    assert saved["monitor"] == state
+    resumed = Trainer(t.cfg, t.run_dir, resume=True)
+    assert resumed.monitor.state() == state
+
+
+def test_nan_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path):
+    t = tiny_trainer(
+        tmp_path, ["train.max_steps=40", "train.epochs=0", "train.checkpoint_every=10"]
+    )
+    checkpoint = t.run_dir / runs.CHECKPOINT_FILE
+    good = {}
+    calls = {"n": 0}
+    g_loss = t.loss.g_loss
+
+    def poisoned(fake: torch.Tensor) -> torch.Tensor:
+        calls["n"] += 1
+        if calls["n"] == 25:  # the 25th G step: the checkpoint of step 20 is on disk
+            good["bytes"] = checkpoint.read_bytes()
+            return g_loss(fake) * float("nan")
+        return g_loss(fake)
+
+    t.loss = dataclasses.replace(t.loss, g_loss=poisoned)
+    with pytest.raises(GankitError, match=r"g_loss is nan at generator step 25") as err:
+        t.run()
+    assert "checkpoint" in str(err.value)
+    assert checkpoint.read_bytes() == good["bytes"]
+    state = load_checkpoint(checkpoint)
+    assert state["g_steps"] == 20
+    assert all(
+        torch.isfinite(v).all() for v in state["generator"].values() if v.is_floating_point()
+    )
+    # The run can be resumed from it.
+    resumed = Trainer(t.cfg, t.run_dir, resume=True)
+    assert resumed.progress.g_steps == 20
