@@ -51,6 +51,11 @@ MNIST_MODELS = (
     ("cdcgan", "mnist-cdcgan.yaml", "conditional DCGAN (base 32)"),
     ("mlp", "mnist-paper.yaml", "paper MLP + maxout (Goodfellow et al. 2014)"),
 )
+TABLE1_MODEL = (
+    "table1",
+    "mnist-paper-fast.yaml",
+    "paper MLP, Adam + EMA (benchmarks/table1.py run)",
+)
 STACKED_MODEL = ("stacked", "stacked-mnist-dcgan.yaml", "DCGAN on Stacked MNIST (base 32)")
 STACKED_SAMPLES = 26_000  # VEEGAN / PacGAN protocol
 # PacGAN (Lin et al. 2018), Table 3 (Stacked MNIST, 1000 modes): modes captured, KL to uniform.
@@ -105,6 +110,32 @@ def train_model(key: str, config: str, runs_dir: Path, cpu_minutes: float, epoch
     facts_file.write_text(json.dumps(facts, indent=2))
     print(f"[{key}] done: {facts}", flush=True)
     return facts
+
+
+def find_table1_run(root: Path) -> Path | None:
+    """The newest finished run of benchmarks/table1.py (its own budget), if there is one."""
+    finished = [
+        p.parent
+        for p in sorted(root.glob("*/table1.json"))
+        if runs.read_status(p.parent).get("finished")
+    ]
+    return finished[-1] if finished else None
+
+
+def table1_facts(run_dir: Path) -> dict:
+    """Training facts of a table1.py run, from its table1.json (no CPU time was recorded)."""
+    entry = json.loads((run_dir / "table1.json").read_text())["results"][0]
+    run = load_run(run_dir)
+    return {
+        "config": TABLE1_MODEL[1],
+        "cpu_minutes": None,
+        "wall_minutes": entry["train_s"] / 60,
+        "g_steps": entry["g_steps"],
+        "epochs": float(entry["epochs"]),
+        "images_per_s": entry["images_per_s"],
+        "g_params": sum(p.numel() for p in run.generator.parameters()),
+        "d_params": sum(p.numel() for p in run.discriminator.parameters()),
+    }
 
 
 @torch.no_grad()
@@ -221,17 +252,25 @@ def write_report(
         "CPU thread (about 500-620 against 220 images per CPU second measured on this machine: "
         "1.3-1.7 against 3.8 CPU minutes per epoch).",
         "",
+        (
+            "The row marked benchmarks/table1.py is the paper-MLP run that script trained under "
+            "its own budget (docs/results/table1.md; no CPU time recorded), evaluated here "
+            "under the same protocol but not retrained."
+            if "table1" in facts
+            else ""
+        ),
+        "",
         "## Training",
         "",
         "| model | config | G / D parameters | epochs | G steps | CPU min | wall min | images/s |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    names = {k: n for k, _, n in (*MNIST_MODELS, STACKED_MODEL)}
+    names = {k: n for k, _, n in (*MNIST_MODELS, TABLE1_MODEL, STACKED_MODEL)}
     names["real"] = "real MNIST (training images)"
     for key, f in facts.items():
         lines.append(
             f"| {names[key]} | `configs/{f['config']}` | {f['g_params']:,} / {f['d_params']:,} | "
-            f"{f['epochs']:.2f} | {f['g_steps']:,} | {f['cpu_minutes']:.1f} | "
+            f"{f['epochs']:.2f} | {f['g_steps']:,} | {fmt(f['cpu_minutes'], 1)} | "
             f"{f['wall_minutes']:.1f} | {f['images_per_s']:.0f} |"
         )
     lines += [
@@ -309,12 +348,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "docs/results/dcgan.md"))
     parser.add_argument("--n", type=int, default=10_000, help="samples per evaluation")
     parser.add_argument("--no-stacked", action="store_true", help="skip Stacked MNIST")
+    parser.add_argument(
+        "--table1-runs",
+        default="runs/table1",
+        help="also evaluate the newest finished benchmarks/table1.py run found here",
+    )
     parser.add_argument("--only", help="comma-separated model keys (dcgan,cdcgan,mlp,stacked)")
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
     runs_dir, out = Path(args.runs_dir), Path(args.out)
     picture_dir = out.parent / "dcgan"
-    models = list(MNIST_MODELS) + ([] if args.no_stacked else [STACKED_MODEL])
+    table1_run = find_table1_run(Path(args.table1_runs))
+    models = list(MNIST_MODELS) + ([TABLE1_MODEL] if table1_run else [])
+    models += [] if args.no_stacked else [STACKED_MODEL]
     if args.only:
         wanted = args.only.split(",")
         models = [m for m in models if m[0] in wanted]
@@ -323,8 +369,11 @@ def main(argv: list[str] | None = None) -> int:
     accuracy, stacked, protocol = None, None, {}
     classifier = None
     for key, config, _ in models:
-        facts[key] = train_model(key, config, runs_dir, args.cpu_minutes, args.epochs)
-        run = load_run(runs_dir / key)
+        if key == "table1":
+            facts[key], run = table1_facts(table1_run), load_run(table1_run)
+        else:
+            facts[key] = train_model(key, config, runs_dir, args.cpu_minutes, args.epochs)
+            run = load_run(runs_dir / key)
         classifier = classifier or load_mnist_classifier()
         if key != "stacked" and "real" not in results:
             # Real training images under the same protocol: the reference row of the table.

@@ -14,11 +14,13 @@ from gankit.metrics.modes2d import mode_metrics
 from gankit.train import run as runs
 from gankit.train.loop import Trainer
 
-# The ring recipe of configs/ring8-demo.yaml, made smaller and shorter to run in a few seconds.
+# The ring recipe of configs/ring8-demo.yaml, shortened to 1,000 steps with a faster learning-rate
+# schedule (3e-3 decaying to 1e-4 by step 1,700) and a smaller training set.
 SHORT_RING = [
+    "seed=0",
     "data.n_train=10000",
-    "generator.hidden=[128,128,128]",
-    "discriminator.hidden=[64,64,64]",
+    "optim.lr=0.003",
+    "optim.lr_decay=1.002",
     "train.max_steps=1000",
     "train.epochs=0",
     "train.log_every=100",
