@@ -14,7 +14,7 @@ from gankit.errors import GankitError
 from gankit.train import run as runs
 from gankit.train.checkpoint import load_checkpoint
 from gankit.train.loop import Trainer
-from gankit.train.monitor import SUSTAIN, HealthMonitor, mean_pairwise_distance
+from gankit.train.monitor import FLAT_AFTER, SUSTAIN, HealthMonitor, mean_pairwise_distance
 
 
 def tiny_trainer(tmp_path, overrides: list[str] = (), name: str = "run") -> Trainer:
@@ -75,6 +75,15 @@ def test_collapse_is_reported_after_a_sustained_drop(tmp_path):
     assert "mode collapse" in text and "1 of 8 modes" in text and "discriminator.pack" in text
     # Not repeated at every record while it persists.
     assert t.monitor.check(healthy_record(100)) == []
+
+
+def test_a_generator_that_never_spreads_out_is_reported(tmp_path):
+    # What a learning rate of 0 looks like: every sample near one point from the start.
+    t = tiny_trainer(tmp_path)
+    t.G = FixedOutput(torch.zeros(1, 2))
+    warnings = [t.monitor.check(healthy_record(5 * i)) for i in range(1, FLAT_AFTER + 1)]
+    assert all(w == [] for w in warnings[:-1])  # early records: every G starts near a point
+    assert "nearly identical" in " ".join(warnings[-1])
 
 
 def test_saturation_is_reported_only_with_vanishing_gradients(tmp_path):

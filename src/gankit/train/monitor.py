@@ -36,8 +36,10 @@ REPEAT_EVERY = 10
 # Diversity below this fraction of its peak (once the peak was meaningful) is a collapse.
 DIVERSITY_DROP = 0.5
 DIVERSITY_MEANINGFUL = 0.2
+# % of high-quality samples from which the 2-D mode count is trusted.
+MODES_ARMED_HQ = 50.0
 # Diversity that never got above this is a run that collapsed from the start ...
-DIVERSITY_FLAT = 0.1
+DIVERSITY_FLAT = 0.05
 # ... reported only after this many records, since every G starts near a point.
 FLAT_AFTER = 10
 
@@ -141,17 +143,17 @@ class HealthMonitor:
             return []
         self.diversity_peak = max(self.diversity_peak, diversity)
         warnings: list[str] = []
-        dropped = (
-            self.diversity_peak >= DIVERSITY_MEANINGFUL
-            and diversity < DIVERSITY_DROP * self.diversity_peak
-        )
+        # A G that overshoots the data's spread early on is not more diverse in a useful way:
+        # measure the drop from at most the data's own spread (1).
+        reference = min(self.diversity_peak, 1.0)
+        dropped = reference >= DIVERSITY_MEANINGFUL and diversity < DIVERSITY_DROP * reference
         self.streaks["collapse"] = self.streaks["collapse"] + 1 if dropped else 0
         if dropped:
             warnings += self._report(
                 "collapse",
                 f"possible mode collapse: sample diversity fell to {diversity:.2f} of the data's "
                 f"(peak {self.diversity_peak:.2f}); try discriminator.pack=2 (PacGAN), "
-                "discriminator.minibatch_std=true, a lower learning rate or train.ema=0.999",
+                "discriminator.minibatch_std=true, a lower learning rate or train.ema=0.99",
             )
         flat = self.diversity_peak < DIVERSITY_FLAT
         self.streaks["flat"] = self.streaks["flat"] + 1 if flat else 0
@@ -169,7 +171,10 @@ class HealthMonitor:
         if modes is None:
             return []
         k = len(self.trainer.data.means)
-        self.modes_peak = max(self.modes_peak, modes)
+        # While few samples are high quality the count swings with a handful of them; mode
+        # hopping then is part of learning, so the peak counts only once G is precise.
+        if record.get("high_quality", 0.0) >= MODES_ARMED_HQ:
+            self.modes_peak = max(self.modes_peak, modes)
         lost = modes <= self.modes_peak - max(2, k // 4)
         self.streaks["modes"] = self.streaks["modes"] + 1 if lost else 0
         if not lost:
@@ -177,7 +182,7 @@ class HealthMonitor:
         return self._report(
             "modes",
             f"mode collapse: G covers {modes} of {k} modes (it covered {self.modes_peak}); "
-            "try discriminator.pack=2 (PacGAN), a lower learning rate or train.ema=0.999",
+            "try discriminator.pack=2 (PacGAN), a lower learning rate or train.ema=0.99",
         )
 
     # --- checkpointing ----------------------------------------------------------------------
