@@ -87,17 +87,33 @@ def test_a_generator_that_never_spreads_out_is_reported(tmp_path):
 
 
 def test_saturation_is_reported_only_with_vanishing_gradients(tmp_path):
-    t = tiny_trainer(tmp_path, ["loss=minimax"])
+    t = tiny_trainer(tmp_path, ["loss=non-saturating"])
     t.G = FixedOutput(t.data.x[1000:])
     assert t.monitor.check(healthy_record(5)) == []
-    # D(G(z)) -> 0 while G still gets a strong gradient (the non-saturating loss): no alarm.
+    # D(G(z)) -> 0 while G still gets a strong gradient (what -log D(G(z)) is for): no alarm.
     for step in range(10, 40, 5):
         assert t.monitor.check({**healthy_record(step), "d_gz": 0.001, "g_grad_norm": 2.0}) == []
     saturated = {"d_gz": 0.001, "d_x": 0.999, "g_grad_norm": 1e-5}
     warnings = [t.monitor.check({**healthy_record(50 + i), **saturated}) for i in range(SUSTAIN)]
     assert warnings[:-1] == [[]] * (SUSTAIN - 1)
     assert len(warnings[-1]) == 1
-    assert "D overpowers G" in warnings[-1][0] and "loss=non-saturating" in warnings[-1][0]
+    assert "D overpowers G" in warnings[-1][0] and "d_optim.lr" in warnings[-1][0]
+
+
+def test_minimax_saturation_is_reported_from_the_start(tmp_path):
+    # Goodfellow et al. §3: early on D rejects G's samples and log(1 - D(G(z))) saturates.
+    # There is no earlier, larger gradient to compare with; D(G(z)) -> 0 is the signal.
+    t = tiny_trainer(tmp_path, ["loss=minimax"])
+    t.G = FixedOutput(t.data.x[1000:])
+    saturated = {"d_gz": 0.003, "d_x": 0.998, "g_grad_norm": 0.01}
+    warnings = [t.monitor.check({**healthy_record(5 * (i + 1)), **saturated}) for i in range(3)]
+    assert warnings[:2] == [[], []]
+    assert "loss=non-saturating" in warnings[2][0]
+    # Not for a D that merely leads: D(G(z)) = 0.3 is a healthy game.
+    t2 = tiny_trainer(tmp_path, ["loss=minimax"], name="healthy")
+    t2.G = FixedOutput(t2.data.x[1000:])
+    for i in range(2 * SUSTAIN):
+        assert t2.monitor.check({**healthy_record(5 * (i + 1)), "d_gz": 0.3}) == []
 
 
 def test_no_saturation_warning_for_critic_losses(tmp_path):

@@ -123,18 +123,26 @@ class HealthMonitor:
         self.g_grad_peak = max(self.g_grad_peak, g_grad)
         if not self.trainer.loss.probabilities:
             return []  # critic values of WGAN/LSGAN/hinge are not probabilities
-        vanished = g_grad < GRAD_VANISHED * self.g_grad_peak
+        # log(1 - D(G(z))) has gradient D(G(z)) in the logit: with the minimax loss a small
+        # D(G(z)) is itself the vanishing gradient (paper §3), even right from the start when
+        # there is no peak to compare with. Other losses: compare with the largest norm seen.
+        minimax = self.trainer.loss.name == "minimax"
+        vanished = minimax or g_grad < GRAD_VANISHED * self.g_grad_peak
         if d_gz < D_GZ_LOW and vanished:
             self.streaks["saturation"] += 1
         else:
             self.streaks["saturation"] = 0
             return []
+        fix = (
+            "use loss=non-saturating, a lower d_optim.lr or a smaller train.k"
+            if minimax
+            else "lower d_optim.lr or train.k"
+        )
         return self._report(
             "saturation",
-            f"D overpowers G: D(G(z)) = {d_gz:.3g} and G's gradient has vanished "
-            f"({g_grad:.2g}, under {GRAD_VANISHED:.0%} of its peak) for {self.streaks['saturation']}"
-            " records, so G has stopped learning; use loss=non-saturating, a lower d_optim.lr "
-            "or a smaller train.k",
+            f"D overpowers G: D(G(z)) = {d_gz:.3g} for {self.streaks['saturation']} records and "
+            f"G's gradient is vanishing (norm {g_grad:.2g}, peak {self.g_grad_peak:.2g}), so G "
+            f"has stopped learning; {fix}",
         )
 
     def _check_diversity(self, record: dict[str, Any]) -> list[str]:
