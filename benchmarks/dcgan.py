@@ -33,10 +33,9 @@ import torch
 
 from gankit.config import load_config
 from gankit.data.mnist import load_mnist
-from gankit.data.stacked import stacked_code
 from gankit.metrics.classifier import MnistClassifier, load_mnist_classifier
 from gankit.metrics.evaluate import evaluate_samples
-from gankit.metrics.modes import stacked_modes
+from gankit.metrics.stacked import STACKED_SAMPLES, classify_digits, stacked_mode_metrics
 from gankit.train import run as runs
 from gankit.train.loop import Trainer
 from gankit.train.run import Run, load_run
@@ -57,7 +56,6 @@ TABLE1_MODEL = (
     "paper MLP, Adam + EMA (benchmarks/table1.py run)",
 )
 STACKED_MODEL = ("stacked", "stacked-mnist-dcgan.yaml", "DCGAN on Stacked MNIST (base 32)")
-STACKED_SAMPLES = 26_000  # VEEGAN / PacGAN protocol
 # PacGAN (Lin et al. 2018), Table 3 (Stacked MNIST, 1000 modes): modes captured, KL to uniform.
 STACKED_PUBLISHED = (
     ("DCGAN (Radford et al. 2016), as run by PacGAN", 99.0, 3.40),
@@ -138,29 +136,13 @@ def table1_facts(run_dir: Path) -> dict:
     }
 
 
-@torch.no_grad()
-def classify(classifier: MnistClassifier, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
-    """Predicted digit for each N x 1 x 28 x 28 image."""
-    classifier.eval()
-    return torch.cat(
-        [classifier(images[i : i + batch]).argmax(1) for i in range(0, len(images), batch)]
-    )
-
-
 def conditional_accuracy(run: Run, classifier: MnistClassifier, n: int = 10_000) -> dict:
     """Share of samples generated for label c that the classifier calls c, overall and per class."""
     labels = torch.arange(n) % run.n_classes
-    predicted = classify(classifier, run.sample(n, labels=labels, seed=1))
+    predicted = classify_digits(classifier, run.sample(n, labels=labels, seed=1))
     hit = predicted == labels
     per_class = [hit[labels == c].float().mean().item() for c in range(run.n_classes)]
     return {"accuracy": hit.float().mean().item(), "per_class": per_class, "n": n}
-
-
-def stacked_mode_metrics(samples: torch.Tensor, classifier: MnistClassifier) -> dict:
-    """Stacked MNIST modes: classify each of the 3 channels, code = 100 d0 + 10 d1 + d2,
-    then modes hit at least once and KL(code histogram || uniform) over the 1000 codes."""
-    digits = [classify(classifier, samples[:, c : c + 1].contiguous()) for c in range(3)]
-    return stacked_modes(stacked_code(*digits))
 
 
 def write_grids(key: str, run: Run, out_dir: Path) -> list[tuple[str, str]]:
@@ -228,6 +210,35 @@ def fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def summary(
+    results: dict, accuracy: dict | None, stacked: dict | None, names: dict[str, str]
+) -> list[str]:
+    """A few sentences computed from the tables below (nothing here is typed in by hand)."""
+    lines = ["## Summary", ""]
+    models = {k: r["metrics"] for k, r in results.items() if k != "real"}
+    if models:
+        ranked = sorted(models, key=lambda k: models[k]["fid"])
+        order = ", ".join(f"{names[k]} {models[k]['fid']:.1f}" for k in ranked)
+        lines.append(f"- Fréchet distance (classifier features, lower is better): {order}.")
+        best = max(models, key=lambda k: models[k]["parzen"])
+        lines.append(
+            f"- Highest Parzen estimate: {names[best]} ({models[best]['parzen']:.1f} nats); "
+            "Parzen and FD need not agree (see docs/results/table1.md on Parzen's limits)."
+        )
+    if accuracy is not None:
+        lines.append(
+            f"- Conditional DCGAN: {accuracy['accuracy']:.1%} of its samples are classified as "
+            f"the label they were generated for (lowest class: "
+            f"{min(accuracy['per_class']):.1%})."
+        )
+    if stacked is not None:
+        lines.append(
+            f"- Stacked MNIST: {stacked['modes_covered']} of 1000 modes, KL to uniform "
+            f"{stacked['kl_to_uniform']:.2f}."
+        )
+    return [*lines, ""] if len(lines) > 2 else []
+
+
 def write_report(
     path: Path,
     args: argparse.Namespace,
@@ -238,6 +249,8 @@ def write_report(
     stacked: dict | None,
     protocol: dict,
 ) -> None:
+    names = {k: n for k, _, n in (*MNIST_MODELS, TABLE1_MODEL, STACKED_MODEL)}
+    names["real"] = "real MNIST (training images)"
     lines = [
         "# DCGAN and conditional DCGAN on MNIST, against the paper's MLP",
         "",
@@ -260,13 +273,12 @@ def write_report(
             else ""
         ),
         "",
+        *summary(results, accuracy, stacked, names),
         "## Training",
         "",
         "| model | config | G / D parameters | epochs | G steps | CPU min | wall min | images/s |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    names = {k: n for k, _, n in (*MNIST_MODELS, TABLE1_MODEL, STACKED_MODEL)}
-    names["real"] = "real MNIST (training images)"
     for key, f in facts.items():
         lines.append(
             f"| {names[key]} | `configs/{f['config']}` | {f['g_params']:,} / {f['d_params']:,} | "

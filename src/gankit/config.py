@@ -19,6 +19,7 @@ from gankit.errors import GankitError
 
 LOSS_NAMES = ("minimax", "non-saturating", "lsgan", "wgan", "wgan-gp", "hinge")
 DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist")
+EVAL_DATASETS = ("mnist", "ring", "grid", "stacked-mnist")  # those with in-training metrics
 GENERATORS = ("mlp", "dcgan")
 DISCRIMINATORS = ("maxout", "mlp", "dcgan")
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
@@ -114,8 +115,9 @@ class TrainConfig:
     progress: bool = True
     device: str = "cpu"
     threads: int = 0  # torch threads; 0: PyTorch's default
-    eval_every: int = 0  # epochs between in-training evaluations; 0: off
-    eval_metrics: list[str] = field(default_factory=list)
+    eval_every: int = 0  # epochs between in-training evaluations (gankit eval's protocols); 0: off
+    eval_metrics: list[str] = field(default_factory=list)  # empty: the dataset's defaults
+    eval_n: int = 0  # samples per in-training evaluation; 0: the protocol's (10,000 MNIST)
     tensorboard: bool = False
 
 
@@ -265,6 +267,13 @@ def validate(cfg: Config) -> Config:
     if toy and cfg.generator.kind == "dcgan":
         raise GankitError(
             f"generator.kind dcgan needs images; data.dataset {cfg.data.dataset} is point data"
+        )
+    if t.eval_every < 0 or t.eval_n < 0:
+        raise GankitError("train.eval_every and train.eval_n must be >= 0 (0: off / default)")
+    if t.eval_every and cfg.data.dataset not in EVAL_DATASETS:
+        raise GankitError(
+            f"train.eval_every needs a dataset with metrics ({', '.join(EVAL_DATASETS)}); "
+            f"data.dataset is {cfg.data.dataset}: set train.eval_every=0"
         )
     if cfg.data.channels not in (1, 3):
         raise GankitError(f"data.channels = {cfg.data.channels} must be 1 or 3")

@@ -31,15 +31,21 @@ DC_K = 5  # Naeem et al. 2020
 MIN_SAMPLES = 50  # below this the k-NN and subset estimates are meaningless
 
 
-def check_mnist_samples(samples: object, n: int) -> torch.Tensor:
-    """The samples as a CPU float32 tensor after checking shape, dtype, range and count."""
+def check_mnist_samples(samples: object, n: int, channels: int = 1) -> torch.Tensor:
+    """The samples as a CPU float32 tensor after checking shape, dtype, range and count.
+
+    `channels` is 1 for MNIST and 3 for Stacked MNIST.
+    """
     if isinstance(samples, np.ndarray):
         samples = torch.from_numpy(samples)
     if not isinstance(samples, torch.Tensor):
         raise GankitError(f"samples must be a torch tensor or numpy array, got "
                           f"{type(samples).__name__}")
-    if samples.ndim != 4 or tuple(samples.shape[1:]) != (1, 28, 28):
-        raise GankitError(f"samples must be MNIST-shaped N x 1 x 28 x 28, got "
+    if samples.ndim == 2 and samples.shape[1] == channels * 784:
+        samples = samples.reshape(-1, channels, 28, 28)  # flat N x 784 rows, as the MLP makes
+    if samples.ndim != 4 or tuple(samples.shape[1:]) != (channels, 28, 28):
+        what = "MNIST-shaped" if channels == 1 else "Stacked-MNIST-shaped"
+        raise GankitError(f"samples must be {what} N x {channels} x 28 x 28, got "
                           f"{tuple(samples.shape)}; reshape the generator output")
     if not samples.is_floating_point():
         raise GankitError(f"samples must be floating point in [0, 1], got {samples.dtype}; "

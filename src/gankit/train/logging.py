@@ -171,6 +171,24 @@ class TrainingLogger:
                 g.train()
             self.tb.add_image("samples", np.ascontiguousarray(grid), epoch, dataformats="HWC")
 
+    def log_eval(self, epoch: int, result: dict[str, Any]) -> None:
+        """An in-training evaluation: one metrics.jsonl record, a line, TensorBoard scalars."""
+        t = self.t
+        values = {k: v for k, v in result["metrics"].items() if isinstance(v, int | float)}
+        record = {
+            "step": t.progress.g_steps,
+            "d_steps": t.progress.d_steps,
+            "epoch": epoch,
+            "eval": values,
+            "eval_protocol": result["protocol"],
+        }
+        runs.append_metrics(t.run_dir, record)
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items())
+        self.write(f"eval at epoch {epoch} (step {record['step']}): {shown}")
+        if self.tb is not None:
+            for k, v in values.items():
+                self.tb.add_scalar(f"eval/{k}", v, record["step"])
+
     def write(self, message: str) -> None:
         if self.bar is not None:
             self.bar.write(message, file=sys.stderr)

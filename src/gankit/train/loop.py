@@ -211,6 +211,9 @@ class Trainer:
         force: bool = False,
         data: TrainingData | None = None,
     ):
+        from gankit.train.evaluation import check_eval_config
+
+        check_eval_config(cfg)  # before the run folder is made
         self.cfg = cfg
         self.run_dir = Path(run_dir) if run_dir else runs.default_run_dir(cfg)
         if cfg.train.threads:
@@ -380,6 +383,14 @@ class Trainer:
     def end_of_epoch(self, epoch: int, logger: Any) -> None:
         self.write_samples(f"epoch-{epoch:04d}")
         logger.end_of_epoch(epoch)
+        every = self.cfg.train.eval_every
+        if every and (epoch % every == 0 or self.done()):
+            from gankit.train.evaluation import evaluate_generator
+
+            result = evaluate_generator(
+                self.G_ema or self.G, self.cfg, self.data, self.data.n_classes
+            )
+            logger.log_eval(epoch, result)
         self.save()
 
     @torch.no_grad()

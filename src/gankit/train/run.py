@@ -156,6 +156,10 @@ class Run:
     ) -> torch.Tensor:
         """n samples (N x data_shape) from G (its EMA copy when the run kept one), in eval mode."""
         g = torch.Generator().manual_seed(seed)
+        labels = self._labels(n, labels)
+        return generate(self.generator, n, labels, g, batch_size)
+
+    def _labels(self, n: int, labels: torch.Tensor | int | None) -> torch.Tensor | None:
         if self.n_classes and self.config.data.conditional:
             if labels is None:
                 labels = torch.arange(n) % self.n_classes
@@ -169,16 +173,29 @@ class Run:
             raise GankitError(
                 "this run is not conditional: --label needs a run trained with data.conditional=true"
             )
-        out = []
-        for start in range(0, n, batch_size):
-            m = min(batch_size, n - start)
-            z = self.generator.sample_z(m, generator=g)
-            y = labels[start : start + m] if labels is not None else None
-            out.append(self.generator(z, y))
-        return torch.cat(out)
+        return labels
 
     def metrics(self) -> list[dict[str, Any]]:
         return read_metrics(self.path)
+
+
+@torch.no_grad()
+def generate(
+    G: torch.nn.Module,
+    n: int,
+    labels: torch.Tensor | None,
+    generator: torch.Generator,
+    batch_size: int = 1000,
+) -> torch.Tensor:
+    """n samples of G in batches, the noise drawn from `generator` (the global RNG is untouched)."""
+    device = next(G.parameters()).device
+    out = []
+    for start in range(0, n, batch_size):
+        m = min(batch_size, n - start)
+        z = G.sample_z(m, generator=generator).to(device)
+        y = labels[start : start + m].to(device) if labels is not None else None
+        out.append(G(z, y).cpu())
+    return torch.cat(out)
 
 
 def load_run(path: str | Path, map_location: str = "cpu") -> Run:
