@@ -59,7 +59,7 @@ DATASETS = {
     "grid": Dataset("grid", "configs/grid25-pacgan.yaml", 4, 25),
 }
 SWEEP_SEEDS, SWEEP_EPOCHS = 3, {"ring": 2, "grid": 2}
-FINAL_SEEDS, FINAL_EPOCHS = 10, {"ring": 5, "grid": 4}
+FINAL_SEEDS, FINAL_EPOCHS = 10, {"ring": 5, "grid": 5}
 BASELINE_SEEDS = 5  # the plain GAN's final runs (half, to fit the CPU budget)
 QUICK = {"sweep_seeds": 1, "final_seeds": 2, "epochs": 0.2}
 

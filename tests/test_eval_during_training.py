@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import tiny_config
 
+from conftest import tiny_config
 from gankit.config import load_config
 from gankit.errors import GankitError
 from gankit.train.loop import Trainer
@@ -49,3 +49,17 @@ def test_unknown_eval_metric_fails_before_training(tmp_path):
 def test_eval_every_on_a_dataset_without_metrics_is_a_config_error():
     with pytest.raises(GankitError, match="train.eval_every needs a dataset with metrics"):
         load_config(None, ["data.dataset=gauss1d", "train.eval_every=1"])
+
+
+def test_report_and_info_show_the_training_evaluations(tmp_path, capsys):
+    from gankit.cli import main
+    from gankit.report import build_report
+
+    Trainer(tiny_config(TWO_EPOCHS, "train.eval_every=1"), tmp_path / "r").run()
+    page = build_report(tmp_path / "r")
+    section = page.split("<h3>During training</h3>")[1].split("<h2>")[0]
+    assert section.count("<tr>") == 3  # the header and epochs 1 and 2
+    assert "high_quality" in section and "n=2500" in section
+    assert main(["info", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "2 epochs done" in out and "last evaluation (epoch 2, step 80)" in out

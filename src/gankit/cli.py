@@ -147,12 +147,15 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from gankit.config import config_to_dict, config_to_yaml
-    from gankit.train.run import read_config, read_metrics, read_status
+    from gankit.train.run import epochs_text, read_config, read_metrics, read_status
 
     run = Path(args.run)
     cfg = read_config(run)
     status, metrics = read_status(run), read_metrics(run)
-    last = metrics[-1] if metrics else {}
+    logs = [r for r in metrics if "eval" not in r]
+    evals = [r for r in metrics if "eval" in r]
+    last = logs[-1] if logs else {}
+    last_eval = evals[-1] if evals else None
     if args.json:
         print(
             json.dumps(
@@ -161,13 +164,14 @@ def cmd_info(args: argparse.Namespace) -> int:
                     "config": config_to_dict(cfg),
                     "status": status,
                     "last_metrics": last,
+                    "last_eval": last_eval,
                 }
             )
         )
         return 0
     print(f"run: {run}")
     print(
-        f"progress: epoch {status.get('epoch', '-')}, generator step {status.get('step', 0)}, "
+        f"progress: {epochs_text(status)}, generator step {status.get('step', 0)}, "
         f"{'finished' if status.get('finished') else 'not finished'} (last saved {status.get('time', '-')})"
     )
     if last:
@@ -177,6 +181,9 @@ def cmd_info(args: argparse.Namespace) -> int:
             if isinstance(v, float) and k in ("d_loss", "g_loss", "d_x", "d_gz", "images_per_s")
         )
         print(f"last log (step {last.get('step')}): {shown}")
+    if last_eval:
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in last_eval["eval"].items())
+        print(f"last evaluation (epoch {last_eval['epoch']}, step {last_eval['step']}): {shown}")
     print("config:")
     for line in config_to_yaml(cfg).splitlines():
         print(f"  {line}")

@@ -162,6 +162,27 @@ def _section_metrics(evaluation: dict[str, Any] | None, run_dir: Path) -> str:
     return "\n".join(parts)
 
 
+def _section_training_evals(records: list[dict[str, Any]]) -> str:
+    evals = [r for r in records if isinstance(r.get("eval"), dict)]
+    if not evals:
+        return ('<p class="none">None: set <code>train.eval_every</code> to score the generator '
+                "during training.</p>")
+    names = list(dict.fromkeys(k for r in evals for k in r["eval"]))
+    head = "".join(f"<th>{_esc(n)}</th>" for n in ("epoch", "step", *names))
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_esc(_fmt(v))}</td>" for v in
+                         (r.get("epoch"), r.get("step"), *(r["eval"].get(n) for n in names)))
+        + "</tr>"
+        for r in evals
+    )
+    protocol = ", ".join(f"{k}={v}" for k, v in (evals[-1].get("eval_protocol") or {}).items())
+    return f"<table><tr>{head}</tr>{body}</table><p>Protocol: {_esc(protocol)}</p>"
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _section_warnings(records: list[dict[str, Any]]) -> str:
     rows = [(r.get("step"), r.get("epoch"), w) for r in records for w in r.get("warnings") or []]
     if not rows:
@@ -177,6 +198,7 @@ def _section_warnings(records: list[dict[str, Any]]) -> str:
 
 
 def _section_last_record(records: list[dict[str, Any]]) -> str:
+    records = [r for r in records if "eval" not in r]
     if not records:
         return '<p class="none">metrics.jsonl is empty: nothing was logged yet.</p>'
     last = {k: v for k, v in records[-1].items() if k != "warnings"}
@@ -193,7 +215,7 @@ def build_report(run_dir: str | Path) -> str:
     records = runs.read_metrics(run_dir)
     evaluation = read_eval(run_dir)
     progress = (
-        f"epoch {status.get('epoch', '-')}, generator step {status.get('step', 0)}, "
+        f"{runs.epochs_text(status)}, generator step {status.get('step', 0)}, "
         f"{'finished' if status.get('finished') else 'not finished'}, "
         f"last saved {status.get('time', '-')}"
     )
@@ -233,6 +255,8 @@ def build_report(run_dir: str | Path) -> str:
 <p class="meta">{_esc(run_dir)} &middot; {_esc(progress)} &middot; report made {_esc(made)}</p>
 <h2>Metrics</h2>
 {_section_metrics(evaluation, run_dir)}
+<h3>During training</h3>
+{_section_training_evals(records)}
 <h2>Health warnings</h2>
 {_section_warnings(records)}
 <h2>Training curves</h2>

@@ -433,7 +433,8 @@ class Trainer:
             {
                 "step": self.progress.g_steps,
                 "d_steps": self.progress.d_steps,
-                "epoch": self.epoch_of(self.progress.d_steps),
+                "epoch": self.epoch_of(self.progress.d_steps),  # the epoch the next step is in
+                "epochs_done": round(self.progress.d_steps / self.batches_per_epoch, 3),
                 "finished": finished,
                 "time": time.strftime("%Y-%m-%d %H:%M:%S"),
             },

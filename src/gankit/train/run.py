@@ -127,6 +127,13 @@ def write_status(path: Path, status: dict[str, Any]) -> None:
     atomic_write_bytes(Path(path) / STATUS_FILE, json.dumps(status, indent=2).encode())
 
 
+def epochs_text(status: dict[str, Any]) -> str:
+    """'3 epochs done' from a run's status (runs made before 'epochs_done' know only the epoch)."""
+    if "epochs_done" in status:
+        return f"{status['epochs_done']:g} epochs done"
+    return f"epoch {status.get('epoch', '-')}"
+
+
 def read_status(path: Path) -> dict[str, Any]:
     file = Path(path) / STATUS_FILE
     return json.loads(file.read_text()) if file.exists() else {}
