@@ -63,3 +63,17 @@ def test_report_and_info_show_the_training_evaluations(tmp_path, capsys):
     assert main(["info", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     assert "2 epochs done" in out and "last evaluation (epoch 2, step 80)" in out
+
+
+def test_resume_accepts_a_run_saved_before_a_config_key_existed(tmp_path):
+    import yaml
+
+    Trainer(tiny_config("train.max_steps=40"), tmp_path / "r").run()
+    saved = yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())
+    del saved["train"]["eval_n"]  # as written by a gankit without this key
+    (tmp_path / "r" / "config.yaml").write_text(yaml.safe_dump(saved))
+    resumed = Trainer(tiny_config("train.max_steps=80", "train.eval_every=1"), tmp_path / "r",
+                      resume=True)
+    resumed.run()
+    assert resumed.progress.g_steps == 80
+    assert [r["epoch"] for r in read_metrics(tmp_path / "r") if "eval" in r] == [2]

@@ -33,6 +33,9 @@ RESUMABLE_KEYS = (
     "train.threads",
     "train.tensorboard",
     "train.log_every",
+    "train.eval_every",  # evaluations draw their own noise: they do not change the run
+    "train.eval_metrics",
+    "train.eval_n",
 )
 
 
@@ -52,7 +55,9 @@ def prepare_run_dir(path: Path, cfg: Config, resume: bool, force: bool = False) 
             raise GankitError(
                 f"--resume: {path} has no {CHECKPOINT_FILE} yet; start it again without --resume"
             )
-        saved = yaml.safe_load((path / CONFIG_FILE).read_text())
+        # Through the typed config, so keys added to gankit after the run began read as their
+        # defaults instead of as changes.
+        saved = config_to_dict(read_config(path))
         diff = [
             line
             for line in config_diff(saved, config_to_dict(cfg))
