@@ -322,7 +322,8 @@ def fake_mnist(monkeypatch):
 
 
 @pytest.mark.parametrize("samples, message", [
-    (torch.rand(100, 784), "N x 1 x 28 x 28"),
+    (torch.rand(100, 785), "N x 1 x 28 x 28"),
+    (torch.rand(100, 3, 28, 28), "N x 1 x 28 x 28"),
     ((torch.rand(100, 1, 28, 28) * 255).to(torch.uint8), "floating point"),
     (torch.rand(100, 1, 28, 28) * 255, "divide by 255"),
     (torch.rand(100, 1, 28, 28) * 2 - 1, r"\(x \+ 1\) / 2"),
@@ -365,3 +366,12 @@ def test_evaluate_samples_subsamples_n_with_the_seed(fake_mnist):
     c = evaluate_samples(samples, ["fid"], n=100, classifier=model, seed=2)
     assert a == b and a["metrics"]["fid"] != c["metrics"]["fid"]
     assert a["protocol"]["n"] == 100
+
+
+def test_flat_samples_are_read_as_images():
+    from gankit.metrics.evaluate import check_mnist_samples
+
+    flat = torch.rand(60, 784)
+    assert torch.equal(check_mnist_samples(flat, 60), flat.reshape(60, 1, 28, 28))
+    stacked = torch.rand(60, 3 * 784)
+    assert check_mnist_samples(stacked, 60, channels=3).shape == (60, 3, 28, 28)
