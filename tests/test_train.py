@@ -6,7 +6,7 @@ import os
 import pytest
 import torch
 
-from conftest import tiny_config
+from conftest import REPO, tiny_config
 from gankit.errors import GankitError
 from gankit.train import run as runs
 from gankit.train.checkpoint import load_checkpoint, save_checkpoint
@@ -208,3 +208,18 @@ def test_load_run_samples_on_cpu(tmp_path):
     x = run.sample(7, seed=3)
     assert x.shape == (7, 2) and torch.equal(x, run.sample(7, seed=3))
     assert not run.generator.training
+
+
+def test_paper_generator_starts_at_the_mean_training_image():
+    """The authors' init_sigmoid_bias_from_marginals: sigmoid(output bias) = each pixel's mean."""
+    from gankit.config import load_config
+    from gankit.nets import build_generator
+
+    images = torch.zeros(50, 1, 28, 28)
+    images[:25, 0, 10:18, 12:16] = 1.0  # a bar in half the images: mean 0.5 there, 0 elsewhere
+    cfg = load_config(REPO / "configs/mnist-paper.yaml")
+    G = build_generator(cfg, (1, 28, 28), data_mean=images.mean(dim=0))
+    with torch.no_grad():
+        start = torch.sigmoid(G.out.bias).reshape(28, 28)
+    assert torch.allclose(start[10:18, 12:16], torch.full((8, 4), 0.5), atol=1e-6)
+    assert start[0, 0] < 1e-6 and start[20, 20] < 1e-6  # never-lit pixels start (and stay) dark

@@ -54,7 +54,7 @@ class GeneratorConfig:
     batch_norm: bool = False
     init_range: float = 0.05  # weights ~ U(-r, r); 0 keeps PyTorch's default init
     output: str = "sigmoid"  # sigmoid (pixels in [0, 1]) or linear (toy data)
-    output_bias_from_data: bool = True  # sigmoid output bias = logit of the mean training pixel
+    output_bias_from_data: bool = True  # sigmoid output bias = logit of each pixel's training mean
     base: int = 64  # dcgan: channel width unit
     attention: bool = False  # dcgan: a SAGAN self-attention block
     spectral_norm: bool = False

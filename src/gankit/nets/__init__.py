@@ -7,8 +7,7 @@ data-shaped tensors; every discriminator's `forward(x, y=None)` returns raw logi
 
 from __future__ import annotations
 
-import math
-
+import torch
 from torch import nn
 
 from gankit.config import Config
@@ -18,7 +17,7 @@ __all__ = ["build_generator", "build_discriminator", "Maxout", "MLPGenerator", "
 
 
 def build_generator(
-    cfg: Config, data_shape: tuple[int, ...], n_classes: int = 0, data_mean: float | None = None
+    cfg: Config, data_shape: tuple[int, ...], n_classes: int = 0, data_mean: torch.Tensor | None = None
 ) -> nn.Module:
     g = cfg.generator
     n_classes = n_classes if cfg.data.conditional else 0
@@ -38,8 +37,11 @@ def build_generator(
         )
     bias = None
     if g.output == "sigmoid" and g.output_bias_from_data and data_mean is not None:
-        m = min(max(data_mean, 1e-4), 1 - 1e-4)
-        bias = math.log(m / (1 - m))
+        # Per pixel, as pylearn2's init_sigmoid_bias_from_marginals (the authors' mnist.yaml):
+        # sigmoid(bias) is each pixel's mean over the training set, clipped to [1e-7, 1 - 1e-7].
+        # G starts at the mean digit, with the border pixels (always 0) at logit -16.
+        m = data_mean.detach().double().flatten().clamp(1e-7, 1 - 1e-7)
+        bias = torch.log(m / (1 - m)).float()
     return MLPGenerator(
         z_dim=g.z_dim,
         out_shape=data_shape,

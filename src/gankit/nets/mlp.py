@@ -50,7 +50,7 @@ class MLPGenerator(nn.Module):
         z_dist: str = "uniform",
         init_range: float = 0.05,
         n_classes: int = 0,
-        output_bias: float | None = None,
+        output_bias: torch.Tensor | float | None = None,  # per output, or one for all
     ):
         super().__init__()
         self.z_dim, self.out_shape, self.z_dist, self.n_classes = (
@@ -72,7 +72,8 @@ class MLPGenerator(nn.Module):
         _init_uniform(self.out, init_range)
         if output_bias is not None:
             # Start at the mean training image, as the authors' code does: sigmoid(bias) = mean pixel.
-            nn.init.constant_(self.out.bias, output_bias)
+            with torch.no_grad():
+                self.out.bias.copy_(torch.as_tensor(output_bias, dtype=self.out.bias.dtype))
         self.output = output
 
     def sample_z(

@@ -237,7 +237,7 @@ class Trainer:
         # Labels reach the networks only in conditional runs.
         self.y = self.data.y.to(self.device) if cfg.data.conditional else None
         n_classes = self.data.n_classes
-        mean = self.data.x.mean().item() if self.data.is_image else None
+        mean = self.data.x.mean(dim=0) if self.data.is_image else None  # per pixel
         self.G = build_generator(cfg, self.data.shape, n_classes, data_mean=mean).to(self.device)
         self.D = build_discriminator(cfg, self.data.shape, n_classes).to(self.device)
         self.g_opt_cfg, self.d_opt_cfg = merged_optim(cfg, "g_optim"), merged_optim(cfg, "d_optim")
