@@ -25,6 +25,19 @@ TINY = [
     "train.threads=1",
 ]
 
+# A DCGAN small enough for a test: width unit 4, one epoch of batch 16, no progress bar.
+TINY_DCGAN = [
+    "generator.base=4",
+    "discriminator.base=4",
+    "train.batch_size=16",
+    "train.epochs=1",
+    "train.log_every=1",
+    "train.progress=false",
+    "train.threads=1",
+    "train.n_sample_grid=20",
+    "losses.wgan_warmup=false",  # 100 critic steps per G step would only slow the test
+]
+
 
 @pytest.fixture(autouse=True)
 def _one_thread():

@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import TINY_DCGAN
 from gankit.cli import main
 from gankit.config import LOSS_NAMES, load_config
 from gankit.data.dataset import TrainingData
@@ -20,17 +21,6 @@ from gankit.train.run import load_run
 
 REPO = Path(__file__).resolve().parents[1]
 N_CLASSES = 10
-TINY_DCGAN = [
-    "generator.base=4",
-    "discriminator.base=4",
-    "train.batch_size=16",
-    "train.epochs=1",
-    "train.log_every=1",
-    "train.progress=false",
-    "train.threads=1",
-    "train.n_sample_grid=20",
-    "losses.wgan_warmup=false",  # 100 critic steps per G step would only slow the test
-]
 
 
 def fake_mnist(n: int = 64, seed: int = 0) -> TrainingData:

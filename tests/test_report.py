@@ -14,6 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import TINY_DCGAN
 from gankit.cli import main
 from gankit.config import load_config
 from gankit.errors import GankitError
@@ -172,17 +173,7 @@ def test_tensorboard_event_files_hold_scalars_and_d_histograms(tmp_path: Path) -
 
     cfg = load_config(
         REPO / "configs/mnist-dcgan.yaml",
-        [
-            "generator.base=4",
-            "discriminator.base=4",
-            "train.batch_size=16",
-            "train.epochs=1",
-            "train.log_every=1",
-            "train.progress=false",
-            "train.threads=1",
-            "train.tensorboard=true",
-            "train.n_sample_grid=16",
-        ],
+        [*TINY_DCGAN, "train.tensorboard=true", "train.n_sample_grid=16"],
     )
     x = torch.rand(48, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     run_dir = Trainer(cfg, tmp_path / "run", data=TrainingData(x, None, 0)).run()

@@ -25,14 +25,16 @@ def make_grid(
         r, col = divmod(i, nrow)
         top, left = padding + r * (h + padding), padding + col * (w + padding)
         grid[:, top : top + h, left : left + w] = images[i]
-    return (grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    return to_uint8_image(grid)
 
 
-def save_grid(
-    images: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 2
-) -> Path:
-    """Save an image grid as PNG (enlarged `scale` times with nearest pixels, so digits stay crisp)."""
-    array = make_grid(images, nrow)
+def to_uint8_image(picture: torch.Tensor) -> np.ndarray:
+    """C x H x W in [0, 1] -> H x W x C uint8."""
+    return (picture.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+
+
+def save_png(array: np.ndarray, path: str | Path, scale: int = 2) -> Path:
+    """Save an H x W x C uint8 picture, enlarged `scale` times with nearest pixels (crisp digits)."""
     picture = Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
     if scale > 1:
         picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
@@ -40,6 +42,13 @@ def save_grid(
     path.parent.mkdir(parents=True, exist_ok=True)
     picture.save(path)
     return path
+
+
+def save_grid(
+    images: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 2
+) -> Path:
+    """Save an image grid as PNG (enlarged `scale` times with nearest pixels, so digits stay crisp)."""
+    return save_png(make_grid(images, nrow), path, scale)
 
 
 def save_points(

@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image
 
 from gankit.errors import GankitError
+from gankit.viz.grid import save_png, to_uint8_image
 
 # The paper outlines the neighbours in yellow; a border of this colour marks them here too.
 NEIGHBOUR_COLOUR = (1.0, 0.8, 0.0)
@@ -140,11 +139,4 @@ def save_neighbours(
         train_images = load_training_data(run.config.data, run.config.seed).x
     samples = run.sample(rows * (cols - 1), seed=seed)
     grid = neighbour_grid(samples, train_images, rows=rows, cols=cols)
-    array = (grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-    picture = Image.fromarray(array)
-    if scale > 1:
-        picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    picture.save(path)
-    return path
+    return save_png(to_uint8_image(grid), out, scale)
