@@ -46,15 +46,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def evaluate_run_2d(run: Any, n: int, seed: int) -> dict[str, Any]:
     """PacGAN's protocol: n samples, each assigned to its nearest true mode."""
     from gankit.data.dataset import load_training_data
-    from gankit.metrics.modes2d import HIGH_QUALITY_STDS, mode_metrics
+    from gankit.metrics.modes2d import evaluate_modes2d
 
     data = load_training_data(run.config.data, run.config.seed)
-    samples = run.sample(n, seed=seed)
-    metrics = mode_metrics(samples, data.means, data.std)
-    protocol = {"n": n, "seed": seed, "dataset": run.config.data.dataset, "modes_total": len(data.means),
-                "std": data.std, "high_quality_within_stds": HIGH_QUALITY_STDS,
-                "reference": "PacGAN (Lin et al. 2018) 2-D protocol"}
-    return {"metrics": metrics, "protocol": protocol}
+    return evaluate_modes2d(run.sample(n, seed=seed), data.means, data.std,
+                            run.config.data.dataset, seed)
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
@@ -77,11 +73,11 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                 raise GankitError(f"metric {bad[0]} does not apply to 2-D data; use --metrics modes")
             return evaluate_run_2d(run, args.n or 2500, args.seed)
     if "stacked-modes" in names:
-        from gankit.metrics.stacked import evaluate_stacked
+        from gankit.metrics.stacked import STACKED_SAMPLES, evaluate_stacked
 
         if names != ["stacked-modes"]:
             raise GankitError("stacked-modes is evaluated on its own: --metrics stacked-modes")
-        samples = run.sample(args.n or 26000, seed=args.seed) if run else _load_samples(args.samples)
+        samples = run.sample(args.n or STACKED_SAMPLES, seed=args.seed) if run else _load_samples(args.samples)
         return evaluate_stacked(samples, data_dir=args.data_dir, seed=args.seed,
                                 classifier_weights=args.classifier_weights)
     if run is not None:

@@ -71,6 +71,16 @@ def mode_metrics(samples: np.ndarray, means: np.ndarray, std: float) -> dict[str
     }
 
 
+def evaluate_modes2d(samples: object, means: object, std: float, dataset: str,
+                     seed: int) -> dict:
+    """`gankit eval --metrics modes` on 2-D samples: {"metrics": ..., "protocol": ...}."""
+    metrics = mode_metrics(samples, means, std)
+    protocol = {"n": metrics["n"], "seed": seed, "dataset": dataset, "modes_total": len(means),
+                "std": std, "high_quality_within_stds": HIGH_QUALITY_STDS,
+                "reference": "PacGAN (Lin et al. 2018) 2-D protocol"}
+    return {"metrics": metrics, "protocol": protocol}
+
+
 def _check_points(samples: np.ndarray, means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     samples, means = _to_numpy(samples), _to_numpy(means)
     if samples.ndim != 2 or samples.shape[1] != 2 or len(samples) == 0:

@@ -12,12 +12,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gankit.data.stacked import stacked_code
+from gankit.data.stacked import STACKED_SAMPLES, stacked_code
 from gankit.metrics.classifier import MnistClassifier, load_mnist_classifier
 from gankit.metrics.evaluate import check_mnist_samples
 from gankit.metrics.modes import stacked_modes
-
-STACKED_SAMPLES = 26_000  # VEEGAN's and PacGAN's protocol
 
 
 @torch.no_grad()

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from gankit.config import Config
+from gankit.data.stacked import STACKED_SAMPLES
 from gankit.errors import GankitError
 from gankit.train.checkpoint import rng_state, set_rng_state
 from gankit.train.run import generate
@@ -24,7 +25,7 @@ DEFAULT_METRICS = {
     "grid": ["modes"],
     "stacked-mnist": ["stacked-modes"],
 }
-DEFAULT_N = {"mnist": 10_000, "ring": 2_500, "grid": 2_500, "stacked-mnist": 26_000}
+DEFAULT_N = {"mnist": 10_000, "ring": 2_500, "grid": 2_500, "stacked-mnist": STACKED_SAMPLES}
 EVAL_SEED = 12_345  # the evaluation noise: the same at every evaluation, so values are comparable
 
 
@@ -68,10 +69,9 @@ def evaluate_generator(G: torch.nn.Module, cfg: Config, data: Any,
             labels = torch.arange(n) % n_classes
         samples = generate(G, n, labels, torch.Generator().manual_seed(EVAL_SEED))
         if dataset in ("ring", "grid"):
-            from gankit.metrics.modes2d import mode_metrics
+            from gankit.metrics.modes2d import evaluate_modes2d
 
-            metrics = mode_metrics(samples, data.means, data.std)
-            return {"metrics": metrics, "protocol": {"n": n, "seed": EVAL_SEED}}
+            return evaluate_modes2d(samples, data.means, data.std, dataset, EVAL_SEED)
         if dataset == "stacked-mnist":
             from gankit.metrics.stacked import evaluate_stacked
 
