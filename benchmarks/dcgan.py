@@ -418,10 +418,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cpu-minutes",
         type=float,
-        default=10.0,
-        help="CPU minutes of training per model (default 10)",
+        default=60.0,
+        help="CPU minutes of training per model (default 60; the epoch cap usually ends it first)",
     )
-    parser.add_argument("--epochs", type=int, default=25, help="epoch cap per model (default 25)")
+    parser.add_argument("--epochs", type=int, default=12, help="epoch cap per model (default 12)")
     parser.add_argument("--runs-dir", default="runs/bench-dcgan", help="where the runs go")
     parser.add_argument("--out", default=str(ROOT / "docs/results/dcgan.md"))
     parser.add_argument("--n", type=int, default=10_000, help="samples per evaluation")
