@@ -245,6 +245,12 @@ def write_doc(summary: dict[str, Any], configs: list[Config], images: dict[str, 
     pics.append(f"Samples of `{configs[0].name}` (10 × 10, seed 0"
                 f"{', EMA generator' if main['ema'] else ''}):\n\n"
                 f"![samples]({images['samples'].name})")
+    for r, cfg in zip(results[1:], configs[1:], strict=True):
+        key = f"samples-{r['name']}"
+        if images.get(key):
+            pics.append(f"Samples of `{cfg.name}` after {r['epochs']} epochs (10 × 10, seed 0"
+                        f"{', EMA generator' if r['ema'] else ''}):\n\n"
+                        f"![samples of {cfg.name}]({images[key].name})")
     pics.append("Figure 2 of the paper, redrawn: each row holds samples; the last column, "
                 "outlined in yellow, is the training image (of the 50,000 trained on) nearest in "
                 "Euclidean distance to the sample beside it. Samples that differ from their "
@@ -403,7 +409,14 @@ def pictures(summary: dict[str, Any], out: Path) -> dict[str, Path | None]:
     """Samples grid, Figure 2 neighbours and the Parzen curve, next to the doc."""
     stem = out.with_suffix("")
     run = load_run(summary["results"][0]["run_dir"])
+    others = {
+        f"samples-{r['name']}": save_grid(
+            load_run(r["run_dir"]).sample(100, seed=0), f"{stem}-samples-{r['name']}.png", nrow=10
+        )
+        for r in summary["results"][1:]
+    }
     return {
+        **others,
         "samples": save_grid(run.sample(100, seed=0), f"{stem}-samples.png", nrow=10),
         "neighbours": save_neighbours(run, f"{stem}-neighbours.png", rows=6, cols=6, seed=0),
         "curve": plot_curve(summary["results"], summary["real"]["mean"],
