@@ -246,7 +246,7 @@ def write_doc(summary: dict[str, Any], configs: list[Config], images: dict[str, 
                 f"{', EMA generator' if main['ema'] else ''}):\n\n"
                 f"![samples]({images['samples'].name})")
     for r, cfg in zip(results[1:], configs[1:], strict=True):
-        key = f"samples-{r['name']}"
+        key = samples_key(r)
         if images.get(key):
             pics.append(f"Samples of `{cfg.name}` after {r['epochs']} epochs (10 × 10, seed 0"
                         f"{', EMA generator' if r['ema'] else ''}):\n\n"
@@ -405,13 +405,18 @@ def main() -> int:
     return 0
 
 
+def samples_key(result: dict[str, Any]) -> str:
+    """The `pictures` key of the sample grid of a run other than the first."""
+    return f"samples-{result['name']}"
+
+
 def pictures(summary: dict[str, Any], out: Path) -> dict[str, Path | None]:
     """Samples grid, Figure 2 neighbours and the Parzen curve, next to the doc."""
     stem = out.with_suffix("")
     run = load_run(summary["results"][0]["run_dir"])
     others = {
-        f"samples-{r['name']}": save_grid(
-            load_run(r["run_dir"]).sample(100, seed=0), f"{stem}-samples-{r['name']}.png", nrow=10
+        samples_key(r): save_grid(
+            load_run(r["run_dir"]).sample(100, seed=0), f"{stem}-{samples_key(r)}.png", nrow=10
         )
         for r in summary["results"][1:]
     }

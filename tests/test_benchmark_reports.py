@@ -5,10 +5,14 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+import pytest
+
 from conftest import REPO
 
 
-def _load_dcgan_benchmark():
+@pytest.fixture(scope="module")
+def bench():
+    """benchmarks/dcgan.py as a module (it is a script, not part of the package); loaded once."""
     spec = importlib.util.spec_from_file_location("bench_dcgan", REPO / "benchmarks/dcgan.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules["bench_dcgan"] = module
@@ -21,8 +25,7 @@ MLP = {"fid": 149.1, "precision": 0.752, "recall": 0.194, "classes_covered": 10,
 NAMES = {"dcgan": "DCGAN", "cdcgan": "cDCGAN", "mlp": "MLP"}
 
 
-def test_goal_check_names_each_metric_a_dcgan_loses_on() -> None:
-    bench = _load_dcgan_benchmark()
+def test_goal_check_names_each_metric_a_dcgan_loses_on(bench) -> None:
     dcgan = {**MLP, "fid": 67.1, "precision": 0.526, "recall": 0.818, "kl_to_uniform": 0.04}
     cdcgan = {**MLP, "fid": 13.2, "precision": 0.759, "recall": 0.678, "kl_to_uniform": 0.0004}
     lines = bench.goal_check({"mlp": MLP, "dcgan": dcgan, "cdcgan": cdcgan}, NAMES)
@@ -32,15 +35,13 @@ def test_goal_check_names_each_metric_a_dcgan_loses_on() -> None:
     assert "**not**" not in lines[1] and "every one of" in lines[1]
 
 
-def test_goal_check_lower_is_better_for_fid_and_kl() -> None:
-    bench = _load_dcgan_benchmark()
+def test_goal_check_lower_is_better_for_fid_and_kl(bench) -> None:
     worse = {**MLP, "fid": 150.0, "kl_to_uniform": 0.3}
     (line,) = bench.goal_check({"mlp": MLP, "dcgan": worse}, NAMES)
     assert "fid 150 against 149" in line and "kl_to_uniform 0.3 against 0.21" in line
 
 
-def test_budget_text_groups_models_with_the_same_budget() -> None:
-    bench = _load_dcgan_benchmark()
+def test_budget_text_groups_models_with_the_same_budget(bench) -> None:
     same = {"cpu_minutes": 60.0, "epochs": 12}
     facts = {"dcgan": {"budget": same}, "cdcgan": {"budget": same},
              "stacked": {"budget": {"cpu_minutes": 10.0, "epochs": 25}}, "mlp": {},
