@@ -344,6 +344,43 @@ def test_batch_norm_free_nets_have_no_batch_norm():
         DCGANGenerator(batch_norm=False, n_classes=10)
 
 
+@pytest.mark.parametrize("size", [28, 32])
+def test_extra_layers_add_stride_one_convs_at_every_hidden_resolution(size: int):
+    g0, g2 = (DCGANGenerator(z_dim=8, size=size, base=BASE, extra_layers=m) for m in (0, 2))
+    d0, d2 = (DCGANDiscriminator(size=size, base=BASE, extra_layers=m) for m in (0, 2))
+    # G: at the s0 map and at each hidden up-sampled map (7, 14 for 28; 4, 8, 16 for 32);
+    # D: after each stride-2 conv (14, 7; 16, 8, 4).
+    n = resolve_size(size)[1]
+    assert [len(e) for e in g2.extras] == [2] * n and [len(e) for e in g0.extras] == [0] * n
+    assert [len(e) for e in d2.extras] == [2] * n and [len(e) for e in d0.extras] == [0] * n
+
+    def convs_3x3(net: nn.Module) -> list[nn.Conv2d]:
+        return [m for m in net.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+
+    assert len(convs_3x3(g2)) == 2 * n and len(convs_3x3(d2)) == 2 * n and not convs_3x3(g0)
+    assert all(c.stride == (1, 1) and c.in_channels == c.out_channels for c in convs_3x3(g2))
+    z = g2.sample_z(3)
+    with torch.no_grad():
+        x = g2(z)
+    assert x.shape == (3, 1, size, size) and d2(x).shape == (3,)
+    # Extra layers change the function, not just the parameter count.
+    assert sum(p.numel() for p in g2.parameters()) > sum(p.numel() for p in g0.parameters())
+
+
+def test_extra_layers_with_conditioning_and_without_batch_norm():
+    g = DCGANGenerator(z_dim=8, size=28, base=BASE, n_classes=10, extra_layers=1)
+    y = torch.tensor([0, 3, 9])
+    # Conditional G: the extra layers' norms are class-conditional too.
+    assert all(isinstance(norm, ConditionalBatchNorm2d) for ext in g.extras for _, norm in ext)
+    assert g(g.sample_z(3), y).shape == (3, 1, 28, 28)
+    critic = DCGANDiscriminator(size=28, base=BASE, batch_norm=False, extra_layers=1)
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in critic.modules())
+    assert critic(torch.rand(3, 1, 28, 28)).shape == (3,)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(GankitError, match="extra_layers"):
+            DCGANDiscriminator(size=28, base=BASE, extra_layers=bad)
+
+
 def test_dcgan_init_statistics():
     g = DCGANGenerator(z_dim=100, size=28, base=64, n_classes=10)
     d = DCGANDiscriminator(size=28, base=64)

@@ -7,10 +7,19 @@ import pytest
 import torch
 
 from conftest import REPO, tiny_config
+from gankit.config import LossConfig
 from gankit.errors import GankitError
+from gankit.losses import make_loss
 from gankit.train import run as runs
 from gankit.train.checkpoint import load_checkpoint, save_checkpoint
-from gankit.train.loop import Trainer, discriminator_step, generator_step, simultaneous_step, train
+from gankit.train.loop import (
+    Trainer,
+    discriminator_step,
+    generator_step,
+    simultaneous_step,
+    topk_keep,
+    train,
+)
 
 
 def _params(net):
@@ -223,3 +232,61 @@ def test_paper_generator_starts_at_the_mean_training_image():
         start = torch.sigmoid(G.out.bias).reshape(28, 28)
     assert torch.allclose(start[10:18, 12:16], torch.full((8, 4), 0.5), atol=1e-6)
     assert start[0, 0] < 1e-6 and start[20, 20] < 1e-6  # never-lit pixels start (and stay) dark
+
+
+class _Linear(torch.nn.Module):
+    """A tiny deterministic net: G(z) = Wz, D(x) = <w, x> (no dropout, no batch norm)."""
+
+    def __init__(self, n_in: int, n_out: int) -> None:
+        super().__init__()
+        self.f = torch.nn.Linear(n_in, n_out, bias=False)
+
+    def forward(self, x, y=None):
+        out = self.f(x)
+        return out.squeeze(1) if out.shape[1] == 1 else out
+
+
+@pytest.mark.parametrize("keep", [None, 3])
+def test_topk_generator_step_learns_only_from_the_best_scored_fakes(keep):
+    """Sinha et al. 2020: with keep = k, G's gradient is the loss gradient of D's k highest scores."""
+    torch.manual_seed(0)
+    G, D = _Linear(2, 2), _Linear(2, 1)
+    loss = make_loss("non-saturating", LossConfig())
+    z = torch.randn(8, 2)
+    w0 = G.f.weight.detach().clone()
+    opt = torch.optim.SGD(G.parameters(), lr=1.0)
+    out = generator_step(G, D, opt, loss, z, None, keep)
+    # The same update by hand: select the kept fakes by D's score, then differentiate.
+    W = w0.clone().requires_grad_(True)
+    scores = D(z @ W.T)
+    kept = scores if keep is None else scores.topk(keep).values
+    expected_loss = torch.nn.functional.softplus(-kept).mean()
+    expected_loss.backward()
+    assert float(out["g_loss"]) == pytest.approx(expected_loss.item(), rel=1e-6)
+    assert torch.allclose(G.f.weight.detach(), w0 - W.grad, atol=1e-6)
+    if keep is not None:  # and it differs from learning from the whole batch
+        full = torch.nn.functional.softplus(-scores.detach()).mean()
+        assert abs(full.item() - expected_loss.item()) > 1e-4
+
+
+def test_topk_keep_schedule():
+    off = tiny_config().train
+    assert topk_keep(64, off, 1) is None and topk_keep(64, off, 50) is None
+    t = tiny_config("train.topk=0.5", "train.topk_decay=0.9").train
+    keeps = [topk_keep(64, t, epoch) for epoch in range(1, 12)]
+    assert keeps[0] == 64 and keeps[1] == 58  # ceil(64 * 0.9)
+    assert keeps == sorted(keeps, reverse=True) and keeps[-1] == 32  # floor at topk * n
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ("train.topk=0",),
+        ("train.topk=1.5",),
+        ("train.topk_decay=0",),
+        ("train.topk=0.5", "train.update=simultaneous"),
+    ],
+)
+def test_bad_topk_settings_are_refused(overrides):
+    with pytest.raises(GankitError, match="train.topk"):
+        tiny_config(*overrides)

@@ -58,6 +58,7 @@ class GeneratorConfig:
     base: int = 64  # dcgan: channel width unit
     attention: bool = False  # dcgan: a SAGAN self-attention block
     spectral_norm: bool = False
+    extra_layers: int = 0  # dcgan: stride-1 3x3 conv layers added at every hidden resolution
 
 
 @dataclass
@@ -73,6 +74,7 @@ class DiscriminatorConfig:
     attention: bool = False
     spectral_norm: bool = False
     minibatch_std: bool = False  # append the minibatch standard deviation as a feature
+    extra_layers: int = 0  # dcgan: stride-1 3x3 conv layers after every hidden stride-2 conv
     pack: int = 1  # PacGAN: D judges `pack` samples at once
 
 
@@ -112,6 +114,11 @@ class TrainConfig:
     sample_every_epoch: bool = True
     n_sample_grid: int = 100
     ema: float = 0.0  # decay of an EMA copy of G used for sampling; 0: off
+    # Top-k generator updates (Sinha et al. 2020): G learns only from the fakes D scores highest.
+    # k starts at the batch size and is multiplied by topk_decay every epoch, down to
+    # topk * batch_size; topk = 1 is off.
+    topk: float = 1.0
+    topk_decay: float = 0.99
     progress: bool = True
     device: str = "cpu"
     threads: int = 0  # torch threads; 0: PyTorch's default
@@ -246,6 +253,16 @@ def validate(cfg: Config) -> Config:
         raise GankitError("set train.epochs or train.max_steps to a positive number")
     if not 0.0 <= t.ema < 1.0:
         raise GankitError(f"train.ema = {t.ema} must be in [0, 1)")
+    if not 0.0 < t.topk <= 1.0 or not 0.0 < t.topk_decay <= 1.0:
+        raise GankitError(
+            f"train.topk = {t.topk} and train.topk_decay = {t.topk_decay} must be in (0, 1] "
+            "(topk: the smallest share of each fake batch G learns from; 1 = off)"
+        )
+    if t.topk < 1.0 and t.update == "simultaneous":
+        raise GankitError(
+            "train.topk needs train.update=alternating (the simultaneous update shares one fake "
+            "batch between D and G); set train.topk=1 or train.update=alternating"
+        )
     d = cfg.discriminator
     if d.pack < 1 or t.batch_size % d.pack:
         raise GankitError(

@@ -34,6 +34,7 @@ def build_generator(
             attention=g.attention,
             spectral_norm=g.spectral_norm,
             output=g.output,
+            extra_layers=g.extra_layers,
         )
     bias = None
     if g.output == "sigmoid" and g.output_bias_from_data and data_mean is not None:
@@ -71,6 +72,7 @@ def build_discriminator(cfg: Config, data_shape: tuple[int, ...], n_classes: int
             batch_norm=d.batch_norm,
             minibatch_std=d.minibatch_std,
             pack=d.pack,
+            extra_layers=d.extra_layers,
         )
     return MLPDiscriminator(
         in_shape=data_shape,

@@ -7,7 +7,10 @@ Extensions, all off by default:
 - spectral normalisation of every weight layer (Miyato et al. 2018);
 - a batch-norm-free discriminator (the WGAN-GP critic, Gulrajani et al. 2017, must not use
   batch norm because the gradient penalty is per sample);
-- minibatch standard deviation (Karras et al. 2018) and PacGAN packing (Lin et al. 2018) in D.
+- minibatch standard deviation (Karras et al. 2018) and PacGAN packing (Lin et al. 2018) in D;
+- `extra_layers`: stride-1 3×3 convolutions (with batch norm and the net's activation) at every
+  hidden resolution, as the `n_extra_layers` option of the DCGAN/WGAN reference code. They add
+  depth where the digit's layout is decided (the 7×7 and 14×14 maps) for little compute.
 
 Image sizes are s0·2^n with s0 in {4, 7} and n >= 1 (8, 14, 16, 28, 32, 56, 64, 112, 128, ...):
 G starts from an s0×s0 map and doubles the resolution n times; D halves it n times.
@@ -67,7 +70,12 @@ def _channels_at(base: int, steps_from_image: int) -> int:
     return base * min(2 ** (steps_from_image - 1), _MAX_CHANNEL_MULTIPLIER)
 
 
-def _check_options(base: int, channels: int, n_classes: int) -> None:
+def _check_options(base: int, channels: int, n_classes: int, extra_layers: int = 0) -> None:
+    if not isinstance(extra_layers, int) or isinstance(extra_layers, bool) or extra_layers < 0:
+        raise GankitError(
+            f"extra_layers must be an integer >= 0 (stride-1 3×3 convolutions per resolution), "
+            f"got {extra_layers!r}"
+        )
     if base < 1:
         raise GankitError(f"base (width) must be >= 1, got {base}")
     if channels < 1:
@@ -116,9 +124,10 @@ class DCGANGenerator(nn.Module):
         spectral_norm: bool = False,
         output: str = "sigmoid",
         batch_norm: bool = True,
+        extra_layers: int = 0,
     ) -> None:
         super().__init__()
-        _check_options(base, channels, n_classes)
+        _check_options(base, channels, n_classes, extra_layers)
         if z_dim < 1:
             raise GankitError(f"z_dim must be >= 1, got {z_dim}")
         if output not in ("sigmoid", "tanh"):
@@ -146,6 +155,8 @@ class DCGANGenerator(nn.Module):
         self.ups = nn.ModuleList()
         self.norms = nn.ModuleList()
         self.attentions = nn.ModuleDict()
+        # extras[i]: the extra layers at the i-th hidden resolution (s0, 2·s0, ...)
+        self.extras = nn.ModuleList([self._extra_layers(width, extra_layers, batch_norm, sn)])
         resolution = s0
         if attention_at == resolution:
             self.attentions[str(resolution)] = SelfAttention2d(width, spectral_norm=sn)
@@ -154,6 +165,7 @@ class DCGANGenerator(nn.Module):
             up = nn.ConvTranspose2d(width, out_width, 4, 2, 1, bias=not batch_norm)
             self.ups.append(maybe_spectral_norm(_init_weight(up), sn))
             self.norms.append(self._norm(out_width, batch_norm))
+            self.extras.append(self._extra_layers(out_width, extra_layers, batch_norm, sn))
             width, resolution = out_width, resolution * 2
             if attention_at == resolution:
                 self.attentions[str(resolution)] = SelfAttention2d(width, spectral_norm=sn)
@@ -165,6 +177,23 @@ class DCGANGenerator(nn.Module):
         if not batch_norm:
             return nn.Identity()
         return ConditionalBatchNorm2d(width, self.n_classes)
+
+    def _extra_layers(self, width: int, count: int, batch_norm: bool, sn: bool) -> nn.ModuleList:
+        """`count` (conv 3×3 stride 1, norm) pairs keeping `width` channels; ReLU in forward."""
+        layers = nn.ModuleList()
+        for _ in range(count):
+            conv = nn.Conv2d(width, width, 3, 1, 1, bias=not batch_norm)
+            layers.append(
+                nn.ModuleList(
+                    [maybe_spectral_norm(_init_weight(conv), sn), self._norm(width, batch_norm)]
+                )
+            )
+        return layers
+
+    def _refine(self, i: int, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        for conv, norm in self.extras[i]:
+            h = torch.relu(self._apply_norm(norm, conv(h), y))
+        return h
 
     def _apply_norm(self, norm: nn.Module, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         if isinstance(norm, ConditionalBatchNorm2d):
@@ -187,10 +216,10 @@ class DCGANGenerator(nn.Module):
         h = self.project(z.reshape(z.shape[0], self.z_dim))
         h = h.view(-1, self.project_width, self.s0, self.s0)
         h = torch.relu(self._apply_norm(self.project_norm, h, y))
-        h = self._attend(h)
-        for up, norm in zip(self.ups, self.norms, strict=True):
+        h = self._attend(self._refine(0, h, y))
+        for i, (up, norm) in enumerate(zip(self.ups, self.norms, strict=True)):
             h = torch.relu(self._apply_norm(norm, up(h), y))
-            h = self._attend(h)
+            h = self._attend(self._refine(i + 1, h, y))
         logits = self.to_image(h)
         if self.output == "tanh":
             return (torch.tanh(logits) + 1) / 2  # tanh range [-1, 1] mapped onto [0, 1]
@@ -223,9 +252,10 @@ class DCGANDiscriminator(nn.Module):
         minibatch_std: bool = False,
         pack: int = 1,
         std_group_size: int = 4,
+        extra_layers: int = 0,
     ) -> None:
         super().__init__()
-        _check_options(base, channels, n_classes)
+        _check_options(base, channels, n_classes, extra_layers)
         if not isinstance(pack, int) or isinstance(pack, bool) or pack < 1:
             raise GankitError(f"pack must be a positive integer (1 = no packing), got {pack!r}")
         if pack > 1 and n_classes > 0:
@@ -244,6 +274,7 @@ class DCGANDiscriminator(nn.Module):
         attention_at = _attention_resolution(s0, n) if attention else None
         self.convs = nn.ModuleList()
         self.norms = nn.ModuleList()
+        self.extras = nn.ModuleList()  # extras[i]: extra layers after the i-th stride-2 conv
         self.attentions = nn.ModuleDict()
         width, resolution = self.in_channels, size
         for step in range(1, n + 1):
@@ -252,6 +283,13 @@ class DCGANDiscriminator(nn.Module):
             conv = nn.Conv2d(width, out_width, 4, 2, 1, bias=not use_bn)
             self.convs.append(maybe_spectral_norm(_init_weight(conv), sn))
             self.norms.append(nn.BatchNorm2d(out_width) if use_bn else nn.Identity())
+            extras = nn.ModuleList()
+            for _ in range(extra_layers):
+                # Not the input layer, so these get batch norm whenever D has it.
+                extra = nn.Conv2d(out_width, out_width, 3, 1, 1, bias=not batch_norm)
+                norm = nn.BatchNorm2d(out_width) if batch_norm else nn.Identity()
+                extras.append(nn.ModuleList([maybe_spectral_norm(_init_weight(extra), sn), norm]))
+            self.extras.append(extras)
             width, resolution = out_width, resolution // 2
             if attention_at == resolution:
                 self.attentions[str(resolution)] = SelfAttention2d(width, spectral_norm=sn)
@@ -280,8 +318,10 @@ class DCGANDiscriminator(nn.Module):
             )
         y = check_labels(y, self.n_classes, x.shape[0])
         h = x
-        for conv, norm in zip(self.convs, self.norms, strict=True):
+        for conv, norm, extras in zip(self.convs, self.norms, self.extras, strict=True):
             h = nn.functional.leaky_relu(norm(conv(h)), 0.2)
+            for extra, extra_norm in extras:
+                h = nn.functional.leaky_relu(extra_norm(extra(h)), 0.2)
             key = str(h.shape[-1])
             if key in self.attentions:
                 h = self.attentions[key](h)

@@ -12,6 +12,7 @@ The rest of this file is bookkeeping: data order, schedules, logging, samples an
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gankit.config import Config, OptimConfig, merged_optim
+from gankit.config import Config, OptimConfig, TrainConfig, merged_optim
 from gankit.data.dataset import TrainingData, load_training_data
 from gankit.errors import GankitError
 from gankit.losses import Loss, gradient_penalty, make_loss
@@ -109,15 +110,32 @@ def generator_step(
     loss: Loss,
     z: torch.Tensor,
     y_fake: torch.Tensor | None,
+    keep: int | None = None,
 ) -> dict[str, torch.Tensor]:
-    """One update of G through a frozen D; D's parameters get no gradient."""
+    """One update of G through a frozen D; D's parameters get no gradient.
+
+    With `keep`, G's loss uses only the `keep` fakes D scores as most real (top-k training,
+    Sinha et al. 2020): the worst fakes' gradients can push them away from the nearest mode.
+    """
     with frozen(D):
         fake_logits = D(G(z, y_fake), y_fake)
-        g_loss = loss.g_loss(fake_logits)
+        scored = fake_logits if keep is None else fake_logits.topk(keep).values
+        g_loss = loss.g_loss(scored)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
     opt_g.step()
     return {"g_loss": g_loss.detach(), "fake_logits_g": fake_logits.detach()}
+
+
+def topk_keep(n: int, train: TrainConfig, epoch: int) -> int | None:
+    """How many of n fake scores G learns from in `epoch` (1-based); None: all of them.
+
+    Sinha et al. 2020: k = n at first, times topk_decay each epoch, never below topk * n.
+    """
+    if train.topk >= 1.0:
+        return None
+    k = max(n * train.topk_decay ** (epoch - 1), n * train.topk)
+    return max(1, min(n, math.ceil(k)))
 
 
 def simultaneous_step(
@@ -318,9 +336,11 @@ class Trainer:
                 self.G, self.D, self.opt_d, self.loss, real, y_real, z, y_fake
             )
             p.d_steps += 1
-        set_schedule(self.opt_g, self.g_opt_cfg, p.g_steps, self.epoch_of(p.d_steps - 1))
+        epoch = self.epoch_of(p.d_steps - 1)
+        set_schedule(self.opt_g, self.g_opt_cfg, p.g_steps, epoch)
         z, y_fake = self.noise(m)
-        stats.update(generator_step(self.G, self.D, self.opt_g, self.loss, z, y_fake))
+        keep = topk_keep(m // self.cfg.discriminator.pack, self.cfg.train, epoch)
+        stats.update(generator_step(self.G, self.D, self.opt_g, self.loss, z, y_fake, keep))
         p.g_steps += 1
         self._update_ema()
         return stats
