@@ -157,19 +157,24 @@ def budget_text(facts: dict) -> str:
         "with the budget they had. CPU time rather than wall time, because the 2 cores were "
         "shared with other jobs. DCGAN widths are the `base` channel unit of each config, "
         "G/D (64 is paper-sized; base 32 trains about 2.5x faster on one CPU thread: about "
-        "500-620 against 220 images per CPU second measured on this machine)."
+        "500-620 against 220 images per CPU second measured on this machine); extra layers are "
+        "stride-1 3x3 convolutions at every hidden resolution (`extra_layers` in the config)."
     )
 
 
 def model_name(key: str, name: str, config: str, runs_dir: Path) -> str:
-    """The table's name for a model, with the DCGAN width read from its run's config (or, for a
-    model not trained yet, from the config file)."""
+    """The table's name for a model, with the DCGAN width (and extra layers, if any) read from its
+    run's config (or, for a model not trained yet, from the config file)."""
     run_dir = runs_dir / key
     cfg = runs.read_config(run_dir) if (run_dir / "config.yaml").exists() else (
         load_config(ROOT / "configs" / config)
     )
     if cfg.generator.kind == "dcgan":
-        return f"{name} (G/D base {cfg.generator.base}/{cfg.discriminator.base})"
+        g, d = cfg.generator, cfg.discriminator
+        extra = ""
+        if g.extra_layers or d.extra_layers:
+            extra = f", {g.extra_layers}/{d.extra_layers} extra layers per resolution"
+        return f"{name} (G/D base {g.base}/{d.base}{extra})"
     return name
 
 

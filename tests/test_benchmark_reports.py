@@ -51,3 +51,15 @@ def test_budget_text_groups_models_with_the_same_budget(bench) -> None:
     assert "stacked: 10 CPU minutes or 25 epochs" in text
     assert "mlp: a budget its run did not record" in text
     assert "table1" not in text
+
+
+def test_model_name_reads_width_and_extra_layers_from_the_config(bench, tmp_path) -> None:
+    # No run folder under tmp_path: the name comes from the config file in configs/.
+    dcgan = bench.model_name("dcgan", "DCGAN", "mnist-dcgan.yaml", tmp_path)
+    cfg = bench.load_config(REPO / "configs/mnist-dcgan.yaml")
+    assert f"base {cfg.generator.base}/{cfg.discriminator.base}" in dcgan
+    extra = f"{cfg.generator.extra_layers}/{cfg.discriminator.extra_layers} extra layers"
+    assert (extra in dcgan) == bool(cfg.generator.extra_layers or cfg.discriminator.extra_layers)
+    cdcgan = bench.model_name("cdcgan", "cDCGAN", "mnist-cdcgan.yaml", tmp_path)
+    assert "extra layers" not in cdcgan  # the conditional config has none
+    assert bench.model_name("mlp", "MLP", "mnist-paper.yaml", tmp_path) == "MLP"
