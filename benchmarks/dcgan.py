@@ -330,7 +330,7 @@ def write_report(
     lines = [
         "# DCGAN and conditional DCGAN on MNIST, against the paper's MLP",
         "",
-        f"Command: `python benchmarks/dcgan.py {' '.join(args.argv)}`",
+        f"Command: `{' '.join(['python benchmarks/dcgan.py', *args.argv])}`",
         f"Date: {datetime.datetime.now().isoformat(timespec='seconds')}",
         f"Machine: {machine()}",
         "",
