@@ -18,6 +18,9 @@ G starts from an s0×s0 map and doubles the resolution n times; D halves it n ti
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import torch
 from torch import nn
 
@@ -92,6 +95,20 @@ def _init_weight(layer: nn.Module) -> nn.Module:
     return layer
 
 
+def _extra_layers(
+    width: int, count: int, make_norm: Callable[[int], nn.Module], batch_norm: bool, sn: bool
+) -> nn.ModuleList:
+    """`count` (3×3 stride-1 conv, make_norm(width)) pairs keeping `width` channels; the caller's
+    forward applies its activation after each pair."""
+    layers = nn.ModuleList()
+    for _ in range(count):
+        conv = nn.Conv2d(width, width, 3, 1, 1, bias=not batch_norm)
+        layers.append(
+            nn.ModuleList([maybe_spectral_norm(_init_weight(conv), sn), make_norm(width)])
+        )
+    return layers
+
+
 def _init_batch_norms(net: nn.Module) -> None:
     """DCGAN init for batch norm: gammas ~ N(1, 0.02), betas 0 (class-specific ones too)."""
     for module in net.modules():
@@ -156,7 +173,10 @@ class DCGANGenerator(nn.Module):
         self.norms = nn.ModuleList()
         self.attentions = nn.ModuleDict()
         # extras[i]: the extra layers at the i-th hidden resolution (s0, 2·s0, ...)
-        self.extras = nn.ModuleList([self._extra_layers(width, extra_layers, batch_norm, sn)])
+        make_norm = partial(self._norm, batch_norm=batch_norm)
+        self.extras = nn.ModuleList(
+            [_extra_layers(width, extra_layers, make_norm, batch_norm, sn)]
+        )
         resolution = s0
         if attention_at == resolution:
             self.attentions[str(resolution)] = SelfAttention2d(width, spectral_norm=sn)
@@ -165,7 +185,7 @@ class DCGANGenerator(nn.Module):
             up = nn.ConvTranspose2d(width, out_width, 4, 2, 1, bias=not batch_norm)
             self.ups.append(maybe_spectral_norm(_init_weight(up), sn))
             self.norms.append(self._norm(out_width, batch_norm))
-            self.extras.append(self._extra_layers(out_width, extra_layers, batch_norm, sn))
+            self.extras.append(_extra_layers(out_width, extra_layers, make_norm, batch_norm, sn))
             width, resolution = out_width, resolution * 2
             if attention_at == resolution:
                 self.attentions[str(resolution)] = SelfAttention2d(width, spectral_norm=sn)
@@ -177,18 +197,6 @@ class DCGANGenerator(nn.Module):
         if not batch_norm:
             return nn.Identity()
         return ConditionalBatchNorm2d(width, self.n_classes)
-
-    def _extra_layers(self, width: int, count: int, batch_norm: bool, sn: bool) -> nn.ModuleList:
-        """`count` (conv 3×3 stride 1, norm) pairs keeping `width` channels; ReLU in forward."""
-        layers = nn.ModuleList()
-        for _ in range(count):
-            conv = nn.Conv2d(width, width, 3, 1, 1, bias=not batch_norm)
-            layers.append(
-                nn.ModuleList(
-                    [maybe_spectral_norm(_init_weight(conv), sn), self._norm(width, batch_norm)]
-                )
-            )
-        return layers
 
     def _refine(self, i: int, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         for conv, norm in self.extras[i]:
@@ -283,13 +291,10 @@ class DCGANDiscriminator(nn.Module):
             conv = nn.Conv2d(width, out_width, 4, 2, 1, bias=not use_bn)
             self.convs.append(maybe_spectral_norm(_init_weight(conv), sn))
             self.norms.append(nn.BatchNorm2d(out_width) if use_bn else nn.Identity())
-            extras = nn.ModuleList()
-            for _ in range(extra_layers):
-                # Not the input layer, so these get batch norm whenever D has it.
-                extra = nn.Conv2d(out_width, out_width, 3, 1, 1, bias=not batch_norm)
-                norm = nn.BatchNorm2d(out_width) if batch_norm else nn.Identity()
-                extras.append(nn.ModuleList([maybe_spectral_norm(_init_weight(extra), sn), norm]))
-            self.extras.append(extras)
+            # Not the input layer, so these get batch norm whenever D has it (nn.Identity
+            # ignores its width argument).
+            make_norm = nn.BatchNorm2d if batch_norm else nn.Identity
+            self.extras.append(_extra_layers(out_width, extra_layers, make_norm, batch_norm, sn))
             width, resolution = out_width, resolution // 2
             if attention_at == resolution:
                 self.attentions[str(resolution)] = SelfAttention2d(width, spectral_norm=sn)
