@@ -156,9 +156,9 @@ def budget_text(facts: dict) -> str:
         f"or reaches its epoch cap, whichever comes first ({listed}). Finished runs are reused "
         "with the budget they had. CPU time rather than wall time, because the 2 cores were "
         "shared with other jobs. DCGAN widths are the `base` channel unit of each config, "
-        "G/D (64 is paper-sized; base 32 trains about 2.5x faster on one CPU thread: about "
-        "500-620 against 220 images per CPU second measured on this machine); extra layers are "
-        "stride-1 3x3 convolutions at every hidden resolution (`extra_layers` in the config)."
+        "G/D (64 is paper-sized); extra layers are stride-1 3x3 convolutions at every hidden "
+        "resolution (`extra_layers` in the config). Each run's measured speed is in the "
+        "images/s column below."
     )
 
 
