@@ -22,8 +22,9 @@ from gankit.losses import (
     gradient_penalty,
     make_loss,
 )
-from gankit.train import loop
-from gankit.train.loop import Trainer, critic_steps, discriminator_step, generator_step
+from gankit.train import gan as loop  # the GAN objective calls the step functions
+from gankit.train.loop import Trainer
+from gankit.train.steps import discriminator_step, generator_step
 
 REAL = torch.tensor([0.0, 2.0, -0.5])
 FAKE = torch.tensor([-1.0, 1.0, 3.0])
@@ -277,14 +278,14 @@ def test_wgan_warmup_schedule():
     # Arjovsky et al.'s reference code: 100 critic steps for the first 25 G steps and every 500th.
     cfg = load_config("configs/ring8.yaml", ["loss=wgan"])
     wgan = make_loss("wgan", cfg.losses)
-    steps = [critic_steps(cfg, wgan, g) for g in range(1200)]
+    steps = [wgan.critic_steps(cfg.train.k, g) for g in range(1200)]
     hundred = [g for g, k in enumerate(steps) if k == 100]
     assert hundred == [*range(25), 500, 1000]
     assert all(k == cfg.train.k == 5 for g, k in enumerate(steps) if g not in hundred)
     off = load_config("configs/ring8.yaml", ["loss=wgan", "losses.wgan_warmup=false"])
-    assert critic_steps(off, wgan, 0) == 5
+    assert make_loss("wgan", off.losses).critic_steps(off.train.k, 0) == 5
     gp = load_config("configs/ring8.yaml", ["loss=wgan-gp"])
-    assert critic_steps(gp, make_loss("wgan-gp", gp.losses), 0) == 5
+    assert make_loss("wgan-gp", gp.losses).critic_steps(gp.train.k, 0) == 5
 
 
 # --- D steps and G steps touch only their own network -----------------------------------------
@@ -316,14 +317,14 @@ def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
 @pytest.mark.parametrize("loss", ["non-saturating", "wgan", "wgan-gp"])
 def test_each_step_updates_only_its_own_network(tmp_path, loss):
     t = tiny_trainer(tmp_path, [f"loss={loss}"])
-    real, _ = t.real_batch(0)
-    z, _ = t.noise(50)
+    real = t.real_batch(0)[0]
+    z, _ = t.objective.noise(50)
     g0, d0 = params(t.G), params(t.D)
-    discriminator_step(t.G, t.D, t.opt_d, t.loss, real, None, z, None)
+    discriminator_step(t.G, t.D, t.objective.opt_d, t.objective.loss, real, None, z, None)
     assert same(params(t.G), g0) and not same(params(t.D), d0)
     assert all(p.grad is None for p in t.G.parameters())
     g1, d1 = params(t.G), params(t.D)
-    generator_step(t.G, t.D, t.opt_g, t.loss, z, None)
+    generator_step(t.G, t.D, t.objective.opt_g, t.objective.loss, z, None)
     assert same(params(t.D), d1) and not same(params(t.G), g1)
 
 
@@ -343,5 +344,5 @@ def test_wgan_runs_its_warmup_in_the_loop(tmp_path):
     t = tiny_trainer(tmp_path, ["loss=wgan"])
     t.algorithm1_iteration()
     assert (t.progress.d_steps, t.progress.g_steps) == (100, 1)
-    clip = t.loss.clip
+    clip = t.objective.loss.clip
     assert max(p.abs().max().item() for p in t.D.parameters()) <= clip

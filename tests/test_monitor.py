@@ -56,7 +56,7 @@ def test_mean_pairwise_distance():
 
 def test_check_logs_diversity_and_modes(tmp_path):
     t = tiny_trainer(tmp_path)
-    t.G = FixedOutput(t.data.x[2000 - 1000 :])  # unseen real points: full diversity, all modes
+    t.objective.G = FixedOutput(t.data.x[2000 - 1000 :])  # unseen real points: full diversity, all modes
     record = healthy_record(5)
     assert t.monitor.check(record) == []
     assert record["diversity"] == pytest.approx(1.0, abs=0.1)
@@ -65,10 +65,10 @@ def test_check_logs_diversity_and_modes(tmp_path):
 
 def test_collapse_is_reported_after_a_sustained_drop(tmp_path):
     t = tiny_trainer(tmp_path)
-    t.G = FixedOutput(t.data.x[1000:])
+    t.objective.G = FixedOutput(t.data.x[1000:])
     for step in range(5, 20, 5):
         assert t.monitor.check(healthy_record(step)) == []
-    t.G = FixedOutput(t.data.means[:1] + 0.001)  # every sample at mode 0
+    t.objective.G = FixedOutput(t.data.means[:1] + 0.001)  # every sample at mode 0
     warnings = [t.monitor.check(healthy_record(20 + 5 * i)) for i in range(SUSTAIN)]
     assert all(w == [] for w in warnings[:-1])  # one bad record is not an alarm
     text = " ".join(warnings[-1])
@@ -80,7 +80,7 @@ def test_collapse_is_reported_after_a_sustained_drop(tmp_path):
 def test_a_generator_that_never_spreads_out_is_reported(tmp_path):
     # What a learning rate of 0 looks like: every sample near one point from the start.
     t = tiny_trainer(tmp_path)
-    t.G = FixedOutput(torch.zeros(1, 2))
+    t.objective.G = FixedOutput(torch.zeros(1, 2))
     warnings = [t.monitor.check(healthy_record(5 * i)) for i in range(1, FLAT_AFTER + 1)]
     assert all(w == [] for w in warnings[:-1])  # early records: every G starts near a point
     assert "nearly identical" in " ".join(warnings[-1])
@@ -88,7 +88,7 @@ def test_a_generator_that_never_spreads_out_is_reported(tmp_path):
 
 def test_saturation_is_reported_only_with_vanishing_gradients(tmp_path):
     t = tiny_trainer(tmp_path, ["loss=non-saturating"])
-    t.G = FixedOutput(t.data.x[1000:])
+    t.objective.G = FixedOutput(t.data.x[1000:])
     assert t.monitor.check(healthy_record(5)) == []
     # D(G(z)) -> 0 while G still gets a strong gradient (what -log D(G(z)) is for): no alarm.
     for step in range(10, 40, 5):
@@ -104,14 +104,14 @@ def test_minimax_saturation_is_reported_from_the_start(tmp_path):
     # Goodfellow et al. §3: early on D rejects G's samples and log(1 - D(G(z))) saturates.
     # There is no earlier, larger gradient to compare with; D(G(z)) -> 0 is the signal.
     t = tiny_trainer(tmp_path, ["loss=minimax"])
-    t.G = FixedOutput(t.data.x[1000:])
+    t.objective.G = FixedOutput(t.data.x[1000:])
     saturated = {"d_gz": 0.003, "d_x": 0.998, "g_grad_norm": 0.01}
     warnings = [t.monitor.check({**healthy_record(5 * (i + 1)), **saturated}) for i in range(3)]
     assert warnings[:2] == [[], []]
     assert "loss=non-saturating" in warnings[2][0]
     # Not for a D that merely leads: D(G(z)) = 0.3 is a healthy game.
     t2 = tiny_trainer(tmp_path, ["loss=minimax"], name="healthy")
-    t2.G = FixedOutput(t2.data.x[1000:])
+    t2.objective.G = FixedOutput(t2.data.x[1000:])
     for i in range(2 * SUSTAIN):
         assert t2.monitor.check({**healthy_record(5 * (i + 1)), "d_gz": 0.3}) == []
 
@@ -119,7 +119,7 @@ def test_minimax_saturation_is_reported_from_the_start(tmp_path):
 def test_no_saturation_warning_for_critic_losses(tmp_path):
     # WGAN's D(G(z)) is a critic value, not a probability; near 0 it means nothing.
     t = tiny_trainer(tmp_path, ["loss=wgan"])
-    t.G = FixedOutput(t.data.x[1000:])
+    t.objective.G = FixedOutput(t.data.x[1000:])
     t.monitor.check(healthy_record(5))
     for i in range(2 * SUSTAIN):
         assert t.monitor.check({**healthy_record(10 + i), "d_gz": 0.0, "g_grad_norm": 1e-6}) == []
@@ -159,7 +159,7 @@ def test_state_round_trips_and_is_checkpointed(tmp_path):
     state = t.monitor.state()
     assert state["records"] == 2 and state["diversity_peak"] > 0
     json.dumps(state)  # plain values only
-    other = HealthMonitor(t)
+    other = HealthMonitor.for_run(t.cfg, t.data, t.objective)
     other.load_state(state)
     assert other.state() == state
     saved = load_checkpoint(t.run_dir / runs.CHECKPOINT_FILE)
@@ -175,7 +175,7 @@ def test_nan_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path):
     checkpoint = t.run_dir / runs.CHECKPOINT_FILE
     good = {}
     calls = {"n": 0}
-    g_loss = t.loss.g_loss
+    g_loss = t.objective.loss.g_loss
 
     def poisoned(fake: torch.Tensor) -> torch.Tensor:
         calls["n"] += 1
@@ -184,7 +184,7 @@ def test_nan_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path):
             return g_loss(fake) * float("nan")
         return g_loss(fake)
 
-    t.loss = dataclasses.replace(t.loss, g_loss=poisoned)
+    t.objective.loss = dataclasses.replace(t.objective.loss, g_loss=poisoned)
     with pytest.raises(GankitError, match=r"g_loss is nan at generator step 25") as err:
         t.run()
     assert "checkpoint" in str(err.value)
@@ -197,3 +197,14 @@ def test_nan_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path):
     # The run can be resumed from it.
     resumed = Trainer(t.cfg, t.run_dir, resume=True)
     assert resumed.progress.g_steps == 20
+
+
+def test_monitor_needs_only_plain_facts():
+    # No trainer: a preview function, the real data and the loss's facts are all it reads.
+    real = torch.randn(500, 2)
+    collapsed = HealthMonitor(lambda n: torch.zeros(n, 2), 500, real, "non-saturating", True)
+    healthy = HealthMonitor(lambda n: real[:n] + 0.0, 500, real, "non-saturating", True)
+    r1, r2 = healthy_record(5), healthy_record(5)
+    collapsed.check(r1)
+    healthy.check(r2)
+    assert r1["diversity"] == 0.0 and r2["diversity"] == pytest.approx(1.0)

@@ -30,7 +30,7 @@ def make_run_folder(root: Path, n_epochs: int = 3, with_eval: bool = True) -> Pa
     """A run folder written by hand, as the trainer and `gankit eval` would leave it."""
     cfg = load_config(REPO / "configs/mnist-dcgan.yaml", ["name=report-test"])
     run_dir = root / "run"
-    runs.prepare_run_dir(run_dir, cfg, resume=False)
+    runs.write_run_dir(run_dir, cfg)
     for step in range(0, 600, 100):
         record = {
             "step": step + 100,

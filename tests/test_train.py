@@ -12,13 +12,12 @@ from gankit.errors import GankitError
 from gankit.losses import make_loss
 from gankit.train import run as runs
 from gankit.train.checkpoint import load_checkpoint, save_checkpoint
-from gankit.train.loop import (
-    Trainer,
+from gankit.train.loop import Trainer, train
+from gankit.train.steps import (
     discriminator_step,
     generator_step,
     simultaneous_step,
     topk_keep,
-    train,
 )
 
 
@@ -37,9 +36,9 @@ def trainer(tmp_path):
 
 def test_discriminator_step_leaves_generator_unchanged(trainer):
     g0, d0 = _params(trainer.G), _params(trainer.D)
-    real, y = trainer.real_batch(0)
-    z, yz = trainer.noise(50)
-    discriminator_step(trainer.G, trainer.D, trainer.opt_d, trainer.loss, real, y, z, yz)
+    real, y = trainer.real_batch(0)[0], None  # unconditional: no labels for the nets
+    z, yz = trainer.objective.noise(50)
+    discriminator_step(trainer.G, trainer.D, trainer.objective.opt_d, trainer.objective.loss, real, y, z, yz)
     assert _same(g0, _params(trainer.G))
     assert not _same(d0, _params(trainer.D))
     assert all(p.grad is None for p in trainer.G.parameters())
@@ -47,8 +46,8 @@ def test_discriminator_step_leaves_generator_unchanged(trainer):
 
 def test_generator_step_leaves_discriminator_unchanged(trainer):
     g0, d0 = _params(trainer.G), _params(trainer.D)
-    z, yz = trainer.noise(50)
-    generator_step(trainer.G, trainer.D, trainer.opt_g, trainer.loss, z, yz)
+    z, yz = trainer.objective.noise(50)
+    generator_step(trainer.G, trainer.D, trainer.objective.opt_g, trainer.objective.loss, z, yz)
     assert _same(d0, _params(trainer.D))
     assert not _same(g0, _params(trainer.G))
     assert all(p.grad is None for p in trainer.D.parameters())  # no gradient leaks into D
@@ -57,19 +56,19 @@ def test_generator_step_leaves_discriminator_unchanged(trainer):
 
 def test_simultaneous_step_gives_each_net_only_its_own_gradient(trainer):
     """D's update must equal the update from D's loss alone (G's loss must not leak into it)."""
-    real, y = trainer.real_batch(0)
-    z, yz = trainer.noise(50)
+    real, y = trainer.real_batch(0)[0], None  # unconditional: no labels for the nets
+    z, yz = trainer.objective.noise(50)
     torch.manual_seed(1)
     d_state = {k: v.clone() for k, v in trainer.D.state_dict().items()}
     g_state = {k: v.clone() for k, v in trainer.G.state_dict().items()}
-    simultaneous_step(trainer.G, trainer.D, trainer.opt_g, trainer.opt_d, trainer.loss, real, y, z, yz)
+    simultaneous_step(trainer.G, trainer.D, trainer.objective.opt_g, trainer.objective.opt_d, trainer.objective.loss, real, y, z, yz)
     d_after = _params(trainer.D)
     # Redo D's update alone from the same state: generated batch from the same (old) G.
     other = Trainer(tiny_config(), trainer.run_dir.parent / "other")
     other.D.load_state_dict(d_state)
     other.G.load_state_dict(g_state)
     torch.manual_seed(1)
-    discriminator_step(other.G, other.D, other.opt_d, other.loss, real, y, z, yz)
+    discriminator_step(other.G, other.D, other.objective.opt_d, other.objective.loss, real, y, z, yz)
     # G is in train mode (batch norm) in both: outputs coincide, so D's updates must too.
     for a, b in zip(d_after, _params(other.D), strict=True):
         assert torch.allclose(a, b, atol=1e-6)

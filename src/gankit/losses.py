@@ -17,12 +17,12 @@ Each `d_*` function is the discriminator's loss to minimise; each `g_*` the gene
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
-from gankit.config import LossConfig
+from gankit.errors import GankitError
 
 
 def d_loss_minimax(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -75,9 +75,21 @@ def gradient_penalty(
     return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
 
 
+@dataclass
+class LossConfig:
+    """The `losses:` config section: the parameters each loss reads."""
+
+    lsgan_a: float = 0.0  # LSGAN labels: fake a, real b, G's target c (official code: 0, 1, 1)
+    lsgan_b: float = 1.0
+    lsgan_c: float = 1.0
+    clip: float = 0.01  # WGAN weight clipping
+    gp_weight: float = 10.0  # WGAN-GP lambda
+    wgan_warmup: bool = True  # WGAN: 100 critic steps for the first 25 G steps and every 500th
+
+
 @dataclass(frozen=True)
 class Loss:
-    """A loss and its training rules: what the training step needs to know about it."""
+    """A loss and its training rules: everything a training step needs to know about it."""
 
     name: str
     d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -85,47 +97,88 @@ class Loss:
     probabilities: bool  # True when sigmoid(logit) is D's probability that x is real
     clip: float = 0.0  # WGAN: clip D's weights to [-clip, clip] after every D step
     gp_weight: float = 0.0  # WGAN-GP: lambda
+    warmup: bool = False  # WGAN: extra critic steps early on (see critic_steps)
+
+    def critic_loss(
+        self,
+        critic: Callable[[torch.Tensor], torch.Tensor],
+        real_logits: torch.Tensor,
+        fake_logits: torch.Tensor,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+    ) -> torch.Tensor:
+        """D's loss, with WGAN-GP's penalty on interpolates when the loss has one."""
+        total = self.d_loss(real_logits, fake_logits)
+        if self.gp_weight:
+            total = total + self.gp_weight * gradient_penalty(critic, real, fake.detach())
+        return total
+
+    @torch.no_grad()
+    def after_critic_step(self, D: torch.nn.Module) -> None:
+        """WGAN: keep every critic weight in [-clip, clip] (Arjovsky et al. 2017); 0 is off."""
+        if self.clip:
+            for p in D.parameters():
+                p.clamp_(-self.clip, self.clip)
+
+    def critic_steps(self, k: int, g_steps: int) -> int:
+        """k, except WGAN's warm-up: 100 critic steps for the first 25 G steps and every 500th
+        (Arjovsky et al. 2017, reference code), so the critic stays near optimal."""
+        if self.warmup and (g_steps < 25 or g_steps % 500 == 0):
+            return 100
+        return k
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """One entry of the loss registry: how to build the loss, and its paper's training rules."""
+
+    build: Callable[[str, LossConfig], Loss]
+    # The original paper's optimiser and k, applied when `--set loss=NAME` switches a config to
+    # this loss (values you also --set win).
+    defaults: dict = field(default_factory=dict)
+
+
+def _lsgan(name: str, p: LossConfig) -> Loss:
+    return Loss(
+        name,
+        lambda r, f: d_loss_lsgan(r, f, p.lsgan_a, p.lsgan_b),
+        lambda f: g_loss_lsgan(f, p.lsgan_c),
+        probabilities=False,
+    )
+
+
+# WGAN: RMSProp 5e-5, n_critic 5 (Arjovsky et al. 2017, Alg. 1); WGAN-GP: Adam 1e-4, betas
+# (0, 0.9), n_critic 5 (Gulrajani et al. 2017, Alg. 1); LSGAN: Adam 2e-4, beta1 0.5 (Mao et al.
+# 2017, §4); hinge as in SN-GAN (Miyato et al. 2018): Adam 2e-4, betas (0, 0.9).
+LOSSES: dict[str, LossSpec] = {
+    "minimax": LossSpec(lambda n, p: Loss(n, d_loss_minimax, g_loss_saturating, True)),
+    "non-saturating": LossSpec(lambda n, p: Loss(n, d_loss_minimax, g_loss_non_saturating, True)),
+    "lsgan": LossSpec(
+        _lsgan, {"optim": {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999], "lr_decay": 1.0}}
+    ),
+    "wgan": LossSpec(
+        lambda n, p: Loss(
+            n, d_loss_wasserstein, g_loss_wasserstein, False, clip=p.clip, warmup=p.wgan_warmup
+        ),
+        {"optim": {"name": "rmsprop", "lr": 5e-5, "lr_decay": 1.0}, "train": {"k": 5}},
+    ),
+    "wgan-gp": LossSpec(
+        lambda n, p: Loss(n, d_loss_wasserstein, g_loss_wasserstein, False, gp_weight=p.gp_weight),
+        {
+            "optim": {"name": "adam", "lr": 1e-4, "betas": [0.0, 0.9], "lr_decay": 1.0},
+            "train": {"k": 5},
+        },
+    ),
+    "hinge": LossSpec(
+        lambda n, p: Loss(n, d_loss_hinge, g_loss_wasserstein, False),
+        {"optim": {"name": "adam", "lr": 2e-4, "betas": [0.0, 0.9], "lr_decay": 1.0}},
+    ),
+}
+LOSS_NAMES = tuple(LOSSES)
+LOSS_DEFAULTS: dict[str, dict] = {name: spec.defaults for name, spec in LOSSES.items()}
 
 
 def make_loss(name: str, params: LossConfig | None = None) -> Loss:
-    p = params or LossConfig()
-    if name == "minimax":
-        return Loss(name, d_loss_minimax, g_loss_saturating, probabilities=True)
-    if name == "non-saturating":
-        return Loss(name, d_loss_minimax, g_loss_non_saturating, probabilities=True)
-    if name == "lsgan":
-        return Loss(
-            name,
-            lambda r, f: d_loss_lsgan(r, f, p.lsgan_a, p.lsgan_b),
-            lambda f: g_loss_lsgan(f, p.lsgan_c),
-            probabilities=False,
-        )
-    if name == "wgan":
-        return Loss(name, d_loss_wasserstein, g_loss_wasserstein, probabilities=False, clip=p.clip)
-    if name == "wgan-gp":
-        return Loss(
-            name, d_loss_wasserstein, g_loss_wasserstein, probabilities=False, gp_weight=p.gp_weight
-        )
-    if name == "hinge":
-        return Loss(name, d_loss_hinge, g_loss_wasserstein, probabilities=False)
-    from gankit.config import LOSS_NAMES
-    from gankit.errors import GankitError
-
-    raise GankitError(f"unknown loss {name!r}; choose one of: {', '.join(LOSS_NAMES)}")
-
-
-# The original papers' training rules, applied when `--set loss=NAME` switches a config to this
-# loss (values you also --set win). WGAN: RMSProp 5e-5, n_critic 5 (Arjovsky et al. 2017, Alg. 1);
-# WGAN-GP: Adam 1e-4, betas (0, 0.9), n_critic 5 (Gulrajani et al. 2017, Alg. 1); LSGAN: Adam 2e-4,
-# beta1 0.5 (Mao et al. 2017, §4); hinge as in SN-GAN (Miyato et al. 2018): Adam 2e-4, betas (0, 0.9).
-LOSS_DEFAULTS: dict[str, dict] = {
-    "minimax": {},
-    "non-saturating": {},
-    "lsgan": {"optim": {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999], "lr_decay": 1.0}},
-    "wgan": {"optim": {"name": "rmsprop", "lr": 5e-5, "lr_decay": 1.0}, "train": {"k": 5}},
-    "wgan-gp": {
-        "optim": {"name": "adam", "lr": 1e-4, "betas": [0.0, 0.9], "lr_decay": 1.0},
-        "train": {"k": 5},
-    },
-    "hinge": {"optim": {"name": "adam", "lr": 2e-4, "betas": [0.0, 0.9], "lr_decay": 1.0}},
-}
+    if name not in LOSSES:
+        raise GankitError(f"unknown loss {name!r}; choose one of: {', '.join(LOSS_NAMES)}")
+    return LOSSES[name].build(name, params or LossConfig())

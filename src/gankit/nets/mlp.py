@@ -93,6 +93,8 @@ class MLPGenerator(nn.Module):
         x = self.out(self.hidden(z))
         if self.output == "sigmoid":
             x = torch.sigmoid(x)
+        elif self.output == "tanh":
+            x = (torch.tanh(x) + 1) / 2  # tanh range [-1, 1] mapped onto [0, 1], as the DCGAN
         return x.view(z.shape[0], *self.out_shape)
 
 

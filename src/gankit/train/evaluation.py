@@ -7,6 +7,7 @@ the same run without them (and resumes exactly too).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -15,6 +16,7 @@ from gankit.config import Config
 from gankit.data.stacked import STACKED_SAMPLES
 from gankit.errors import GankitError
 from gankit.train.checkpoint import rng_state, set_rng_state
+from gankit.train.hooks import EpochFacts, Hook
 from gankit.train.run import generate
 
 # What a dataset is scored on when train.eval_metrics is empty. Parzen is left out of the MNIST
@@ -82,3 +84,18 @@ def evaluate_generator(G: torch.nn.Module, cfg: Config, data: Any,
     finally:
         G.train(was_training)
         set_rng_state(saved)
+
+
+class EvaluationHook(Hook):
+    """Every `train.eval_every` epochs (and after the last), score the sampling network with the
+    protocols of `gankit eval` and hand the result to `log(epoch, result)`."""
+
+    def __init__(self, cfg: Config, data: Any, log: Callable[[int, dict[str, Any]], None],
+                 done: Callable[[], bool]):
+        self.cfg, self.data, self.log, self.done = cfg, data, log, done
+
+    def on_epoch(self, facts: EpochFacts) -> None:
+        every = self.cfg.train.eval_every
+        if every and (facts.epoch % every == 0 or self.done()):
+            result = evaluate_generator(facts.sampler, self.cfg, self.data, self.data.n_classes)
+            self.log(facts.epoch, result)

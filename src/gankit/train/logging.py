@@ -7,47 +7,50 @@ gradient norms of G and D, the learning rates, step time and images per second.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from gankit.errors import GankitError
 from gankit.train import run as runs
-from gankit.train.loop import grad_norm
+from gankit.train.hooks import EpochFacts, Hook, StepFacts
 
 
-def _first_non_finite(trainer: Any, stats: dict[str, torch.Tensor]) -> str:
-    """Name the first tensor that went non-finite, so the user knows where to look."""
-    for name in ("real_logits", "fake_logits", "fake_logits_g"):
-        if name in stats and not torch.isfinite(stats[name]).all():
-            return f"D's logits ({name})"
-    for net_name, net in (("G", trainer.G), ("D", trainer.D)):
-        for pname, p in net.named_parameters():
-            if not torch.isfinite(p).all():
-                return f"parameter {net_name}.{pname}"
-    return "the loss itself"
+class TrainingLogger(Hook):
+    """Progress bar, metrics.jsonl, the health monitor's warnings and TensorBoard, as a hook."""
 
-
-class TrainingLogger:
-    def __init__(self, trainer: Any):
-        self.t = trainer
-        cfg = trainer.cfg
+    def __init__(
+        self,
+        cfg: Any,
+        run_dir: Path,
+        probabilities: bool,
+        diagnostics: Callable[[], dict[str, float]],
+        preview: Callable[[int], torch.Tensor],
+        monitor: Any,
+        start_d_steps: int,
+        total_d_steps: int | None,
+        is_image: bool,
+    ):
+        self.run_dir, self.probabilities = run_dir, probabilities
+        self.diagnostics, self.preview, self.monitor = diagnostics, preview, monitor
+        self.batch_size, self.is_image = cfg.train.batch_size, is_image
         self.every = max(1, cfg.train.log_every)
         self.sums: dict[str, float] = {}
         self.count = 0
         self.interval_start = time.perf_counter()
-        self.interval_d_steps = trainer.progress.d_steps
+        self.interval_d_steps = start_d_steps
+        self.last: StepFacts | None = None
         self.bar = None
         if cfg.train.progress:
             from tqdm import tqdm
 
-            total = trainer.total_d_steps()
             self.bar = tqdm(
-                total=total,
-                initial=trainer.progress.d_steps,
+                total=total_d_steps,
+                initial=start_d_steps,
                 unit="batch",
                 dynamic_ncols=True,
                 file=sys.stderr,
@@ -62,12 +65,12 @@ class TrainingLogger:
                     "train.tensorboard=true needs the tensorboard package: "
                     "pip install 'gankit[tensorboard]'"
                 ) from None
-            self.tb = SummaryWriter(str(trainer.run_dir / "tensorboard"))
-        self.last_d_steps = trainer.progress.d_steps
+            self.tb = SummaryWriter(str(run_dir / "tensorboard"))
+        self.last_d_steps = start_d_steps
         self.last_outputs: dict[str, torch.Tensor] = {}  # D's outputs on the last batch, for TB
 
     def _scalars(self, stats: dict[str, torch.Tensor]) -> dict[str, float]:
-        as_prob = self.t.loss.probabilities
+        as_prob = self.probabilities
         out = {}
         if "d_loss" in stats:
             out["d_loss"] = stats["d_loss"].item()
@@ -79,20 +82,13 @@ class TrainingLogger:
                 out[name] = (torch.sigmoid(v) if as_prob else v).mean().item()
         return out
 
-    def step(self, stats: dict[str, torch.Tensor], seconds: float) -> None:
-        t = self.t
-        values = self._scalars(stats)
-        bad = [k for k in ("d_loss", "g_loss") if k in values and not math.isfinite(values[k])]
-        if bad:
-            raise GankitError(
-                f"{bad[0]} is {values[bad[0]]} at generator step {t.progress.g_steps} "
-                f"(non-finite: {_first_non_finite(t, stats)}); training stopped, the last good "
-                f"checkpoint is kept in {t.run_dir}; lower the learning rate or change the loss"
-            )
-        for k, v in values.items():
+    def on_step(self, facts: StepFacts) -> None:
+        stats = facts.stats
+        self.last = facts
+        for k, v in self._scalars(stats).items():
             self.sums[k] = self.sums.get(k, 0.0) + v
         if self.tb is not None:
-            as_prob = t.loss.probabilities  # the same scale as the d_x / d_gz scalars
+            as_prob = self.probabilities  # the same scale as the d_x / d_gz scalars
             self.last_outputs = {
                 name: (torch.sigmoid(stats[key]) if as_prob else stats[key]).detach().cpu()
                 for key, name in (("real_logits", "d_x"), ("fake_logits", "d_gz"))
@@ -100,38 +96,36 @@ class TrainingLogger:
             }
         self.count += 1
         if self.bar is not None:
-            self.bar.update(t.progress.d_steps - self.last_d_steps)
-        self.last_d_steps = t.progress.d_steps
-        if t.progress.g_steps % self.every == 0:
+            self.bar.update(facts.d_steps - self.last_d_steps)
+        self.last_d_steps = facts.d_steps
+        if facts.g_steps % self.every == 0:
             self.flush()
 
     def flush(self) -> dict[str, Any] | None:
-        t = self.t
-        if not self.count:
+        facts = self.last
+        if not self.count or facts is None:
             return None
         elapsed = time.perf_counter() - self.interval_start
-        images = (t.progress.d_steps - self.interval_d_steps) * t.cfg.train.batch_size
+        images = (facts.d_steps - self.interval_d_steps) * self.batch_size
+        diagnostics = self.diagnostics()
         record: dict[str, Any] = {
-            "step": t.progress.g_steps,
-            "d_steps": t.progress.d_steps,
-            "epoch": t.epoch_of(max(t.progress.d_steps - 1, 0)),
+            "step": facts.g_steps,
+            "d_steps": facts.d_steps,
+            "epoch": facts.epoch,
             **{k: v / self.count for k, v in self.sums.items()},
-            "g_grad_norm": grad_norm(t.G),
-            "d_grad_norm": grad_norm(t.D),
-            "lr_g": t.opt_g.param_groups[0]["lr"],
-            "lr_d": t.opt_d.param_groups[0]["lr"],
+            **{k: v for k, v in diagnostics.items() if k != "momentum"},
             "step_time": elapsed / self.count,
             "images_per_s": images / elapsed if elapsed > 0 else 0.0,
         }
-        if "momentum" in t.opt_d.param_groups[0]:
-            record["momentum"] = t.opt_d.param_groups[0]["momentum"]
-        if t.monitor is not None:
-            warnings = t.monitor.check(record)
+        if "momentum" in diagnostics:
+            record["momentum"] = diagnostics["momentum"]
+        if self.monitor is not None:
+            warnings = self.monitor.check(record)
             if warnings:
                 record["warnings"] = warnings
                 for w in warnings:
                     self.write(f"warning at step {record['step']}: {w}")
-        runs.append_metrics(t.run_dir, record)
+        runs.append_metrics(self.run_dir, record)
         if self.bar is not None:
             post = {
                 "ep": record["epoch"],
@@ -152,37 +146,30 @@ class TrainingLogger:
                 self.tb.add_histogram(f"{name}_histogram", values, record["step"])
         self.sums, self.count = {}, 0
         self.interval_start = time.perf_counter()
-        self.interval_d_steps = t.progress.d_steps
+        self.interval_d_steps = facts.d_steps
         return record
 
-    def end_of_epoch(self, epoch: int) -> None:
-        t = self.t
-        if self.tb is not None and t.data.is_image:
+    def on_epoch(self, facts: EpochFacts) -> None:
+        if self.tb is not None and self.is_image:
             import numpy as np
 
             from gankit.viz.grid import make_grid
 
-            with torch.no_grad():
-                g = t.G_ema or t.G
-                g.eval()
-                grid = make_grid(
-                    g(t.fixed_z[:64], None if t.fixed_y is None else t.fixed_y[:64]).cpu()
-                )
-                g.train()
-            self.tb.add_image("samples", np.ascontiguousarray(grid), epoch, dataformats="HWC")
+            grid = make_grid(self.preview(64))
+            self.tb.add_image("samples", np.ascontiguousarray(grid), facts.epoch, dataformats="HWC")
 
     def log_eval(self, epoch: int, result: dict[str, Any]) -> None:
         """An in-training evaluation: one metrics.jsonl record, a line, TensorBoard scalars."""
-        t = self.t
+        facts = self.last
         values = {k: v for k, v in result["metrics"].items() if isinstance(v, int | float)}
         record = {
-            "step": t.progress.g_steps,
-            "d_steps": t.progress.d_steps,
+            "step": facts.g_steps if facts else 0,
+            "d_steps": facts.d_steps if facts else 0,
             "epoch": epoch,
             "eval": values,
             "eval_protocol": result["protocol"],
         }
-        runs.append_metrics(t.run_dir, record)
+        runs.append_metrics(self.run_dir, record)
         shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items())
         self.write(f"eval at epoch {epoch} (step {record['step']}): {shown}")
         if self.tb is not None:
@@ -195,7 +182,7 @@ class TrainingLogger:
         else:
             print(message, file=sys.stderr)
 
-    def close(self) -> None:
+    def on_end(self, finished: bool) -> None:
         self.flush()
         if self.bar is not None:
             self.bar.close()

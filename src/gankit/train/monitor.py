@@ -6,7 +6,7 @@ prints and stores the strings it returns. Two failure modes are watched:
 * D overpowers G: D(G(z)) -> 0 while G's gradient vanishes. With the minimax loss
   log(1 - D(G(z))) this is the saturation of Goodfellow et al. (2014, §3): G stops learning.
 * Mode collapse: the spread of G's samples drops. The monitor measures it itself on a fixed
-  slice of `trainer.fixed_z` as the mean pairwise distance of G's outputs over that of real data
+  slice of the run's fixed noise as the mean pairwise distance of G's outputs over that of real data
   (1 is the data's spread, 0 a single point) and, for 2-D mixtures, counts the modes covered
   with the VEEGAN/PacGAN metric. Both go into the record, so they are logged.
 
@@ -18,11 +18,12 @@ no_grad and puts G back in the mode it found it in.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
-# How many of trainer.fixed_z are pushed through G at every check (2-D: 1000 points cost a few
+# How many of the fixed noise vectors are pushed through G at every check (2-D: 1000 points cost a few
 # milliseconds; image runs have only n_sample_grid = 100 fixed codes).
 N_SAMPLES = 1000
 # D(G(z)) below this (a probability) means D rejects nearly every generated sample.
@@ -47,8 +48,21 @@ FLAT_AFTER = 10
 class HealthMonitor:
     """Watches each logged record and returns warnings (short, with the fix) as strings."""
 
-    def __init__(self, trainer: Any):
-        self.trainer = trainer
+    def __init__(
+        self,
+        preview: Callable[[int], torch.Tensor],
+        n_fixed: int,
+        real: torch.Tensor,
+        loss_name: str,
+        probabilities: bool,
+        means: torch.Tensor | None = None,
+        std: float | None = None,
+    ):
+        """`preview(n)` gives G's outputs (not the EMA copy's) on the first n of the run's
+        `n_fixed` fixed noise vectors, in eval mode; `real` is the training data."""
+        self.preview, self.n_fixed, self.real = preview, n_fixed, real
+        self.loss_name, self.probabilities = loss_name, probabilities
+        self.means, self.std = means, std
         self._real_spread: float | None = None
         self.records = 0
         self.g_grad_peak = 0.0
@@ -57,37 +71,41 @@ class HealthMonitor:
         self.streaks = {"saturation": 0, "collapse": 0, "flat": 0, "modes": 0}
         self.last_warned: dict[str, int] = {}  # warning kind -> record index
 
+    @classmethod
+    def for_run(cls, cfg: Any, data: Any, objective: Any) -> HealthMonitor:
+        return cls(
+            lambda n: objective.preview(n, ema=False),
+            len(objective.fixed_z),
+            data.x,
+            cfg.loss,
+            objective.probabilities,
+            getattr(data, "means", None),
+            getattr(data, "std", None),
+        )
+
     # --- measurements -------------------------------------------------------------------
     def _real_data_spread(self, n: int) -> float:
         if self._real_spread is None:
             # The first n training examples: fixed, so the reference never changes.
-            self._real_spread = mean_pairwise_distance(self.trainer.data.x[:n])
+            self._real_spread = mean_pairwise_distance(self.real[:n])
         return self._real_spread
 
     @torch.no_grad()
     def sample_health(self) -> dict[str, float | int]:
         """Diversity of G's samples on fixed noise (and modes covered for 2-D mixtures)."""
-        t = self.trainer
-        n = min(N_SAMPLES, len(t.fixed_z), len(t.data.x))
-        z = t.fixed_z[:n]
-        y = t.fixed_y[:n] if t.fixed_y is not None else None
-        was_training = t.G.training
-        t.G.eval()
-        try:
-            samples = t.G(z, y).detach().float().cpu()
-        finally:
-            t.G.train(was_training)
+        n = min(N_SAMPLES, self.n_fixed, len(self.real))
+        samples = self.preview(n).detach().float().cpu()
         if not torch.isfinite(samples).all():
             return {}
         real = self._real_data_spread(n)
         out: dict[str, float | int] = {
             "diversity": mean_pairwise_distance(samples) / real if real > 0 else 0.0
         }
-        means = getattr(t.data, "means", None)
-        if means is not None and samples.dim() == 2 and samples.shape[1] == 2 and t.data.std:
+        means = self.means
+        if means is not None and samples.dim() == 2 and samples.shape[1] == 2 and self.std:
             from gankit.metrics.modes2d import mode_metrics
 
-            m = mode_metrics(samples, means, t.data.std)
+            m = mode_metrics(samples, means, self.std)
             out["modes"] = m["modes"]
             out["high_quality"] = m["high_quality"]
         return out
@@ -121,12 +139,12 @@ class HealthMonitor:
         if g_grad is None or d_gz is None or not math.isfinite(g_grad):
             return []
         self.g_grad_peak = max(self.g_grad_peak, g_grad)
-        if not self.trainer.loss.probabilities:
+        if not self.probabilities:
             return []  # critic values of WGAN/LSGAN/hinge are not probabilities
         # log(1 - D(G(z))) has gradient D(G(z)) in the logit: with the minimax loss a small
         # D(G(z)) is itself the vanishing gradient (paper §3), even right from the start when
         # there is no peak to compare with. Other losses: compare with the largest norm seen.
-        minimax = self.trainer.loss.name == "minimax"
+        minimax = self.loss_name == "minimax"
         vanished = minimax or g_grad < GRAD_VANISHED * self.g_grad_peak
         if d_gz < D_GZ_LOW and vanished:
             self.streaks["saturation"] += 1
@@ -178,7 +196,7 @@ class HealthMonitor:
         modes = record.get("modes")
         if modes is None:
             return []
-        k = len(self.trainer.data.means)
+        k = len(self.means)
         # While few samples are high quality the count swings with a handful of them; mode
         # hopping then is part of learning, so the peak counts only once G is precise.
         if record.get("high_quality", 0.0) >= MODES_ARMED_HQ:

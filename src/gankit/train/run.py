@@ -43,8 +43,8 @@ def is_run(path: Path) -> bool:
     return (Path(path) / CONFIG_FILE).exists()
 
 
-def prepare_run_dir(path: Path, cfg: Config, resume: bool, force: bool = False) -> None:
-    """Create a new run folder, or check an existing one before resuming it."""
+def check_run_dir(path: Path, cfg: Config, resume: bool, force: bool = False) -> None:
+    """Check a run folder before anything is built: it reads, never writes."""
     path = Path(path)
     if resume:
         if not is_run(path):
@@ -68,14 +68,31 @@ def prepare_run_dir(path: Path, cfg: Config, resume: bool, force: bool = False) 
                 "refusing to resume with a changed config (use --force to resume anyway):\n  "
                 + "\n  ".join(diff)
             )
-        write_config(path, cfg)
         return
+    if path.exists() and not path.is_dir():
+        raise GankitError(f"{path} is a file, not a folder; choose another --run-dir")
     if path.exists() and any(path.iterdir()):
+        if is_run(path) and not (path / CHECKPOINT_FILE).exists():
+            return  # stopped before its first checkpoint: nothing to lose, start it again
         if is_run(path):
             raise GankitError(
                 f"run folder {path} already holds a run; continue it with --resume, or pick another --run-dir"
             )
         raise GankitError(f"{path} exists and is not an empty folder; choose another --run-dir")
+
+
+# Files a run writes as it trains; a run restarted before its first checkpoint starts without them.
+_RUN_OUTPUTS = (METRICS_FILE, STATUS_FILE, "eval.json")
+
+
+def write_run_dir(path: Path, cfg: Config) -> None:
+    """Create the run folder (or refresh a resumed one's config): the run's first write."""
+    path = Path(path)
+    if is_run(path) and not (path / CHECKPOINT_FILE).exists():
+        for name in _RUN_OUTPUTS:
+            (path / name).unlink(missing_ok=True)
+        for grid in (path / "samples").glob("*.png"):
+            grid.unlink()
     try:
         (path / "samples").mkdir(parents=True, exist_ok=True)
         probe = path / ".write-test"

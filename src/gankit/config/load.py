@@ -1,0 +1,130 @@
+"""Loading configs: YAML files under configs/, `--set key=value` overrides, typed building.
+
+Unknown keys and wrong types fail with one line that names the valid keys, so a typo never
+silently falls back to a default. `validate.py` then checks ranges and cross-field rules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gankit.config.schema import Config
+from gankit.config.typed import build
+from gankit.config.validate import validate
+from gankit.errors import GankitError
+from gankit.losses import LOSS_DEFAULTS
+
+# Keys that gankit no longer reads: accepted (old run folders hold them) with one line saying
+# what to do instead. A renamed key maps to its new name; a removed one to None.
+DEPRECATED: dict[str, str | None] = {"train.sample_every_epoch": None}
+
+
+def _drop_deprecated(raw: dict) -> None:
+    for dotted, new in DEPRECATED.items():
+        *path, last = dotted.split(".")
+        node = raw
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or last not in node:
+            continue
+        value = node.pop(last)
+        if new is None:
+            print(f"gankit: note: config key {dotted} is no longer used (samples are written "
+                  "every epoch); remove it", file=sys.stderr)
+            continue
+        print(f"gankit: note: config key {dotted} is now {new}; rename it", file=sys.stderr)
+        *new_path, new_last = new.split(".")
+        target = raw
+        for part in new_path:
+            target = target.setdefault(part, {})
+        target.setdefault(new_last, value)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """'train.k=2' -> (['train', 'k'], 2); the value is read as YAML (numbers, lists, booleans)."""
+    if "=" not in text:
+        raise GankitError(f"--set {text!r}: expected key=value, e.g. --set train.k=2")
+    key, value = text.split("=", 1)
+    path = [p for p in key.strip().split(".") if p]
+    if not path:
+        raise GankitError(f"--set {text!r}: the key is empty")
+    return path, yaml.safe_load(value) if value.strip() else None
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    for text in overrides:
+        path, value = parse_override(text)
+        node = raw
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise GankitError(f"--set {text!r}: {part} is not a section")
+        node[path[-1]] = value
+    return raw
+
+
+def config_from_dict(raw: dict) -> Config:
+    _drop_deprecated(raw)
+    return validate(build(Config, raw, ""))
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Reads a YAML config (or the defaults when path is None) and applies `--set` overrides."""
+    raw: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.exists():
+            # `gankit train mnist-paper.yaml` finds the repository's configs/ from anywhere.
+            builtin = Path(__file__).resolve().parents[3] / "configs" / path.name
+            if builtin.exists():
+                path = builtin
+            else:
+                raise GankitError(f"config file {path} not found; see configs/ for examples")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            first = str(exc).splitlines()[0]
+            raise GankitError(f"config file {path} is not valid YAML: {first}") from None
+        if not isinstance(raw, dict):
+            raise GankitError(f"config file {path} must hold a mapping of keys to values")
+    overrides = overrides or []
+    new_loss = [v for k, v in map(parse_override, overrides) if k == ["loss"]]
+    if new_loss and new_loss[-1] != raw.get("loss", Config.loss):
+        # Switching the loss brings its paper's optimiser and k; what you --set explicitly still wins.
+        _deep_update(raw, LOSS_DEFAULTS.get(new_loss[-1], {}))
+    raw = apply_overrides(raw, overrides)
+    return config_from_dict(raw)
+
+
+def _deep_update(raw: dict, update: dict) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            _deep_update(raw[key], value)
+        else:
+            raw[key] = value.copy() if isinstance(value, dict) else value
+
+
+def config_to_dict(cfg: Config) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def config_to_yaml(cfg: Config) -> str:
+    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+
+
+def config_diff(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Lines 'key: old -> new' for every leaf that differs."""
+    lines = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        name = f"{prefix}{key}"
+        if isinstance(a, dict) and isinstance(b, dict):
+            lines += config_diff(a, b, name + ".")
+        elif a != b:
+            lines.append(f"{name}: {a!r} -> {b!r}")
+    return lines

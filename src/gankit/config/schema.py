@@ -1,0 +1,148 @@
+"""The config schema: a tree of dataclasses, one per YAML section.
+
+Which keys a network kind reads is declared beside it (`KIND_KEYS`); `validate.py` refuses a
+non-default value for a key the chosen kind ignores, so a typo never silently falls back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gankit.losses import LOSS_NAMES, LossConfig
+
+__all__ = [
+    "Config", "DataConfig", "DiscriminatorConfig", "GeneratorConfig", "LossConfig",
+    "OptimConfig", "TrainConfig", "LOSS_NAMES", "DATASETS", "GENERATORS", "DISCRIMINATORS",
+    "OPTIMIZERS", "KIND_KEYS", "OUTPUTS",
+]
+
+DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist")
+GENERATORS = ("mlp", "dcgan")
+DISCRIMINATORS = ("maxout", "mlp", "dcgan")
+OPTIMIZERS = ("sgd", "adam", "rmsprop")
+
+# The keys of `generator:` and `discriminator:` each network kind reads (nets/__init__.py passes
+# exactly these to the constructors). Any other key must keep its default.
+_MLP_D = ("hidden", "init_range", "dropout_input", "dropout_hidden", "minibatch_std", "pack",
+          "spectral_norm")
+KIND_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("generator", "mlp"): ("z_dim", "z_dist", "hidden", "batch_norm", "init_range", "output",
+                           "output_bias_from_data"),
+    ("generator", "dcgan"): ("z_dim", "base", "attention", "spectral_norm", "output",
+                             "extra_layers"),
+    ("discriminator", "maxout"): (*_MLP_D, "pieces"),
+    ("discriminator", "mlp"): _MLP_D,
+    ("discriminator", "dcgan"): ("base", "attention", "spectral_norm", "batch_norm",
+                                 "minibatch_std", "pack", "extra_layers"),
+}
+# Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
+# point data (2-D mixtures) by a linear layer.
+OUTPUTS = {"mlp": ("sigmoid", "tanh", "linear"), "dcgan": ("sigmoid", "tanh")}
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "mnist"
+    dir: str | None = (
+        None  # MNIST folder or the user's image folder; None: GANKIT_DATA_DIR, shared, cache
+    )
+    n_train: int = 100_000  # toy sets: size of the fixed training set (PacGAN used 100,000)
+    modes: int = 8  # ring: number of Gaussians
+    radius: float = 1.0  # ring radius
+    side: int = 5  # grid: side x side Gaussians
+    spacing: float = 2.0  # grid: distance between neighbouring means
+    std: float | None = None  # None: 0.01 for the ring, 0.05 for the grid (PacGAN)
+    mean: float = 4.0  # gauss1d
+    size: int = 28  # image-folder: images are resized and centre-cropped to size x size
+    channels: int = 1  # image-folder: 1 (grayscale) or 3 (RGB)
+    conditional: bool = False  # feed labels to G and D
+
+
+@dataclass
+class GeneratorConfig:
+    kind: str = "mlp"
+    z_dim: int = 100
+    z_dist: str = (
+        "uniform"  # uniform: U(-sqrt3, sqrt3) per coordinate (unit variance); normal: N(0, 1)
+    )
+    hidden: list[int] = field(default_factory=lambda: [1200, 1200])
+    batch_norm: bool = False
+    init_range: float = 0.05  # weights ~ U(-r, r); 0 keeps PyTorch's default init
+    output: str = "sigmoid"  # sigmoid (pixels in [0, 1]) or linear (toy data)
+    output_bias_from_data: bool = True  # sigmoid output bias = logit of each pixel's training mean
+    base: int = 64  # dcgan: channel width unit
+    attention: bool = False  # dcgan: a SAGAN self-attention block
+    spectral_norm: bool = False
+    extra_layers: int = 0  # dcgan: stride-1 3x3 conv layers added at every hidden resolution
+
+
+@dataclass
+class DiscriminatorConfig:
+    kind: str = "maxout"
+    hidden: list[int] = field(default_factory=lambda: [240, 240])
+    pieces: int = 5  # maxout pieces per unit
+    init_range: float = 0.005
+    dropout_input: float = 0.2  # probability of dropping an input pixel (keep 0.8)
+    dropout_hidden: float = 0.5
+    batch_norm: bool = True  # dcgan only: WGAN-GP critics must set this to false
+    base: int = 64
+    attention: bool = False
+    spectral_norm: bool = False
+    minibatch_std: bool = False  # append the minibatch standard deviation as a feature
+    extra_layers: int = 0  # dcgan: stride-1 3x3 conv layers after every hidden stride-2 conv
+    pack: int = 1  # PacGAN: D judges `pack` samples at once
+
+
+@dataclass
+class OptimConfig:
+    name: str = "sgd"
+    lr: float = 0.1
+    lr_decay: float = 1.000004  # lr divided by this at every update (the authors' mnist.yaml)
+    lr_min: float = 1e-6
+    momentum_start: float = 0.5  # classic momentum, rising linearly ...
+    momentum_end: float = 0.7
+    momentum_start_epoch: int = 1  # ... from this epoch ...
+    momentum_end_epoch: int = 250  # ... to this one
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    weight_decay: float = 0.0
+
+
+@dataclass
+class TrainConfig:
+    k: int = 1  # discriminator steps per generator step (Algorithm 1)
+    update: str = "alternating"  # alternating (Algorithm 1) or simultaneous (the authors' code)
+    batch_size: int = 100
+    epochs: int = 25
+    max_steps: int = 0  # generator steps; 0: no limit other than epochs
+    log_every: int = 100
+    checkpoint_every: int = 0  # generator steps between checkpoints; 0: every epoch only
+    n_sample_grid: int = 100
+    ema: float = 0.0  # decay of an EMA copy of G used for sampling; 0: off
+    # Top-k generator updates (Sinha et al. 2020): G learns only from the fakes D scores highest.
+    # k starts at the batch size and is multiplied by topk_decay every epoch, down to
+    # topk * batch_size; topk = 1 is off.
+    topk: float = 1.0
+    topk_decay: float = 0.99
+    progress: bool = True
+    device: str = "cpu"
+    threads: int = 0  # torch threads; 0: PyTorch's default
+    eval_every: int = 0  # epochs between in-training evaluations (gankit eval's protocols); 0: off
+    eval_metrics: list[str] = field(default_factory=list)  # empty: the dataset's defaults
+    eval_n: int = 0  # samples per in-training evaluation; 0: the protocol's (10,000 MNIST)
+    tensorboard: bool = False
+
+
+@dataclass
+class Config:
+    name: str = "run"
+    objective: str = "gan"  # what is trained: see gankit.train.objectives.OBJECTIVES
+    seed: int = 0
+    loss: str = "non-saturating"
+    data: DataConfig = field(default_factory=DataConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    g_optim: dict = field(default_factory=dict)  # per-network overrides of `optim`, e.g. {lr: 2e-4}
+    d_optim: dict = field(default_factory=dict)
+    losses: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)

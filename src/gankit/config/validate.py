@@ -1,0 +1,189 @@
+"""The one place a config is checked: choices, ranges, cross-field rules and per-kind keys.
+
+Everything here looks at the config alone, so it runs before any file is written. Checks that
+need the data (its size, its labels) are in `check_against_data`, which the trainer runs before
+it creates the run folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from typing import Any
+
+from gankit.config.schema import (
+    DATASETS,
+    DISCRIMINATORS,
+    GENERATORS,
+    KIND_KEYS,
+    LOSS_NAMES,
+    OPTIMIZERS,
+    OUTPUTS,
+    Config,
+    OptimConfig,
+)
+from gankit.config.typed import merged_optim
+from gankit.errors import GankitError
+
+EVAL_DATASETS = ("mnist", "ring", "grid", "stacked-mnist")  # those with in-training metrics
+OBJECTIVE_NAMES = ("gan",)  # the registry itself is gankit.train.objectives.OBJECTIVES
+DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _check_choice(value: str, choices: tuple[str, ...], key: str) -> None:
+    if value not in choices:
+        raise GankitError(f"{key} = {value!r} is not known; choose one of: {', '.join(choices)}")
+
+
+def _check_kind_keys(cfg: Config) -> None:
+    """A key the chosen network kind ignores must keep its default: no silent fallbacks."""
+    for section in ("generator", "discriminator"):
+        sec = getattr(cfg, section)
+        reads = KIND_KEYS[(section, sec.kind)]
+        default = type(sec)()
+        for f in dataclasses.fields(sec):
+            value = getattr(sec, f.name)
+            if f.name == "kind" or f.name in reads or value == getattr(default, f.name):
+                continue
+            raise GankitError(
+                f"{section}.{f.name} = {value!r} is not read by {section}.kind {sec.kind}; "
+                f"remove it (a {sec.kind} {section} reads: {', '.join(reads)})"
+            )
+    kind, output = cfg.generator.kind, cfg.generator.output
+    if output not in OUTPUTS[kind]:
+        raise GankitError(
+            f"generator.output = {output!r} is not available for generator.kind {kind}; "
+            f"choose one of: {', '.join(OUTPUTS[kind])}"
+        )
+
+
+def _check_optim(key: str, opt: OptimConfig) -> None:
+    if not (math.isfinite(opt.lr) and opt.lr > 0):
+        raise GankitError(f"{key}.lr = {opt.lr} must be a positive number, e.g. 2e-4")
+    if not (math.isfinite(opt.lr_decay) and opt.lr_decay > 0):
+        raise GankitError(f"{key}.lr_decay = {opt.lr_decay} must be positive (1.0: no decay)")
+    if len(opt.betas) != 2 or not all(0.0 <= b < 1.0 for b in opt.betas):
+        raise GankitError(f"{key}.betas = {opt.betas} must be two numbers in [0, 1)")
+    if opt.weight_decay < 0 or opt.lr_min < 0:
+        raise GankitError(f"{key}.weight_decay and {key}.lr_min must be >= 0")
+
+
+def _check_networks(cfg: Config) -> None:
+    g, d = cfg.generator, cfg.discriminator
+    if g.z_dim < 1:
+        raise GankitError(f"generator.z_dim = {g.z_dim} must be at least 1")
+    for key, widths in (("generator.hidden", g.hidden), ("discriminator.hidden", d.hidden)):
+        if not widths or any(w < 1 for w in widths):
+            raise GankitError(f"{key} = {widths} must list positive layer widths, e.g. [256, 256]")
+    if d.pieces < 1:
+        raise GankitError(f"discriminator.pieces = {d.pieces} must be at least 1")
+    for key, base in (("generator.base", g.base), ("discriminator.base", d.base)):
+        if base < 1:
+            raise GankitError(f"{key} = {base} must be at least 1")
+
+
+def validate(cfg: Config) -> Config:
+    """Checks that cross fields or ranges; raises GankitError with the fix."""
+    _check_choice(cfg.objective, OBJECTIVE_NAMES, "objective")
+    _check_choice(cfg.loss, LOSS_NAMES, "loss")
+    _check_choice(cfg.data.dataset, DATASETS, "data.dataset")
+    _check_choice(cfg.generator.kind, GENERATORS, "generator.kind")
+    _check_choice(cfg.discriminator.kind, DISCRIMINATORS, "discriminator.kind")
+    _check_choice(cfg.generator.z_dist, ("uniform", "normal"), "generator.z_dist")
+    _check_choice(cfg.train.update, ("alternating", "simultaneous"), "train.update")
+    _check_kind_keys(cfg)
+    if not SAFE_NAME.match(cfg.name):
+        raise GankitError(
+            f"name = {cfg.name!r} must be a plain folder name (letters, digits, '.', '_', '-'); "
+            "it names runs/<name>"
+        )
+    if cfg.seed < 0:
+        raise GankitError(f"seed = {cfg.seed} must be >= 0")
+    for key, opt in (("optim", cfg.optim), ("g_optim", cfg.g_optim), ("d_optim", cfg.d_optim)):
+        name = opt.name if isinstance(opt, OptimConfig) else opt.get("name", cfg.optim.name)
+        _check_choice(name, OPTIMIZERS, f"{key}.name")
+    for key in ("g_optim", "d_optim"):
+        _check_optim(key, merged_optim(cfg, key))  # also validates the override keys and types
+    _check_networks(cfg)
+    t = cfg.train
+    if t.k < 1:
+        raise GankitError(
+            f"train.k = {t.k} must be at least 1 (discriminator steps per generator step)"
+        )
+    if t.batch_size < 1:
+        raise GankitError(f"train.batch_size = {t.batch_size} must be at least 1")
+    if t.epochs < 0 or t.max_steps < 0:
+        raise GankitError("train.epochs and train.max_steps must be >= 0")
+    if t.epochs == 0 and t.max_steps == 0:
+        raise GankitError("set train.epochs or train.max_steps to a positive number")
+    if t.log_every < 1 or t.checkpoint_every < 0 or t.n_sample_grid < 1 or t.threads < 0:
+        raise GankitError(
+            "train.log_every and train.n_sample_grid must be >= 1, train.checkpoint_every and "
+            "train.threads >= 0 (0: every epoch / PyTorch's default)"
+        )
+    if not DEVICE.match(t.device):
+        raise GankitError(f"train.device = {t.device!r} is not a device; use cpu, cuda, cuda:N or mps")
+    if not 0.0 <= t.ema < 1.0:
+        raise GankitError(f"train.ema = {t.ema} must be in [0, 1)")
+    if not 0.0 < t.topk <= 1.0 or not 0.0 < t.topk_decay <= 1.0:
+        raise GankitError(
+            f"train.topk = {t.topk} and train.topk_decay = {t.topk_decay} must be in (0, 1] "
+            "(topk: the smallest share of each fake batch G learns from; 1 = off)"
+        )
+    if t.topk < 1.0 and t.update == "simultaneous":
+        raise GankitError(
+            "train.topk needs train.update=alternating (the simultaneous update shares one fake "
+            "batch between D and G); set train.topk=1 or train.update=alternating"
+        )
+    d = cfg.discriminator
+    if d.pack < 1 or t.batch_size % d.pack:
+        raise GankitError(
+            f"discriminator.pack = {d.pack} must be >= 1 and divide train.batch_size = {t.batch_size}"
+        )
+    for key, p in (("dropout_input", d.dropout_input), ("dropout_hidden", d.dropout_hidden)):
+        if not 0.0 <= p < 1.0:
+            raise GankitError(f"discriminator.{key} = {p} must be in [0, 1)")
+    if cfg.loss == "wgan-gp" and d.kind == "dcgan" and d.batch_norm:
+        raise GankitError(
+            "loss wgan-gp cannot use batch norm in the critic (the penalty is per-sample; Gulrajani "
+            "et al. 2017 §4): set discriminator.batch_norm=false"
+        )
+    if cfg.loss == "wgan-gp" and d.minibatch_std:
+        raise GankitError(
+            "loss wgan-gp mixes samples through minibatch_std; set discriminator.minibatch_std=false"
+        )
+    if cfg.data.conditional and d.pack > 1:
+        raise GankitError(
+            "PacGAN packing (discriminator.pack > 1) cannot be combined with data.conditional"
+        )
+    toy = cfg.data.dataset in ("ring", "grid", "gauss1d")
+    if toy and cfg.generator.kind == "dcgan":
+        raise GankitError(
+            f"generator.kind dcgan needs images; data.dataset {cfg.data.dataset} is point data"
+        )
+    if t.eval_every < 0 or t.eval_n < 0:
+        raise GankitError("train.eval_every and train.eval_n must be >= 0 (0: off / default)")
+    if t.eval_every and cfg.data.dataset not in EVAL_DATASETS:
+        raise GankitError(
+            f"train.eval_every needs a dataset with metrics ({', '.join(EVAL_DATASETS)}); "
+            f"data.dataset is {cfg.data.dataset}: set train.eval_every=0"
+        )
+    if cfg.data.channels not in (1, 3):
+        raise GankitError(f"data.channels = {cfg.data.channels} must be 1 or 3")
+    if not 1 <= cfg.data.n_train <= 10_000_000:
+        raise GankitError(f"data.n_train = {cfg.data.n_train} must be in 1..10,000,000")
+    return cfg
+
+
+def check_against_data(cfg: Config, data: Any) -> None:
+    """The checks that need the loaded data; run before anything is written to disk."""
+    n = len(data.x)
+    if n < cfg.train.batch_size:
+        raise GankitError(
+            f"the training set has {n} examples, fewer than "
+            f"train.batch_size = {cfg.train.batch_size}; lower the batch size"
+        )
+    if cfg.data.conditional and data.y is None:
+        raise GankitError(f"data.conditional=true needs labels; {cfg.data.dataset} has none")

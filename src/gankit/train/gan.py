@@ -1,0 +1,170 @@
+"""The adversarial game of Goodfellow et al. (2014) with any loss of the registry: D tells
+training data from G's samples, G learns to fool it. Conditional when the data has labels and
+`data.conditional` is set (Mirza & Osindero 2014): both players then see the label."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from gankit.config import Config, merged_optim
+from gankit.losses import make_loss
+from gankit.nets import build_discriminator, build_generator
+from gankit.train.objective import Batch, Clock, Objective, Stats
+from gankit.train.steps import (
+    discriminator_step,
+    generator_step,
+    grad_norm,
+    make_optimizer,
+    set_schedule,
+    simultaneous_step,
+    topk_keep,
+)
+
+FIXED_NOISE_SEED = 12345  # offset of the per-epoch grids' noise from the run's seed
+
+
+class GANObjective(Objective):
+    def __init__(self, cfg: Config, data: Any, device: torch.device):
+        self.cfg, self.device = cfg, device
+        self.conditional = cfg.data.conditional
+        self.n_classes = data.n_classes
+        self.batch_size = cfg.train.batch_size
+        # The order below fixes which global random numbers each network's init draws.
+        mean = data.x.mean(dim=0) if data.is_image else None  # per pixel
+        self.G = build_generator(cfg, data.shape, data.n_classes, data_mean=mean).to(device)
+        self.D = build_discriminator(cfg, data.shape, data.n_classes).to(device)
+        self.g_opt_cfg, self.d_opt_cfg = merged_optim(cfg, "g_optim"), merged_optim(cfg, "d_optim")
+        self.opt_g = make_optimizer(self.G.parameters(), self.g_opt_cfg)
+        self.opt_d = make_optimizer(self.D.parameters(), self.d_opt_cfg)
+        self.loss = make_loss(cfg.loss, cfg.losses)
+        self.probabilities = self.loss.probabilities
+        self.G_ema = None
+        if cfg.train.ema:
+            self.G_ema = build_generator(cfg, data.shape, data.n_classes).to(device)
+            self.G_ema.load_state_dict(self.G.state_dict())
+            self.G_ema.eval().requires_grad_(False)
+        # Fixed noise for the per-epoch grids, from its own generator so it never moves the run's RNG.
+        fixed = torch.Generator().manual_seed(cfg.seed + FIXED_NOISE_SEED)
+        n_grid = cfg.train.n_sample_grid if data.is_image else 2500
+        self.fixed_z = self.G.sample_z(n_grid, generator=fixed).to(device)
+        self.fixed_y = (
+            (torch.arange(n_grid) % data.n_classes).to(device) if self.conditional else None
+        )
+
+    @property
+    def sampler(self) -> torch.nn.Module:
+        return self.G_ema or self.G
+
+    def noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        # No device= keyword: DCGANGenerator.sample_z draws on its own device and has none.
+        z = self.G.sample_z(n).to(self.device)
+        y = None
+        if self.conditional:
+            y = torch.randint(self.n_classes, (n,), device=self.device)
+        return z, y
+
+    def _labels(self, batch: Batch) -> torch.Tensor | None:
+        # Labels reach the networks only in conditional runs; the nets refuse unexpected labels.
+        return batch[1] if self.conditional else None
+
+    # --- the updates --------------------------------------------------------------------------
+    def critic_steps(self, k: int, g_steps: int) -> int:
+        return self.loss.critic_steps(k, g_steps)
+
+    def d_update(self, batch: Batch, clock: Clock) -> Stats:
+        set_schedule(self.opt_d, self.d_opt_cfg, clock.d_steps, clock.epoch)
+        z, y_fake = self.noise(self.batch_size)
+        return discriminator_step(
+            self.G, self.D, self.opt_d, self.loss, batch[0], self._labels(batch), z, y_fake
+        )
+
+    def g_update(self, clock: Clock) -> Stats:
+        set_schedule(self.opt_g, self.g_opt_cfg, clock.g_steps, clock.epoch)
+        z, y_fake = self.noise(self.batch_size)
+        n_scores = self.batch_size // self.cfg.discriminator.pack
+        keep = topk_keep(n_scores, self.cfg.train, clock.epoch)
+        stats = generator_step(self.G, self.D, self.opt_g, self.loss, z, y_fake, keep)
+        self._update_ema()
+        return stats
+
+    def joint_update(self, batch: Batch, clock: Clock) -> Stats:
+        set_schedule(self.opt_d, self.d_opt_cfg, clock.d_steps, clock.epoch)
+        z, y_fake = self.noise(self.batch_size)
+        set_schedule(self.opt_g, self.g_opt_cfg, clock.g_steps, clock.epoch)
+        stats = simultaneous_step(self.G, self.D, self.opt_g, self.opt_d, self.loss,
+                                  batch[0], self._labels(batch), z, y_fake)
+        self._update_ema()
+        return stats
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if self.G_ema is None:
+            return
+        beta = self.cfg.train.ema
+        for pe, p in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
+            pe.lerp_(p, 1.0 - beta)
+        for be, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
+            be.copy_(b)
+
+    # --- what hooks see -------------------------------------------------------------------------
+    def train_mode(self) -> None:
+        self.G.train()
+        self.D.train()
+
+    @torch.no_grad()
+    def preview(self, n: int, ema: bool = True) -> torch.Tensor:
+        g = self.sampler if ema else self.G
+        was_training = g.training
+        g.eval()
+        try:
+            y = None if self.fixed_y is None else self.fixed_y[:n]
+            return g(self.fixed_z[:n], y).cpu()
+        finally:
+            g.train(was_training)
+
+    def diagnostics(self) -> dict[str, float]:
+        out = {
+            "g_grad_norm": grad_norm(self.G),
+            "d_grad_norm": grad_norm(self.D),
+            "lr_g": self.opt_g.param_groups[0]["lr"],
+            "lr_d": self.opt_d.param_groups[0]["lr"],
+        }
+        if "momentum" in self.opt_d.param_groups[0]:
+            out["momentum"] = self.opt_d.param_groups[0]["momentum"]
+        return out
+
+    def first_non_finite(self, stats: Stats) -> str:
+        for name in ("real_logits", "fake_logits", "fake_logits_g"):
+            if name in stats and not torch.isfinite(stats[name]).all():
+                return f"D's logits ({name})"
+        for net_name, net in (("G", self.G), ("D", self.D)):
+            for pname, p in net.named_parameters():
+                if not torch.isfinite(p).all():
+                    return f"parameter {net_name}.{pname}"
+        return "the loss itself"
+
+    # --- checkpoints --------------------------------------------------------------------------
+    def nets(self) -> dict[str, torch.nn.Module]:
+        nets = {"generator": self.G, "discriminator": self.D}
+        if self.G_ema is not None:
+            nets["g_ema"] = self.G_ema
+        return nets
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.G.state_dict(),
+            "discriminator": self.D.state_dict(),
+            "g_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.G.load_state_dict(state["generator"])
+        self.D.load_state_dict(state["discriminator"])
+        if self.G_ema is not None and state.get("g_ema"):
+            self.G_ema.load_state_dict(state["g_ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])

@@ -1,0 +1,80 @@
+"""What an objective is: the part of training that knows what the players see.
+
+The loop (loop.py) only schedules updates: k discriminator updates on new real minibatches, then
+one generator update (Algorithm 1), or the authors' simultaneous update. An objective owns the
+networks and optimisers and turns a minibatch into an update. A new family (BiGAN, pix2pix, a
+semi-supervised D...) is a new objective registered in objectives.py; the loop does not change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+Stats = dict[str, torch.Tensor]
+Batch = tuple[torch.Tensor | None, ...]  # one row of each of the dataset's tensors (x, y, ...)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Where an update stands: updates so far of each network, and the epoch it belongs to."""
+
+    d_steps: int
+    g_steps: int
+    epoch: int
+
+
+class Objective:
+    """The interface the loop drives. Stats hold detached tensors: d_loss, g_loss and D's
+    outputs (real_logits, fake_logits) where the objective has them."""
+
+    probabilities: bool = True  # D's outputs are logits of "real" probabilities (for logging)
+    sampler: nn.Module  # what samples are drawn from (G, or its EMA copy)
+
+    def critic_steps(self, k: int, g_steps: int) -> int:
+        return k
+
+    def d_update(self, batch: Batch, clock: Clock) -> Stats:
+        raise NotImplementedError
+
+    def g_update(self, clock: Clock) -> Stats:
+        raise NotImplementedError
+
+    def joint_update(self, batch: Batch, clock: Clock) -> Stats:
+        raise NotImplementedError
+
+    def train_mode(self) -> None:
+        """Put every trained network in training mode (the loop calls it once, at the start)."""
+
+    def preview(self, n: int, ema: bool = True) -> torch.Tensor:
+        """Samples on the run's fixed inputs (the per-epoch grids), in eval mode, no gradients."""
+        raise NotImplementedError
+
+    def diagnostics(self) -> dict[str, float]:
+        """Plain numbers about the last update for the log: gradient norms, learning rates."""
+        return {}
+
+    def first_non_finite(self, stats: Stats) -> str:
+        """Name what went non-finite, so the user knows where to look."""
+        return "the loss itself"
+
+    def nets(self) -> dict[str, nn.Module]:
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def all_finite(self) -> bool:
+        """Every weight finite: a checkpoint is only ever written when this holds."""
+        return all(
+            torch.isfinite(t).all()
+            for net in self.nets().values()
+            for t in net.state_dict().values()
+            if t.is_floating_point()
+        )

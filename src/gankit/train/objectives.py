@@ -1,0 +1,17 @@
+"""The objective registry: `objective:` in a config names one of these (default `gan`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from gankit.config import Config
+from gankit.train.gan import GANObjective
+from gankit.train.objective import Objective
+
+OBJECTIVES: dict[str, type[Objective]] = {"gan": GANObjective}
+
+
+def make_objective(cfg: Config, data: Any, device: torch.device) -> Objective:
+    return OBJECTIVES[cfg.objective](cfg, data, device)
