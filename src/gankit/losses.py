@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 from gankit.errors import GankitError
 
@@ -99,14 +100,8 @@ class Loss:
     gp_weight: float = 0.0  # WGAN-GP: lambda
     warmup: bool = False  # WGAN: extra critic steps early on (see critic_steps)
 
-    def critic_loss(
-        self,
-        critic: Callable[[torch.Tensor], torch.Tensor],
-        real_logits: torch.Tensor,
-        fake_logits: torch.Tensor,
-        real: torch.Tensor,
-        fake: torch.Tensor,
-    ) -> torch.Tensor:
+    def critic_loss(self, critic: Callable[[Tensor], Tensor], real_logits: Tensor,
+                    fake_logits: Tensor, real: Tensor, fake: Tensor) -> Tensor:
         """D's loss, with WGAN-GP's penalty on interpolates when the loss has one."""
         total = self.d_loss(real_logits, fake_logits)
         if self.gp_weight:

@@ -60,14 +60,8 @@ class GANObjective(Objective):
     def noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         # No device= keyword: DCGANGenerator.sample_z draws on its own device and has none.
         z = self.G.sample_z(n).to(self.device)
-        y = None
-        if self.conditional:
-            y = torch.randint(self.n_classes, (n,), device=self.device)
+        y = torch.randint(self.n_classes, (n,), device=self.device) if self.conditional else None
         return z, y
-
-    def _labels(self, batch: Batch) -> torch.Tensor | None:
-        # Labels reach the networks only in conditional runs; the nets refuse unexpected labels.
-        return batch[1] if self.conditional else None
 
     # --- the updates --------------------------------------------------------------------------
     def critic_steps(self, k: int, g_steps: int) -> int:
@@ -76,15 +70,14 @@ class GANObjective(Objective):
     def d_update(self, batch: Batch, clock: Clock) -> Stats:
         set_schedule(self.opt_d, self.d_opt_cfg, clock.d_steps, clock.epoch)
         z, y_fake = self.noise(self.batch_size)
-        return discriminator_step(
-            self.G, self.D, self.opt_d, self.loss, batch[0], self._labels(batch), z, y_fake
-        )
+        # Labels reach the networks only in conditional runs; the nets refuse unexpected labels.
+        y_real = batch[1] if self.conditional else None
+        return discriminator_step(self.G, self.D, self.opt_d, self.loss, batch[0], y_real, z, y_fake)
 
     def g_update(self, clock: Clock) -> Stats:
         set_schedule(self.opt_g, self.g_opt_cfg, clock.g_steps, clock.epoch)
         z, y_fake = self.noise(self.batch_size)
-        n_scores = self.batch_size // self.cfg.discriminator.pack
-        keep = topk_keep(n_scores, self.cfg.train, clock.epoch)
+        keep = topk_keep(self.batch_size // self.cfg.discriminator.pack, self.cfg.train, clock.epoch)
         stats = generator_step(self.G, self.D, self.opt_g, self.loss, z, y_fake, keep)
         self._update_ema()
         return stats
@@ -93,8 +86,9 @@ class GANObjective(Objective):
         set_schedule(self.opt_d, self.d_opt_cfg, clock.d_steps, clock.epoch)
         z, y_fake = self.noise(self.batch_size)
         set_schedule(self.opt_g, self.g_opt_cfg, clock.g_steps, clock.epoch)
+        y_real = batch[1] if self.conditional else None
         stats = simultaneous_step(self.G, self.D, self.opt_g, self.opt_d, self.loss,
-                                  batch[0], self._labels(batch), z, y_fake)
+                                  batch[0], y_real, z, y_fake)
         self._update_ema()
         return stats
 
@@ -102,9 +96,8 @@ class GANObjective(Objective):
     def _update_ema(self) -> None:
         if self.G_ema is None:
             return
-        beta = self.cfg.train.ema
         for pe, p in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
-            pe.lerp_(p, 1.0 - beta)
+            pe.lerp_(p, 1.0 - self.cfg.train.ema)
         for be, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
             be.copy_(b)
 

@@ -13,25 +13,25 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.optim import Optimizer
 
 from gankit.config import OptimConfig, TrainConfig
 from gankit.losses import Loss
 from gankit.train.schedules import learning_rate, momentum
 
 Stats = dict[str, torch.Tensor]
+Labels = torch.Tensor | None
 
 
 @contextmanager
 def frozen(net: nn.Module) -> Iterator[None]:
-    """No gradients flow into `net`'s parameters inside the block (and none are computed)."""
-    flags = [p.requires_grad for p in net.parameters()]
-    for p in net.parameters():
-        p.requires_grad_(False)
+    """No gradients flow into `net`'s parameters inside the block (and none are computed).
+    Every parameter of a gankit net is trained, so all are made trainable again after."""
+    net.requires_grad_(False)
     try:
         yield
     finally:
-        for p, flag in zip(net.parameters(), flags, strict=True):
-            p.requires_grad_(flag)
+        net.requires_grad_(True)
 
 
 def grad_norm(net: nn.Module) -> float:
@@ -39,20 +39,16 @@ def grad_norm(net: nn.Module) -> float:
     return torch.stack(norms).norm().item() if norms else 0.0
 
 
-def discriminator_loss(
-    D: nn.Module, loss: Loss, real: torch.Tensor, y_real: torch.Tensor | None,
-    fake: torch.Tensor, y_fake: torch.Tensor | None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def discriminator_loss(D: nn.Module, loss: Loss, real: torch.Tensor, y_real: Labels,
+                       fake: torch.Tensor, y_fake: Labels) -> tuple[torch.Tensor, ...]:
     """D's loss (with the loss's own penalty, if any) and the logits it came from."""
     real_logits, fake_logits = D(real, y_real), D(fake, y_fake)
     total = loss.critic_loss(lambda x: D(x, y_real), real_logits, fake_logits, real, fake)
     return total, real_logits, fake_logits
 
 
-def discriminator_step(
-    G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, loss: Loss,
-    real: torch.Tensor, y_real: torch.Tensor | None, z: torch.Tensor, y_fake: torch.Tensor | None,
-) -> Stats:
+def discriminator_step(G: nn.Module, D: nn.Module, opt_d: Optimizer, loss: Loss,
+                       real: torch.Tensor, y_real: Labels, z: torch.Tensor, y_fake: Labels) -> Stats:
     """One update of D on a real and a generated minibatch; G is not touched."""
     with torch.no_grad():
         fake = G(z, y_fake)
@@ -65,10 +61,8 @@ def discriminator_step(
             "fake_logits": fake_logits.detach()}
 
 
-def generator_step(
-    G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, loss: Loss,
-    z: torch.Tensor, y_fake: torch.Tensor | None, keep: int | None = None,
-) -> Stats:
+def generator_step(G: nn.Module, D: nn.Module, opt_g: Optimizer, loss: Loss, z: torch.Tensor,
+                   y_fake: Labels, keep: int | None = None) -> Stats:
     """One update of G through a frozen D; D's parameters get no gradient.
 
     With `keep`, G's loss uses only the `keep` fakes D scores as most real (top-k training,
@@ -134,9 +128,7 @@ def make_optimizer(params: Any, opt: OptimConfig) -> torch.optim.Optimizer:
     return torch.optim.RMSprop(params, lr=opt.lr, weight_decay=opt.weight_decay)
 
 
-def set_schedule(
-    optimizer: torch.optim.Optimizer, opt: OptimConfig, updates: int, epoch: int
-) -> float:
+def set_schedule(optimizer: Optimizer, opt: OptimConfig, updates: int, epoch: int) -> float:
     """The learning rate after `updates` updates of this network, and the epoch's momentum."""
     lr = learning_rate(opt, updates)
     for group in optimizer.param_groups:

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from matplotlib.figure import Figure
 from PIL import Image
 from torch import nn
 
 from gankit.errors import GankitError
+from gankit.losses import make_loss
 from gankit.theory import gaussian_pdf, optimal_discriminator
+from gankit.train.steps import discriminator_step, generator_step
 
 DATA_MEAN = 2.0
 DATA_STD = 0.5
@@ -90,6 +91,7 @@ def _train(
     """Algorithm 1 of Goodfellow et al. (2014), drawing a frame at each step in ``frame_steps``."""
     opt_g = torch.optim.Adam(generator.parameters(), lr=LEARNING_RATE, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=LEARNING_RATE, betas=(0.5, 0.999))
+    loss = make_loss("non-saturating")
 
     def sample_data(m: int) -> torch.Tensor:
         return DATA_MEAN + DATA_STD * torch.randn(m, 1, generator=rng)
@@ -105,23 +107,13 @@ def _train(
             pngs.append(_draw_state(path, generator, discriminator, title, rng))
         if step == steps:
             break
-        # Algorithm 1: k steps on D (ascend log D(x) + log(1 - D(G(z)))), then one step on G.
+        # Algorithm 1 with gankit's own update steps: k steps on D, then one non-saturating
+        # step on G (section 3 of the paper).
         for _ in range(k):
             x_real = sample_data(BATCH_SIZE)
-            with torch.no_grad():
-                x_fake = generator(sample_noise(BATCH_SIZE))
-            # -log sigmoid(l) = softplus(-l), -log(1 - sigmoid(l)) = softplus(l): stable on logits.
-            d_loss = (F.softplus(-discriminator(x_real)).mean()
-                      + F.softplus(discriminator(x_fake)).mean())
-            opt_d.zero_grad()
-            d_loss.backward()
-            opt_d.step()
-        # Non-saturating G step (section 3 of the paper): maximise log D(G(z)) instead of
-        # minimising log(1 - D(G(z))), which has vanishing gradients early on.
-        g_loss = F.softplus(-discriminator(generator(sample_noise(BATCH_SIZE)))).mean()
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
+            discriminator_step(generator, discriminator, opt_d, loss, x_real, None,
+                               sample_noise(BATCH_SIZE), None)
+        generator_step(generator, discriminator, opt_g, loss, sample_noise(BATCH_SIZE), None)
     return pngs
 
 
@@ -200,15 +192,22 @@ def draw_figure1_frame(
     return path
 
 
+class _Unconditional(nn.Sequential):
+    """A plain stack called as gankit calls its nets, net(x, y), with no labels."""
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return super().forward(x)
+
+
 def _make_generator() -> nn.Module:
-    return nn.Sequential(
+    return _Unconditional(
         nn.Linear(1, 32), nn.LeakyReLU(0.2), nn.Linear(32, 32), nn.LeakyReLU(0.2), nn.Linear(32, 1)
     )
 
 
 def _make_discriminator() -> nn.Module:
     # Returns raw logits of shape (N,), the gankit convention for discriminators.
-    return nn.Sequential(
+    return _Unconditional(
         nn.Linear(1, 32), nn.LeakyReLU(0.2), nn.Linear(32, 32), nn.LeakyReLU(0.2), nn.Linear(32, 1),
         nn.Flatten(0),
     )
