@@ -1,6 +1,8 @@
 """The `gankit` command as a user meets it: train, sample, info, one-line errors, its verb table."""
 
+import io
 import json
+import os
 import pkgutil
 import re
 import subprocess
@@ -11,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import gankit
 from conftest import REPO, TINY, tiny_config
 from gankit import cli, commands
 from gankit.cli import main
@@ -69,6 +72,13 @@ def test_python_dash_m_and_help():
     assert out.returncode == 0 and "--resume" in out.stdout and "--set" in out.stdout
 
 
+def _subprocess_env() -> dict[str, str]:
+    # The gankit under test, whether it is installed or only on PYTHONPATH.
+    src = str(Path(gankit.__file__).resolve().parents[1])
+    path = [src, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return train(tiny_config(), tmp_path_factory.mktemp("cli") / "run")
@@ -115,3 +125,33 @@ def test_info_and_report_header_show_one_summary(tiny_run, capsys):
     assert f"{info['status']['epochs_done']:g} epochs done" in progress
     header = re.search(r'<p class="meta">(.*?)</p>', build_report(tiny_run)).group(1)
     assert header.startswith(f"{tiny_run} &middot; {progress} &middot; report made ")
+
+
+def test_info_into_a_closed_pipe_exits_quietly(tiny_run):
+    # `gankit info RUN | head -1`, made deterministic: the reader is gone before gankit writes.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "gankit", "info", str(tiny_run)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_subprocess_env(),
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert out.stderr == ""
+    assert out.returncode == cli.EXIT_BROKEN_PIPE
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_main_returns_quietly_when_stdout_breaks(tiny_run, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["info", str(tiny_run), "--json"]) == cli.EXIT_BROKEN_PIPE
+    assert capsys.readouterr().err == ""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from types import ModuleType
 
@@ -32,6 +33,9 @@ VERBS: dict[str, str] = {
     "viz": "gankit.commands.viz",
     "report": "gankit.commands.report",
 }
+
+# The status of a process that a closed pipe ended (128 + SIGPIPE), as the shell reports it.
+EXIT_BROKEN_PIPE = 141
 
 
 def verb_module(verb: str) -> ModuleType:
@@ -50,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return verb_module(args.command).run(args)
@@ -59,6 +63,30 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        try:
+            return _run(argv)
+        finally:
+            # Flush here, so a reader that went away (`gankit info RUN | head`) is noticed
+            # now, not as an error printed when the interpreter exits.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout's file descriptor at /dev/null, so what is still buffered goes nowhere quietly."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (e.g. captured by a test): nothing is flushed at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 if __name__ == "__main__":
