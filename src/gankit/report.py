@@ -205,21 +205,26 @@ def _section_last_record(records: list[dict[str, Any]]) -> str:
     return _table(list(last.items()), ("last logged value", ""))
 
 
+def _header(summary: dict[str, Any]) -> str:
+    """Title and progress line, from the same summary `gankit info` prints."""
+    made = datetime.datetime.now().isoformat(timespec="seconds")
+    progress = runs.progress_text(summary["status"])
+    return (
+        f"<h1>gankit run report: {_esc(summary['config']['name'])}</h1>\n"
+        f'<p class="meta">{_esc(summary["run"])} &middot; {_esc(progress)} &middot; '
+        f"report made {_esc(made)}</p>"
+    )
+
+
 def build_report(run_dir: str | Path) -> str:
     """The report of `run_dir` as one HTML string (images inline as base64 data URIs)."""
     run_dir = Path(run_dir)
-    cfg = runs.read_config(run_dir)  # raises a clear GankitError for a non-run folder
+    summary = runs.run_summary(run_dir)  # raises a clear GankitError for a non-run folder
+    cfg = runs.read_config(run_dir)
     from gankit.config import config_to_yaml
 
-    status = runs.read_status(run_dir)
     records = runs.read_metrics(run_dir)
     evaluation = read_eval(run_dir)
-    progress = (
-        f"{runs.epochs_text(status)}, generator step {status.get('step', 0)}, "
-        f"{'finished' if status.get('finished') else 'not finished'}, "
-        f"last saved {status.get('time', '-')}"
-    )
-    made = datetime.datetime.now().isoformat(timespec="seconds")
 
     curves = curves_png(records, title=f"{cfg.name}: {cfg.loss}")
     curves_html = (
@@ -251,8 +256,7 @@ def build_report(run_dir: str | Path) -> str:
 <style>{STYLE}</style>
 </head>
 <body>
-<h1>gankit run report: {_esc(cfg.name)}</h1>
-<p class="meta">{_esc(run_dir)} &middot; {_esc(progress)} &middot; report made {_esc(made)}</p>
+{_header(summary)}
 <h2>Metrics</h2>
 {_section_metrics(evaluation, run_dir)}
 <h3>During training</h3>

@@ -1,1 +1,1 @@
-"""CLI verbs beyond train/sample/info: one module per verb (see gankit.cli_extra)."""
+"""The verbs of the `gankit` command: one module per verb, listed in `gankit.cli.VERBS`."""

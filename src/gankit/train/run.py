@@ -161,6 +161,36 @@ def read_status(path: Path) -> dict[str, Any]:
     return json.loads(file.read_text()) if file.exists() else {}
 
 
+def run_summary(path: str | Path) -> dict[str, Any]:
+    """A run at a glance, read from its files (no networks are built, so it works mid-training).
+
+    `gankit info` prints this dict (as is with --json) and the report header renders its run,
+    name and progress; its keys (run, config, status, last_metrics, last_eval) are a contract
+    of `info --json`.
+    """
+    path = Path(path)
+    cfg = read_config(path)  # first: a folder that is not a run fails with a clear message
+    status, records = read_status(path), read_metrics(path)
+    logs = [r for r in records if "eval" not in r]
+    evals = [r for r in records if "eval" in r]
+    return {
+        "run": str(path),
+        "config": config_to_dict(cfg),
+        "status": status,
+        "last_metrics": logs[-1] if logs else {},
+        "last_eval": evals[-1] if evals else None,
+    }
+
+
+def progress_text(status: dict[str, Any]) -> str:
+    """'3 epochs done, generator step 600, finished (last saved ...)' from a run's status."""
+    done = "finished" if status.get("finished") else "not finished"
+    return (
+        f"{epochs_text(status)}, generator step {status.get('step', 0)}, "
+        f"{done} (last saved {status.get('time', '-')})"
+    )
+
+
 @dataclass
 class Run:
     """A trained (or training) run, loaded for sampling and evaluation."""
