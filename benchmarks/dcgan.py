@@ -201,7 +201,7 @@ def write_grids(key: str, run: Run, out_dir: Path) -> list[tuple[str, str]]:
     save_grid(samples, out_dir / f"{key}-samples.png", nrow=10)
     pictures.append((f"dcgan/{key}-samples.png", caption))
     try:
-        from gankit.viz import latent
+        from gankit.viz import arithmetic, latent
     except ImportError:
         return pictures
     if run.config.generator.kind != "dcgan" or run.data_shape[0] != 1:
@@ -224,7 +224,7 @@ def write_grids(key: str, run: Run, out_dir: Path) -> list[tuple[str, str]]:
             )
         )
     else:
-        latent.save_arithmetic(run, out_dir / f"{key}-arithmetic.png", seed=0)
+        arithmetic.save_arithmetic(run, out_dir / f"{key}-arithmetic.png", seed=0)
         pictures.append(
             (
                 f"dcgan/{key}-arithmetic.png",

@@ -13,16 +13,8 @@ from gankit.config import load_config
 from gankit.data.dataset import TrainingData
 from gankit.nets.dcgan import DCGANGenerator
 from gankit.train.loop import Trainer
-from gankit.viz.latent import (
-    class_grid,
-    ink,
-    interpolate,
-    latent_arithmetic,
-    lerp,
-    slant,
-    slerp,
-    style_groups,
-)
+from gankit.viz.arithmetic import ink, latent_arithmetic, slant, style_groups
+from gankit.viz.latent import class_grid, interpolate, lerp, slerp
 
 REPO = Path(__file__).resolve().parents[1]
 Z_DIM = 16

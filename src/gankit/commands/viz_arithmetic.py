@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
     from gankit.errors import GankitError
     from gankit.train.run import load_run
-    from gankit.viz.latent import check_image_run, save_arithmetic, save_class_grid
+    from gankit.viz.arithmetic import save_arithmetic
+    from gankit.viz.latent import check_image_run, save_class_grid
 
     if args.k < 1 or args.pool < 3 * args.k:
         raise GankitError(f"--k must be >= 1 and --pool at least 3 * k (got {args.k}, {args.pool})")
