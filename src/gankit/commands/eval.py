@@ -141,6 +141,10 @@ def run(args: argparse.Namespace) -> int:
     # Notices (e.g. the classifier being trained on first use) must not mix with --json output.
     with contextlib.redirect_stdout(sys.stderr):
         result = evaluate(args)
+    from gankit.metrics.warnings import metric_warnings
+
+    for warning in metric_warnings(result["metrics"]):  # stderr: --json stdout stays pure JSON
+        print(f"gankit: warning: {warning}", file=sys.stderr)
     if args.run:
         from gankit.train.checkpoint import atomic_write_bytes
 
