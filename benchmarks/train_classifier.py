@@ -1,11 +1,14 @@
 """Train gankit's MNIST classifier with its fixed recipe, report accuracy and real-vs-real floors.
 
-Trains exactly what load_mnist_classifier() builds on first use, stores it in the user cache
-(so later evaluations skip training), measures MNIST test accuracy, and scores 10,000 MNIST
-training images against the test split with the evaluation protocol: the values a perfect
-generator would get (the floor for FD and KID, the ceiling for the others).
+Trains exactly what load_mnist_classifier() would build, stores it in the user cache and (unless
+--no-ship) as the package's shipped weights, src/gankit/metrics/weights/, beside a JSON manifest
+with their SHA-256, this command, the date, the torch version and the measured test accuracy.
+Then it scores 10,000 MNIST training images against the test split with the evaluation
+protocol: the values a perfect generator would get (the floor for FD and KID, the ceiling for
+the others).
 
-    python benchmarks/train_classifier.py [--weights PATH] [--out docs/results/classifier.md]
+    python benchmarks/train_classifier.py [--weights PATH] [--no-ship]
+                                          [--out docs/results/classifier.md]
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import datetime
 import os
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -30,27 +34,45 @@ from gankit.metrics.classifier import (
     accuracy,
     default_weights_path,
     save_weights,
+    shipped_weights_path,
     train_mnist_classifier,
 )
 from gankit.metrics.evaluate import evaluate_samples
+from gankit.metrics.shipped_weights import write_manifest
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=None, help="where to save (default: user cache)")
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--ship", action=argparse.BooleanOptionalAction, default=True,
+                        help="also write the package's shipped weights and their manifest")
     parser.add_argument("--out", default="docs/results/classifier.md")
     args = parser.parse_args()
     weights = Path(args.weights) if args.weights else default_weights_path()
+    command = f"python {' '.join(sys.argv)}"
+    date = datetime.datetime.now().isoformat(timespec="seconds")
 
     images, labels = load_mnist(TRAIN_SPLIT, args.data_dir)
     test_images, test_labels = load_mnist("test", args.data_dir)
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     start = time.perf_counter()
     model = train_mnist_classifier(images, labels, verbose=True)
     train_s = time.perf_counter() - start
     save_weights(model, weights)
     test_acc = accuracy(model, test_images, test_labels)
     print(f"trained in {train_s:.0f} s, test accuracy {test_acc:.4f}, saved to {weights}")
+    manifest = None
+    if args.ship:
+        shipped = shipped_weights_path()
+        shutil.copyfile(weights, shipped)  # the same bytes as the cache copy
+        manifest = write_manifest(
+            shipped, command=command, date=date, torch=torch.__version__,
+            recipe={"split": TRAIN_SPLIT, "epochs": TRAIN_EPOCHS, "batch": TRAIN_BATCH,
+                    "lr": TRAIN_LR, "seed": TRAIN_SEED},
+            test_accuracy=round(test_acc, 6), test_images=len(test_images),
+            train_seconds=round(train_s, 1))
+        print(f"shipped {shipped} ({manifest['bytes']:,} bytes, sha256 {manifest['sha256']})")
 
     # Real vs real: 10,000 training images scored like generated samples.
     generator = torch.Generator().manual_seed(0)
@@ -60,15 +82,21 @@ def main() -> None:
     m = floor["metrics"]
     print({k: v for k, v in m.items() if k != "class_histogram"})
 
-    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",) * 3
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    if manifest is None:
+        weights_row = f"`{weights}`, SHA-256 sidecar `{weights.name}.sha256` (not shipped)"
+    else:
+        weights_row = (f"shipped as `src/gankit/metrics/weights/{manifest['file']}`, "
+                       f"{manifest['bytes']:,} bytes, SHA-256 `{manifest['sha256']}` (also in "
+                       f"`{manifest['file'].removesuffix('.pt')}.json`, checked on every load)")
     text = f"""# gankit MNIST classifier
 
-Command: `python {" ".join(sys.argv)}`
-Date: {datetime.datetime.now().isoformat(timespec="seconds")}
+Command: `{command}`
+Date: {date}
 Machine: {platform.platform()}, {platform.processor() or platform.machine()}, \
 {os.cpu_count()} CPU cores, torch {torch.__version__} with {torch.get_num_threads()} threads, \
-load average at the end {load[0]:.2f} (well above 0 means other jobs shared the cores and the
-training time is inflated)
+load average {load_start:.2f} when training started and {load[0]:.2f} at the end (well above 0
+means other jobs shared the cores and the training time is inflated)
 
 Recipe (`gankit.metrics.classifier`): conv 5x5 16 -> max-pool -> conv 5x5 32 -> max-pool ->
 128-unit feature layer (the features FD/KID/PRDC use) -> dropout 0.3 -> 10 logits; Adam, lr
@@ -79,7 +107,7 @@ Recipe (`gankit.metrics.classifier`): conv 5x5 16 -> max-pool -> conv 5x5 32 -> 
 |---|---|
 | MNIST test accuracy (10,000 images) | **{100 * test_acc:.2f} %** |
 | training wall time | {train_s:.0f} s |
-| weights | `{weights.name}` in the user cache, SHA-256 sidecar `{weights.name}.sha256` |
+| weights | {weights_row} |
 
 ## Real-vs-real floor (what a perfect generator scores)
 

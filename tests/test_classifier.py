@@ -1,6 +1,8 @@
 """The cached MNIST classifier: training, checksum sidecar, corrupt-file rebuild, user weights.
 
-Training runs on a tiny synthetic set (monkeypatched load_mnist), never on full MNIST.
+Training runs on a tiny synthetic set (monkeypatched load_mnist), never on full MNIST. The
+shipped weights are hidden here (tests/test_shipped_classifier.py covers them), so these tests
+see the user-cache path they exercise.
 """
 
 from __future__ import annotations
@@ -35,8 +37,11 @@ def _toy_digits(n: int = 400, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor
 
 @pytest.fixture
 def tiny_cache(tmp_path, monkeypatch):
-    """An empty cache folder, one training epoch, and a load_mnist serving 64 toy digits."""
+    """An empty cache folder, no shipped weights, one training epoch, and a load_mnist serving
+    64 toy digits."""
     monkeypatch.setenv("GANKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(classifier_module, "shipped_weights_path",
+                        lambda: tmp_path / "no-shipped" / "mnist_classifier_v1.pt")
     monkeypatch.setattr(classifier_module, "TRAIN_EPOCHS", 1)
     calls = []
 
@@ -71,8 +76,11 @@ def test_training_learns_and_model_shapes():
 
 def test_first_load_trains_and_writes_weights_with_checksum(tiny_cache, capsys):
     model = load_mnist_classifier()
-    assert "training it now" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "shipped MNIST classifier" in out and "not found; using the user cache" in out
+    assert "training it now" in out
     assert tiny_cache == ["train-full"] and not model.training
+    assert model.weights_source.startswith("trained now sha256:")
     path = default_weights_path()
     sidecar = path.with_name(path.name + ".sha256")
     assert sidecar.read_text().split()[0] == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -83,6 +91,7 @@ def test_second_load_uses_cache_without_training(tiny_cache, monkeypatch):
     monkeypatch.setattr(classifier_module, "train_mnist_classifier",
                         lambda *a, **k: pytest.fail("retrained although the cache is valid"))
     second = load_mnist_classifier(verbose=False)
+    assert second.weights_source.startswith("user cache sha256:")
     for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b)
 
@@ -120,6 +129,8 @@ def test_user_weights_are_loaded_and_checked(tmp_path, tiny_cache):
     loaded = load_mnist_classifier(user)
     torch.testing.assert_close(loaded.head.weight, model.head.weight)
     assert not loaded.training and tiny_cache == []  # no training, no MNIST needed
+    digest = hashlib.sha256(user.read_bytes()).hexdigest()
+    assert loaded.weights_source == f"file mine.pt sha256:{digest[:12]}"
 
     with pytest.raises(GankitError, match="not found"):
         load_mnist_classifier(tmp_path / "missing.pt")

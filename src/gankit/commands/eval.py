@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="sampling and subset seed (default 0)")
     p.add_argument("--data-dir", help="MNIST folder (default: $GANKIT_DATA_DIR, shared, cache)")
     p.add_argument("--classifier-weights", help="weights of the MNIST feature classifier "
-                   "(default: gankit's own, trained and cached on first use)")
+                   "(default: the weights shipped with gankit)")
     p.add_argument("--inception-weights", help="FID Inception weights file (TorchScript) for "
                    "standard FID (metric fid-inception)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -141,6 +141,10 @@ def run(args: argparse.Namespace) -> int:
     # Notices (e.g. the classifier being trained on first use) must not mix with --json output.
     with contextlib.redirect_stdout(sys.stderr):
         result = evaluate(args)
+    from gankit.metrics.warnings import metric_warnings
+
+    for warning in metric_warnings(result["metrics"]):  # stderr: --json stdout stays pure JSON
+        print(f"gankit: warning: {warning}", file=sys.stderr)
     if args.run:
         from gankit.train.checkpoint import atomic_write_bytes
 

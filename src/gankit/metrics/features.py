@@ -28,12 +28,19 @@ def _array_hash(x: torch.Tensor) -> str:
 
 
 def extractor_name(extractor: nn.Module) -> str:
-    """Class name plus a hash of the weights: identifies what produced a set of features."""
+    """Class name plus a hash of the weights: identifies what produced a set of features.
+
+    When the loader recorded where the weights came from (`weights_source`, e.g. "shipped
+    sha256:<prefix of the file's hash>"), that follows in parentheses, so a protocol says which
+    weights file was used.
+    """
     h = hashlib.blake2b(digest_size=8)
     for key, value in extractor.state_dict().items():
         h.update(key.encode())
         h.update(value.detach().cpu().contiguous().numpy().tobytes())
-    return f"{type(extractor).__name__}-{h.hexdigest()}"
+    name = f"{type(extractor).__name__}-{h.hexdigest()}"
+    source = getattr(extractor, "weights_source", None)
+    return f"{name} ({source})" if source else name
 
 
 def clear_feature_cache() -> None:

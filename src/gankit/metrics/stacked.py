@@ -15,6 +15,7 @@ import torch
 from gankit.data.stacked import STACKED_SAMPLES, stacked_code
 from gankit.metrics.classifier import MnistClassifier, load_mnist_classifier
 from gankit.metrics.evaluate import check_mnist_samples
+from gankit.metrics.features import extractor_name
 from gankit.metrics.modes import stacked_modes
 
 
@@ -43,6 +44,7 @@ def evaluate_stacked(samples: torch.Tensor | np.ndarray, data_dir: str | Path | 
     metrics = stacked_mode_metrics(images, classifier)
     protocol = {"n": len(images), "seed": seed, "modes_total": 1000,
                 "classifier": "gankit MNIST classifier, one digit per channel",
+                "extractor": extractor_name(classifier),
                 "reference": "Stacked MNIST (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. "
                              "2018): 26,000 samples"}
     if len(images) != STACKED_SAMPLES:
