@@ -29,8 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _cached_classes(samples_fn, pool: int, seed: int):  # noqa: ANN001, ANN202
-    """Classifier predictions for the pool when gankit's MNIST classifier is already cached;
-    None otherwise (never trains it here: a picture should not cost minutes)."""
+    """Classifier predictions for the pool from gankit's MNIST classifier (its shipped weights
+    or the cache); None when neither loads (never trains it here: a picture should not cost
+    minutes)."""
     from gankit.errors import GankitError
     from gankit.metrics.classifier import load_mnist_classifier
 
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     for name in (*result.names, "result"):
         print(f"  {name:>8}: ink {m[name]['ink']:.4f}, slant {m[name]['slant']:+.3f}")
     if classes is None and not conditional:
-        print("  (groups standardised over all samples: gankit's MNIST classifier is not cached)")
+        print("  (groups standardised over all samples: gankit's MNIST classifier could not be loaded)")
     if args.classes:
         grid = out.with_name(out.stem + "-classes.png")
         save_class_grid(loaded, grid, n=8, seed=args.seed)
