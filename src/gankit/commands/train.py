@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,5 +74,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(cfg)
     out = train(cfg, run_dir, resume=args.resume, force=args.force)
-    print(f"run finished: {out}  (samples in {out / 'samples'}; try: gankit info {out})")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for all
+        print(f"run finished: {out}  (samples in {out / 'samples'}; try: gankit info {out})")
     return 0

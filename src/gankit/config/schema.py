@@ -130,6 +130,7 @@ class TrainConfig:
     eval_metrics: list[str] = field(default_factory=list)  # empty: the dataset's defaults
     eval_n: int = 0  # samples per in-training evaluation; 0: the protocol's (10,000 MNIST)
     tensorboard: bool = False
+    sync_bn: bool = False  # torchrun: synchronise batch-norm statistics across processes
 
 
 @dataclass

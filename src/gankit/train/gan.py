@@ -25,6 +25,10 @@ from gankit.train.steps import (
 FIXED_NOISE_SEED = 12345  # offset of the per-epoch grids' noise from the run's seed
 
 
+def _whole(t: torch.Tensor) -> torch.Tensor:
+    return t  # one process: a global batch is this process's batch
+
+
 class GANObjective(Objective):
     def __init__(self, cfg: Config, data: Any, device: torch.device):
         self.cfg, self.device = cfg, device
@@ -52,6 +56,13 @@ class GANObjective(Objective):
         self.fixed_y = (
             (torch.arange(n_grid) % data.n_classes).to(device) if self.conditional else None
         )
+        # What the update steps call: the nets themselves, or their DDP wrappers (distribute).
+        self.G_step, self.D_step, self.shard = self.G, self.D, _whole
+
+    def distribute(self, world: Any, sync_bn: bool) -> None:
+        self.shard = world.shard
+        self.G_step = world.wrap(self.G, self.device, sync_bn)
+        self.D_step = world.wrap(self.D, self.device, sync_bn)
 
     @property
     def sampler(self) -> torch.nn.Module:
@@ -61,7 +72,7 @@ class GANObjective(Objective):
         # No device= keyword: DCGANGenerator.sample_z draws on its own device and has none.
         z = self.G.sample_z(n).to(self.device)
         y = torch.randint(self.n_classes, (n,), device=self.device) if self.conditional else None
-        return z, y
+        return self.shard(z), (self.shard(y) if y is not None else None)
 
     # --- the updates --------------------------------------------------------------------------
     def critic_steps(self, k: int, g_steps: int) -> int:
@@ -72,13 +83,14 @@ class GANObjective(Objective):
         z, y_fake = self.noise(self.batch_size)
         # Labels reach the networks only in conditional runs; the nets refuse unexpected labels.
         y_real = batch[1] if self.conditional else None
-        return discriminator_step(self.G, self.D, self.opt_d, self.loss, batch[0], y_real, z, y_fake)
+        return discriminator_step(self.G, self.D_step, self.opt_d, self.loss, batch[0], y_real, z,
+                                  y_fake)
 
     def g_update(self, clock: Clock) -> Stats:
         set_schedule(self.opt_g, self.g_opt_cfg, clock.g_steps, clock.epoch)
         z, y_fake = self.noise(self.batch_size)
-        keep = topk_keep(self.batch_size // self.cfg.discriminator.pack, self.cfg.train, clock.epoch)
-        stats = generator_step(self.G, self.D, self.opt_g, self.loss, z, y_fake, keep)
+        keep = topk_keep(len(z) // self.cfg.discriminator.pack, self.cfg.train, clock.epoch)
+        stats = generator_step(self.G_step, self.D, self.opt_g, self.loss, z, y_fake, keep)
         self._update_ema()
         return stats
 

@@ -29,6 +29,7 @@ from gankit.data.dataset import TrainingData, load_training_data
 from gankit.errors import GankitError
 from gankit.train import run as runs
 from gankit.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
+from gankit.train.distributed import World, world_from_env
 from gankit.train.hooks import EpochFacts, Hook, StepFacts
 from gankit.train.objective import Batch, Clock, Stats
 from gankit.train.objectives import make_objective
@@ -40,13 +41,31 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def check_device(name: str) -> torch.device:
+def check_world(cfg: Config, world: World) -> None:
+    """What a several-process run needs of the config (train/distributed.py says why)."""
+    if world.size == 1:
+        return
+    t = cfg.train
+    if t.batch_size % world.size or (t.batch_size // world.size) % cfg.discriminator.pack:
+        raise GankitError(f"train.batch_size = {t.batch_size} is the global batch and must split "
+                          f"evenly over {world.size} processes (and each slice over "
+                          f"discriminator.pack = {cfg.discriminator.pack})")
+    if t.update == "simultaneous":
+        raise GankitError("train.update=simultaneous trains in one process only; use "
+                          "train.update=alternating with torchrun")
+    if t.sync_bn and not t.device.startswith("cuda"):
+        raise GankitError("train.sync_bn needs GPUs (SyncBatchNorm); set train.sync_bn=false")
+
+
+def check_device(name: str, world: World | None = None) -> torch.device:
     """The config's device, refused in one line when this PyTorch build cannot use it."""
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise GankitError(f"train.device={name} but this PyTorch build sees no CUDA GPU; "
                           "use train.device=cpu (or install a CUDA build of PyTorch)")
     if name == "mps" and not torch.backends.mps.is_available():
         raise GankitError("train.device=mps but no Apple GPU is available; use train.device=cpu")
+    if name == "cuda" and world is not None and world.size > 1:
+        return torch.device("cuda", world.local_rank)  # one GPU per process
     return torch.device(name)
 
 
@@ -74,9 +93,11 @@ class Trainer:
 
         self.cfg = validate(cfg)  # again: a Config changed after loading is checked too
         check_eval_config(cfg)
+        self.world = world_from_env(cfg.train.device)
+        check_world(cfg, self.world)
         self.run_dir = Path(run_dir) if run_dir else runs.default_run_dir(cfg)
         runs.check_run_dir(self.run_dir, cfg, resume=resume, force=force)
-        self.device = check_device(cfg.train.device)
+        self.device = check_device(cfg.train.device, self.world)
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         seed_everything(cfg.seed)
@@ -93,7 +114,9 @@ class Trainer:
         self.saved_step: int | None = None
         if resume:
             self._restore()
-        runs.write_run_dir(self.run_dir, cfg)  # the first write, once all of the above held
+        self.objective.distribute(self.world, cfg.train.sync_bn)
+        if self.world.main:
+            runs.write_run_dir(self.run_dir, cfg)  # the first write, once all of the above held
 
     # --- data order -----------------------------------------------------------------------
     @property
@@ -112,7 +135,7 @@ class Trainer:
             self._perm = torch.randperm(len(self.data.x), generator=g).to(self.device)
             self._perm_epoch = epoch
         bs = self.cfg.train.batch_size
-        idx = self._perm[index * bs : (index + 1) * bs]
+        idx = self.world.shard(self._perm[index * bs : (index + 1) * bs])
         return tuple(t[idx] if t is not None else None for t in self.tensors)
 
     def clock(self, after_d: bool = False) -> Clock:
@@ -158,6 +181,8 @@ class Trainer:
         return None
 
     def hooks(self) -> list[Hook]:
+        if not self.world.main:
+            return []  # only rank 0 writes
         from gankit.train.evaluation import EvaluationHook
         from gankit.train.logging import TrainingLogger
         from gankit.train.outputs import Checkpoints, SampleGrids
@@ -183,7 +208,7 @@ class Trainer:
         self.objective.train_mode()
         stop = _StopSignals()
         with stop:
-            while not (self.done() or stop.received or any(h.should_stop() for h in hooks)):
+            while not self._agree_to_stop(stop, hooks):
                 epoch = self.epoch_of(self.progress.d_steps)
                 start = time.perf_counter()
                 stats = iteration()
@@ -208,15 +233,26 @@ class Trainer:
             raise Interrupted(stop.received)
         return self.run_dir
 
+    def _agree_to_stop(self, stop: _StopSignals, hooks: list[Hook]) -> bool:
+        """Stop when training is done, a signal came or a hook says so: on every process at once."""
+        wanted = self.done() or stop.received or any(h.should_stop() for h in hooks)
+        signalled, wanted = self.world.agree(stop.received is not None, wanted)
+        if signalled and not stop.received:
+            stop.received = "stopped (another training process was interrupted)"
+        return wanted
+
     def _check_finite(self, stats: Stats) -> None:
-        for key in ("d_loss", "g_loss"):
-            if key in stats and not torch.isfinite(stats[key]).all():
-                kept = (f"the checkpoint of step {self.saved_step} is kept"
-                        if self.saved_step is not None else "no checkpoint was written")
-                raise GankitError(
-                    f"{key} is {stats[key].item()} at generator step {self.progress.g_steps} "
-                    f"(non-finite: {self.objective.first_non_finite(stats)}); training stopped, "
-                    f"{kept} in {self.run_dir}; lower the learning rate or change the loss")
+        bad = [k for k in ("d_loss", "g_loss") if k in stats and not torch.isfinite(stats[k]).all()]
+        (any_bad,) = self.world.agree(bool(bad))
+        if any_bad and not bad:
+            raise GankitError("another training process met a non-finite loss; see its message")
+        for key in bad:
+            kept = (f"the checkpoint of step {self.saved_step} is kept"
+                    if self.saved_step is not None else "no checkpoint was written")
+            raise GankitError(
+                f"{key} is {stats[key].item()} at generator step {self.progress.g_steps} "
+                f"(non-finite: {self.objective.first_non_finite(stats)}); training stopped, "
+                f"{kept} in {self.run_dir}; lower the learning rate or change the loss")
 
     def state(self) -> dict[str, Any]:
         return {
@@ -310,4 +346,8 @@ class _StopSignals:
 def train(config: Config, run_dir: str | Path | None = None, resume: bool = False,
           force: bool = False, hooks: Sequence[Hook] = ()) -> Path:
     """Train as `config` says; returns the run folder (see `gankit.load_run`)."""
-    return Trainer(config, run_dir, resume=resume, force=force, hooks=hooks).run()
+    trainer = Trainer(config, run_dir, resume=resume, force=force, hooks=hooks)
+    try:
+        return trainer.run()
+    finally:
+        trainer.world.close()

@@ -46,6 +46,12 @@ class Objective:
     def joint_update(self, batch: Batch, clock: Clock) -> Stats:
         raise NotImplementedError
 
+    def distribute(self, world: Any, sync_bn: bool) -> None:
+        """Take part in a several-process run (train/distributed.py): slice global batches with
+        `world.shard` and call the trained networks through `world.wrap`."""
+        if world.size > 1:
+            raise NotImplementedError(f"{type(self).__name__} does not train on several processes")
+
     def train_mode(self) -> None:
         """Put every trained network in training mode (the loop calls it once, at the start)."""
 
