@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import shutil
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from common import header, load_average, machine, table, write_doc
 from gankit.data import load_mnist
 from gankit.metrics.classifier import (
     TRAIN_BATCH,
@@ -82,53 +82,51 @@ def main() -> None:
     m = floor["metrics"]
     print({k: v for k, v in m.items() if k != "class_histogram"})
 
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     if manifest is None:
         weights_row = f"`{weights}`, SHA-256 sidecar `{weights.name}.sha256` (not shipped)"
     else:
         weights_row = (f"shipped as `src/gankit/metrics/weights/{manifest['file']}`, "
                        f"{manifest['bytes']:,} bytes, SHA-256 `{manifest['sha256']}` (also in "
                        f"`{manifest['file'].removesuffix('.pt')}.json`, checked on every load)")
-    text = f"""# gankit MNIST classifier
-
-Command: `{command}`
-Date: {date}
-Machine: {platform.platform()}, {platform.processor() or platform.machine()}, \
-{os.cpu_count()} CPU cores, torch {torch.__version__} with {torch.get_num_threads()} threads, \
-load average {load_start:.2f} when training started and {load[0]:.2f} at the end (well above 0
-means other jobs shared the cores and the training time is inflated)
+    top = header("gankit MNIST classifier", command, date,
+                 f"{machine()}; load average {load_start:.2f} when training started; at the end "
+                 + load_average("well above 0 means other jobs shared the cores and the "
+                                "training time is inflated"))
+    result = table(["what", "value"], [
+        ["MNIST test accuracy (10,000 images)", f"**{100 * test_acc:.2f} %**"],
+        ["training wall time", f"{train_s:.0f} s"],
+        ["weights", weights_row],
+    ])
+    floor_table = table(["metric", "value"], [
+        ["Fréchet distance (classifier features)", f"{m['fid']:.4f}"],
+        ["KID (100 subsets of 1,000)", f"{m['kid']:.5f} +- {m['kid_std']:.5f}"],
+        ["precision / recall (k=3)", f"{m['precision']:.4f} / {m['recall']:.4f}"],
+        ["density / coverage (k=5)", f"{m['density']:.4f} / {m['coverage']:.4f}"],
+        ["classifier score (IS formula, 10 splits)", f"{m['is']:.3f} +- {m['is_std']:.3f}"],
+        ["classes covered, KL(p_hat \\|\\| uniform)",
+         f"{m['classes_covered']}, {m['kl_to_uniform']:.5f}"],
+    ])
+    nl = "\n"
+    text = f"""{nl.join(top)}
 
 Recipe (`gankit.metrics.classifier`): conv 5x5 16 -> max-pool -> conv 5x5 32 -> max-pool ->
 128-unit feature layer (the features FD/KID/PRDC use) -> dropout 0.3 -> 10 logits; Adam, lr
 {TRAIN_LR} decayed linearly to 0, batch {TRAIN_BATCH}, {TRAIN_EPOCHS} epochs on MNIST
 {TRAIN_SPLIT} ({len(images):,} images), seed {TRAIN_SEED}.
 
-| what | value |
-|---|---|
-| MNIST test accuracy (10,000 images) | **{100 * test_acc:.2f} %** |
-| training wall time | {train_s:.0f} s |
-| weights | {weights_row} |
+{nl.join(result)}
 
 ## Real-vs-real floor (what a perfect generator scores)
 
 10,000 random MNIST training images (seed 0) as the "samples", scored with
 `evaluate_samples` against the 10,000 test images, classifier features (128-D):
 
-| metric | value |
-|---|---|
-| Fréchet distance (classifier features) | {m["fid"]:.4f} |
-| KID (100 subsets of 1,000) | {m["kid"]:.5f} +- {m["kid_std"]:.5f} |
-| precision / recall (k=3) | {m["precision"]:.4f} / {m["recall"]:.4f} |
-| density / coverage (k=5) | {m["density"]:.4f} / {m["coverage"]:.4f} |
-| classifier score (IS formula, 10 splits) | {m["is"]:.3f} +- {m["is_std"]:.3f} |
-| classes covered, KL(p_hat \\|\\| uniform) | {m["classes_covered"]}, {m["kl_to_uniform"]:.5f} |
+{nl.join(floor_table)}
 
 These numbers use gankit's classifier, not InceptionV3: they are comparable between gankit
 runs, not with published FID/IS values.
 """
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
-    print(f"wrote {args.out}")
+    write_doc(args.out, text)
 
 
 if __name__ == "__main__":
