@@ -289,3 +289,63 @@ def test_topk_keep_schedule():
 def test_bad_topk_settings_are_refused(overrides):
     with pytest.raises(GankitError, match="train.topk"):
         tiny_config(*overrides)
+
+
+class _MeanModel:
+    """A stand-in objective without an adversary: it learns the data mean from each batch."""
+
+    adversarial = False
+    probabilities = False
+
+    def __init__(self, cfg, data, device):
+        import torch.nn as nn
+
+        self.G = nn.Linear(1, data.x.shape[1], bias=False)
+        self.D = self.G_ema = None
+        self.sampler = self.G
+        self.fixed_z = torch.ones(4, 1)
+        self.batches: list[torch.Tensor] = []
+
+    def g_update(self, clock, batch):
+        self.batches.append(batch[0])
+        with torch.no_grad():
+            self.G.weight.lerp_(batch[0].mean(0)[:, None], 0.5)
+        return {"g_loss": torch.tensor(0.0)}
+
+    def distribute(self, world, sync_bn):
+        pass
+
+    def train_mode(self):
+        pass
+
+    def preview(self, n, ema=True):
+        return self.G(self.fixed_z[:n]).detach()
+
+    def diagnostics(self):
+        return {}
+
+    def all_finite(self):
+        return True
+
+    def first_non_finite(self, stats):
+        return ""
+
+    def state_dict(self):
+        return {"generator": self.G.state_dict(), "discriminator": {}, "g_ema": None}
+
+
+def test_an_objective_without_an_adversary_gets_one_batch_per_update(tmp_path, monkeypatch):
+    import sys
+
+    validate_module = sys.modules["gankit.config.validate"]
+    from gankit.train import objectives
+
+    monkeypatch.setitem(objectives.OBJECTIVES, "mean", _MeanModel)
+    monkeypatch.setattr(validate_module, "OBJECTIVE_NAMES", ("gan", "mean"))
+    t = Trainer(tiny_config("objective=mean", "train.max_steps=6"), tmp_path / "run")
+    t.run()
+    model = t.objective
+    assert (t.progress.d_steps, t.progress.g_steps) == (6, 6)
+    # Successive minibatches of the data order, none skipped or repeated.
+    assert all(torch.equal(b, t.real_batch(i)[0]) for i, b in enumerate(model.batches))
+    assert torch.allclose(model.G.weight[:, 0], t.data.x.mean(0), atol=0.3)

@@ -86,7 +86,7 @@ class GANObjective(Objective):
         return discriminator_step(self.G, self.D_step, self.opt_d, self.loss, batch[0], y_real, z,
                                   y_fake)
 
-    def g_update(self, clock: Clock) -> Stats:
+    def g_update(self, clock: Clock, batch: Batch) -> Stats:
         set_schedule(self.opt_g, self.g_opt_cfg, clock.g_steps, clock.epoch)
         z, y_fake = self.noise(self.batch_size)
         keep = topk_keep(len(z) // self.cfg.discriminator.pack, self.cfg.train, clock.epoch)

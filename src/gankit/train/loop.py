@@ -75,7 +75,7 @@ class Interrupted(KeyboardInterrupt):
 
 @dataclass
 class Progress:
-    d_steps: int = 0  # discriminator updates so far (one real minibatch each)
+    d_steps: int = 0  # real minibatches used so far (one per discriminator update)
     g_steps: int = 0  # generator updates so far
 
 
@@ -145,14 +145,24 @@ class Trainer:
 
     # --- Algorithm 1 ------------------------------------------------------------------------
     def algorithm1_iteration(self) -> Stats:
-        """k discriminator updates, each on a new real minibatch, then one generator update."""
+        """k discriminator updates, each on a new real minibatch, then one generator update
+        (handed D's last minibatch, for objectives that pair data with G's output)."""
         p, objective = self.progress, self.objective
         stats: Stats = {}
         for _ in range(objective.critic_steps(self.cfg.train.k, p.g_steps)):
-            stats = objective.d_update(self.real_batch(p.d_steps), self.clock())
+            batch = self.real_batch(p.d_steps)
+            stats = objective.d_update(batch, self.clock())
             p.d_steps += 1
-        stats.update(objective.g_update(self.clock(after_d=True)))
+        stats.update(objective.g_update(self.clock(after_d=True), batch))
         p.g_steps += 1
+        return stats
+
+    def solo_iteration(self) -> Stats:
+        """An objective without an adversary (a VAE): one update per real minibatch."""
+        batch = self.real_batch(self.progress.d_steps)
+        self.progress.d_steps += 1
+        stats = self.objective.g_update(self.clock(after_d=True), batch)
+        self.progress.g_steps += 1
         return stats
 
     def simultaneous_iteration(self) -> Stats:
@@ -202,7 +212,8 @@ class Trainer:
     def run(self) -> Path:
         """Train until the config's epochs or max_steps (or a hook says stop); returns the run
         folder. Ctrl-C and SIGTERM stop at the next iteration boundary and save."""
-        iteration = (self.simultaneous_iteration if self.cfg.train.update == "simultaneous"
+        iteration = (self.solo_iteration if not self.objective.adversarial
+                     else self.simultaneous_iteration if self.cfg.train.update == "simultaneous"
                      else self.algorithm1_iteration)
         hooks = self.hooks()
         self.objective.train_mode()

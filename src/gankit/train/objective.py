@@ -31,16 +31,19 @@ class Objective:
     """The interface the loop drives. Stats hold detached tensors: d_loss, g_loss and D's
     outputs (real_logits, fake_logits) where the objective has them."""
 
+    adversarial: bool = True  # False: no discriminator (a VAE); the loop calls g_update alone
     probabilities: bool = True  # D's outputs are logits of "real" probabilities (for logging)
     sampler: nn.Module  # what samples are drawn from (G, or its EMA copy)
 
     def critic_steps(self, k: int, g_steps: int) -> int:
+        """Discriminator updates before the next generator update."""
         return k
 
     def d_update(self, batch: Batch, clock: Clock) -> Stats:
         raise NotImplementedError
 
-    def g_update(self, clock: Clock) -> Stats:
+    def g_update(self, clock: Clock, batch: Batch) -> Stats:
+        """One update of the generator side; `batch` is the last real minibatch (D's)."""
         raise NotImplementedError
 
     def joint_update(self, batch: Batch, clock: Clock) -> Stats:

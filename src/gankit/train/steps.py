@@ -128,11 +128,9 @@ def make_optimizer(params: Any, opt: OptimConfig) -> torch.optim.Optimizer:
     return torch.optim.RMSprop(params, lr=opt.lr, weight_decay=opt.weight_decay)
 
 
-def set_schedule(optimizer: Optimizer, opt: OptimConfig, updates: int, epoch: int) -> float:
+def set_schedule(optimizer: Optimizer, opt: OptimConfig, updates: int, epoch: int) -> None:
     """The learning rate after `updates` updates of this network, and the epoch's momentum."""
-    lr = learning_rate(opt, updates)
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = learning_rate(opt, updates)
         if "momentum" in group and opt.name == "sgd":
             group["momentum"] = momentum(opt, epoch)
-    return lr
