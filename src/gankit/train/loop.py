@@ -45,6 +45,11 @@ def check_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise GankitError(f"train.device={name} but this PyTorch build sees no CUDA GPU; "
                           "use train.device=cpu (or install a CUDA build of PyTorch)")
+    if name.startswith("cuda:") and int(name[5:]) >= torch.cuda.device_count():
+        # torch.device accepts any index; the first tensor moved there would fail deep inside.
+        count = torch.cuda.device_count()
+        raise GankitError(f"train.device={name} but this machine has {count} CUDA GPU(s) "
+                          f"(cuda:0..cuda:{count - 1}); use train.device=cuda")
     if name == "mps" and not torch.backends.mps.is_available():
         raise GankitError("train.device=mps but no Apple GPU is available; use train.device=cpu")
     return torch.device(name)
