@@ -17,13 +17,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
         help="train a GAN from a YAML config",
-        description="Train a GAN as a YAML config says (see configs/).",
+        description="Train a GAN as a YAML config says (see configs/, shipped with gankit: "
+        "gankit train mnist-paper works from any directory).",
     )
     p.add_argument(
         "config",
         nargs="?",
-        help="YAML config file, e.g. configs/mnist-paper.yaml "
-        "(optional with --resume: the run folder's own config is used)",
+        help="YAML config file, e.g. configs/mnist-paper.yaml, or a shipped config's name "
+        "(mnist-paper, image-folder, ...); optional with --resume: the run's own config is used",
     )
     p.add_argument(
         "--set",

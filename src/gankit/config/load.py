@@ -1,4 +1,5 @@
-"""Loading configs: YAML files under configs/, `--set key=value` overrides, typed building.
+"""Loading configs: YAML files (or shipped ones by name: shipped.py), `--set key=value`
+overrides, typed building.
 
 Unknown keys and wrong types fail with one line that names the valid keys, so a typo never
 silently falls back to a default. `validate.py` then checks ranges and cross-field rules.
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from gankit.config.schema import Config
+from gankit.config.shipped import find_config
 from gankit.config.typed import build
 from gankit.config.validate import validate
 from gankit.errors import GankitError
@@ -74,17 +76,11 @@ def config_from_dict(raw: dict) -> Config:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Reads a YAML config (or the defaults when path is None) and applies `--set` overrides."""
+    """Reads a YAML config (a file, or the name of a shipped one such as "mnist-paper"; the
+    defaults when path is None) and applies `--set` overrides."""
     raw: dict = {}
     if path is not None:
-        path = Path(path)
-        if not path.exists():
-            # `gankit train mnist-paper.yaml` finds the repository's configs/ from anywhere.
-            builtin = Path(__file__).resolve().parents[3] / "configs" / path.name
-            if builtin.exists():
-                path = builtin
-            else:
-                raise GankitError(f"config file {path} not found; see configs/ for examples")
+        path = find_config(path)  # a file, or a shipped config's name: `mnist-paper`
         try:
             raw = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:
