@@ -32,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config value, e.g. --set train.k=2 --set loss=wgan-gp (repeatable)",
+        help="override a config value, e.g. --set train.k=2 --set loss=wgan-gp (repeatable); "
+        "train.max_steps=N alone bounds the run by N steps (train.epochs is set to 0)",
     )
     p.add_argument("--run-dir", help="run folder (default: runs/<config name>)")
     p.add_argument(

@@ -59,14 +59,26 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply `--set key=value` overrides to a raw config mapping (in place; returned too).
+
+    `train.max_steps=N` given without `train.epochs` bounds the run by N generator steps alone:
+    train.epochs is set to 0, so a file's epochs cannot stop a small dataset's run first.
+    """
+    keys = []
     for text in overrides:
         path, value = parse_override(text)
+        keys.append(path)
         node = raw
         for part in path[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise GankitError(f"--set {text!r}: {part} is not a section")
         node[path[-1]] = value
+    steps = raw.get("train", {}).get("max_steps") if isinstance(raw.get("train"), dict) else None
+    if ["train", "max_steps"] in keys and ["train", "epochs"] not in keys:
+        # 0 (no step limit) leaves epochs alone; a non-number is refused by the typed build.
+        if isinstance(steps, int) and not isinstance(steps, bool) and steps > 0:
+            raw["train"]["epochs"] = 0
     return raw
 
 
