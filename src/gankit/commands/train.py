@@ -38,8 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run-dir", help="run folder (default: runs/<config name>)")
     p.add_argument(
         "--data-dir",
-        help="MNIST folder (the four .gz files) or image folder; "
-        "same as --set data.dir=DIR (default: $GANKIT_DATA_DIR, then a download)",
+        help="MNIST folder (the four .gz files), or your image folder with the image-folder "
+        "config; same as --set data.dir=DIR (default: $GANKIT_DATA_DIR, then a download)",
     )
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.add_argument(

@@ -75,7 +75,8 @@ def load_training_data(cfg: DataConfig, seed: int = 0) -> TrainingData:
         from gankit.data.images import load_image_folder
 
         if not cfg.dir:
-            raise GankitError("data.dataset image-folder needs a folder: --set data.dir=PATH")
+            raise GankitError("data.dataset image-folder needs a folder of images: --data-dir PATH "
+                              "(or --set data.dir=PATH)")
         x, y, classes = load_image_folder(cfg.dir, size=cfg.size, channels=cfg.channels)
         return TrainingData(x, y, len(classes) if y is not None else 0)
     raise GankitError(f"unknown data.dataset {name!r}")
