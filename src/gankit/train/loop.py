@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from gankit.config import Config, check_against_data, validate
-from gankit.data.dataset import TrainingData, load_training_data
+from gankit.data.dataset import FOLDER_DATASETS, TrainingData, fingerprint, load_training_data
 from gankit.errors import GankitError
 from gankit.train import run as runs
 from gankit.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
@@ -96,8 +96,9 @@ class Trainer:
 
         self.monitor = HealthMonitor.for_run(cfg, self.data, self.objective)
         self.saved_step: int | None = None
+        self._data_sha256: str | None = None
         if resume:
-            self._restore()
+            self._restore(force)
         runs.write_run_dir(self.run_dir, cfg)  # the first write, once all of the above held
 
     # --- data order -----------------------------------------------------------------------
@@ -232,7 +233,14 @@ class Trainer:
             "data_shape": list(self.data.shape),
             "n_classes": self.data.n_classes,
             "monitor": self.monitor.state() if self.monitor is not None else None,
+            "data_sha256": self.data_sha256(),
         }
+
+    def data_sha256(self) -> str | None:
+        """The fingerprint of a folder dataset's images (None for MNIST and the 2-D sets)."""
+        if self.cfg.data.dataset in FOLDER_DATASETS and self._data_sha256 is None:
+            self._data_sha256 = fingerprint(self.data)
+        return self._data_sha256
 
     def save(self, finished: bool = False) -> None:
         if not self.objective.all_finite():
@@ -252,8 +260,23 @@ class Trainer:
             "time": time.strftime("%Y-%m-%d %H:%M:%S"),
         })
 
-    def _restore(self) -> None:
+    def _check_same_data(self, saved: str | None, force: bool) -> None:
+        """data.dir may change on resume (a moved run); the images it holds may not."""
+        if self.cfg.data.dataset not in FOLDER_DATASETS or force:
+            return
+        moved = runs.read_config(self.run_dir).data.dir != self.cfg.data.dir
+        if saved is None and moved:  # a checkpoint from before fingerprints: cannot tell
+            raise GankitError(f"--resume: this run's checkpoint has no fingerprint of its images, "
+                              f"so the images in {self.cfg.data.dir} cannot be checked; use "
+                              "--force to resume on them")
+        if saved is not None and saved != self.data_sha256():
+            raise GankitError(f"--resume: the images in {self.cfg.data.dir} are not the ones this "
+                              "run was trained on (their SHA-256 fingerprint differs); point "
+                              "--data-dir at the run's images, or use --force to train on these")
+
+    def _restore(self, force: bool = False) -> None:
         state = load_checkpoint(self.run_dir / runs.CHECKPOINT_FILE, map_location=self.device)
+        self._check_same_data(state.get("data_sha256"), force)
         try:
             self.objective.load_state_dict(state)
         except (RuntimeError, KeyError, ValueError) as exc:

@@ -36,6 +36,9 @@ RESUMABLE_KEYS = (
     "train.eval_every",  # evaluations draw their own noise: they do not change the run
     "train.eval_metrics",
     "train.eval_n",
+    # Where the data is, not what it is: MNIST's files are checked against their SHA-256 sums
+    # when loaded, an image folder against the fingerprint in the checkpoint (Trainer._restore).
+    "data.dir",
 )
 
 
