@@ -1,7 +1,7 @@
 """The `gankit` command: a thin layer over the Python API.
 
     gankit train CONFIG [--set key=value ...] [--run-dir DIR] [--dry-run] [--resume [--force]]
-    gankit sample RUN --n 64 --out grid.png [--format png|npy] [--label 7] [--seed 0]
+    gankit sample RUN --n 64 --out grid.png [--format png|npy] [--labels 7] [--seed 0]
     gankit info RUN [--json]
     gankit eval RUN|--samples FILE.npy --metrics parzen,fid,... [--json]
     gankit viz figure1|neighbours|interpolate|arithmetic ...

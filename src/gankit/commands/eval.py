@@ -20,6 +20,8 @@ from typing import Any
 from gankit.errors import GankitError
 
 TOY_METRICS = ("modes",)
+# A metric's unit, when its protocol names one as "<metric>_unit", shown after its value.
+UNIT_SYMBOLS = {"percent": " %"}
 STACKED_METRICS = ("stacked-modes",)
 
 
@@ -168,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for name, value in result["metrics"].items():
         shown = f"{value:.4f}" if isinstance(value, float) else value
-        print(f"{name:>16}: {shown}")
+        unit = UNIT_SYMBOLS.get(result["protocol"].get(f"{name}_unit"), "")  # e.g. high_quality
+        print(f"{name:>16}: {shown}{unit}")
     print("protocol: " + ", ".join(f"{k}={v}" for k, v in result["protocol"].items()))
     return 0

@@ -9,6 +9,7 @@
 
 from gankit.config.load import (
     apply_overrides,
+    config_as_read,
     config_diff,
     config_from_dict,
     config_to_dict,
@@ -37,7 +38,7 @@ from gankit.config.validate import check_against_data, validate
 __all__ = [
     "DATASETS", "DISCRIMINATORS", "GENERATORS", "LOSS_NAMES", "OPTIMIZERS", "Config",
     "DataConfig", "DiscriminatorConfig", "GeneratorConfig", "LossConfig", "OptimConfig",
-    "TrainConfig", "apply_overrides", "check_against_data", "config_diff", "config_from_dict",
-    "config_to_dict", "config_to_yaml", "find_config", "load_config", "merged_optim",
-    "parse_override", "shipped_configs", "validate",
+    "TrainConfig", "apply_overrides", "check_against_data", "config_as_read", "config_diff",
+    "config_from_dict", "config_to_dict", "config_to_yaml", "find_config", "load_config",
+    "merged_optim", "parse_override", "shipped_configs", "validate",
 ]

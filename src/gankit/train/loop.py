@@ -109,6 +109,11 @@ class Trainer:
     def epoch_of(self, d_steps: int) -> int:
         return d_steps // self.batches_per_epoch + 1
 
+    def last_epoch(self) -> int:
+        """The epoch of the last update, as metrics.jsonl numbers it: 1 after exactly one epoch,
+        2 half-way through the second, 0 before the first update (run.json's "epoch")."""
+        return self.epoch_of(self.progress.d_steps - 1) if self.progress.d_steps else 0
+
     def real_batch(self, d_steps: int) -> Batch:
         """The minibatch of D update number `d_steps`: a function of (seed, epoch, index), so a
         resumed run sees the same order."""
@@ -229,7 +234,7 @@ class Trainer:
             **self.objective.state_dict(),
             "d_steps": self.progress.d_steps,
             "g_steps": self.progress.g_steps,
-            "epoch": self.epoch_of(self.progress.d_steps),
+            "epoch": self.last_epoch(),
             "data_shape": list(self.data.shape),
             "n_classes": self.data.n_classes,
             "monitor": self.monitor.state() if self.monitor is not None else None,
@@ -254,7 +259,7 @@ class Trainer:
         runs.write_status(self.run_dir, {
             "step": self.progress.g_steps,
             "d_steps": self.progress.d_steps,
-            "epoch": self.epoch_of(self.progress.d_steps),  # the epoch the next step is in
+            "epoch": self.last_epoch(),
             "epochs_done": round(self.progress.d_steps / self.batches_per_epoch, 3),
             "finished": finished,
             "time": time.strftime("%Y-%m-%d %H:%M:%S"),

@@ -228,12 +228,12 @@ class Run:
             elif isinstance(labels, int):
                 if not 0 <= labels < self.n_classes:
                     raise GankitError(
-                        f"--label {labels} is out of range; this run has labels 0..{self.n_classes - 1}"
+                        f"--labels {labels} is out of range; this run has labels 0..{self.n_classes - 1}"
                     )
                 labels = torch.full((n,), labels, dtype=torch.long)
         elif labels is not None:
             raise GankitError(
-                "this run is not conditional: --label needs a run trained with data.conditional=true"
+                "this run is not conditional: --labels needs a run trained with data.conditional=true"
             )
         return labels
 
