@@ -1,7 +1,7 @@
 """gankit: train, evaluate and understand Generative Adversarial Networks.
 
 import gankit
-cfg = gankit.load_config("configs/ring8.yaml", ["train.epochs=2"])
+cfg = gankit.load_config("ring8", ["train.epochs=2"])  # a shipped config, or a YAML path
 run_dir = gankit.train(cfg)
 run = gankit.load_run(run_dir)
 samples = run.sample(64)

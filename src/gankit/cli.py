@@ -1,11 +1,12 @@
 """The `gankit` command: a thin layer over the Python API.
 
     gankit train CONFIG [--set key=value ...] [--run-dir DIR] [--dry-run] [--resume [--force]]
-    gankit sample RUN --n 64 --out grid.png [--format png|npy] [--label 7] [--seed 0]
+    gankit sample RUN --n 64 --out grid.png [--format png|npy] [--labels 7] [--seed 0]
     gankit info RUN [--json]
     gankit eval RUN|--samples FILE.npy --metrics parzen,fid,... [--json]
     gankit viz figure1|neighbours|interpolate|arithmetic ...
     gankit report RUN [--out FILE]
+    gankit theory [--mean 1 --std 1.5] [--json]
 
 Each verb is one module, `gankit/commands/<verb>.py`, with `add_parser(subparsers)` and
 `run(args) -> int`; VERBS below lists them, so adding a verb is one line there. A module that
@@ -32,6 +33,7 @@ VERBS: dict[str, str] = {
     "eval": "gankit.commands.eval",
     "viz": "gankit.commands.viz",
     "report": "gankit.commands.report",
+    "theory": "gankit.commands.theory",
 }
 
 # The status of a process that a closed pipe ended (128 + SIGPIPE), as the shell reports it.

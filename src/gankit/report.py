@@ -17,6 +17,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from gankit.config import config_as_read, config_to_dict
 from gankit.errors import GankitError
 from gankit.train import run as runs
 
@@ -221,8 +224,7 @@ def build_report(run_dir: str | Path) -> str:
     run_dir = Path(run_dir)
     summary = runs.run_summary(run_dir)  # raises a clear GankitError for a non-run folder
     cfg = runs.read_config(run_dir)
-    from gankit.config import config_to_yaml
-
+    config_text = yaml.safe_dump(config_as_read(config_to_dict(cfg)), sort_keys=False)
     records = runs.read_metrics(run_dir)
     evaluation = read_eval(run_dir)
 
@@ -270,7 +272,8 @@ def build_report(run_dir: str | Path) -> str:
 <h2>Last log record</h2>
 {_section_last_record(records)}
 <h2>Config</h2>
-<pre>{_esc(config_to_yaml(cfg))}</pre>
+<p class="meta">The keys the network kinds read (config.yaml in the run folder has every key).</p>
+<pre>{_esc(config_text)}</pre>
 </body>
 </html>
 """

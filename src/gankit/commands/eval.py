@@ -20,6 +20,8 @@ from typing import Any
 from gankit.errors import GankitError
 
 TOY_METRICS = ("modes",)
+# A metric's unit, when its protocol names one as "<metric>_unit", shown after its value.
+UNIT_SYMBOLS = {"percent": " %"}
 STACKED_METRICS = ("stacked-modes",)
 
 
@@ -137,7 +139,25 @@ def _load_samples(path: str) -> Any:
     return array
 
 
+def refuse_image_folder(run_dir: str) -> None:
+    """gankit's metrics are defined on MNIST and the 2-D mixtures; on the user's own images they
+    would score against MNIST (and train its classifier), so say so before anything runs."""
+    from gankit.train.run import is_run, read_config
+
+    if not is_run(Path(run_dir)) or read_config(Path(run_dir)).data.dataset != "image-folder":
+        return  # not a run folder: evaluate() says so in its own words
+    raise GankitError(
+        "gankit eval on an image-folder run: MNIST metrics do not apply; every metric here "
+        "scores against MNIST or a 2-D mixture (none has features for your images). Look at "
+        f"the samples with gankit viz neighbours {run_dir} (each beside its nearest training "
+        f"image), or save them with gankit sample {run_dir} --n 10000 --out samples.npy and "
+        "score them with an FID tool that knows your images"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.run:
+        refuse_image_folder(args.run)
     # Notices (e.g. the classifier being trained on first use) must not mix with --json output.
     with contextlib.redirect_stdout(sys.stderr):
         result = evaluate(args)
@@ -154,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for name, value in result["metrics"].items():
         shown = f"{value:.4f}" if isinstance(value, float) else value
-        print(f"{name:>16}: {shown}")
+        unit = UNIT_SYMBOLS.get(result["protocol"].get(f"{name}_unit"), "")  # e.g. high_quality
+        print(f"{name:>16}: {shown}{unit}")
     print("protocol: " + ", ".join(f"{k}={v}" for k, v in result["protocol"].items()))
     return 0

@@ -24,6 +24,7 @@ def summary_text(summary: dict[str, Any]) -> str:
     """The summary as the lines `gankit info` prints without --json."""
     import yaml
 
+    from gankit.config import config_as_read
     from gankit.train.run import progress_text
 
     lines = [f"run: {summary['run']}", f"progress: {progress_text(summary['status'])}"]
@@ -38,9 +39,9 @@ def summary_text(summary: dict[str, Any]) -> str:
         lines.append(
             f"last evaluation (epoch {last_eval['epoch']}, step {last_eval['step']}): {shown}"
         )
-    lines.append("config:")
-    # The same YAML as config_to_yaml, from the summary's plain dict.
-    config = yaml.safe_dump(summary["config"], sort_keys=False)
+    lines.append("config (the keys the network kinds read; --json has every key):")
+    # The YAML of config_to_yaml, from the summary's plain dict, without ignored network keys.
+    config = yaml.safe_dump(config_as_read(summary["config"]), sort_keys=False)
     lines += [f"  {line}" for line in config.splitlines()]
     return "\n".join(lines)
 

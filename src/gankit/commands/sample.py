@@ -18,7 +18,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     p.add_argument("--out", required=True, help="output file (.png grid or .npy array)")
     p.add_argument("--format", choices=["png", "npy"], help="default: from --out's suffix")
-    p.add_argument("--label", type=int, help="class label for a conditional run")
+    # --labels, as the Python API's keyword (Run.sample(labels=...)); --label is kept as before.
+    p.add_argument("--labels", "--label", dest="labels", type=int, metavar="LABEL",
+                   help="class label of every sample, for a conditional run (default: 0, 1, 2, "
+                   "... in turn)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--nrow", type=int, help="images per row of the grid")
 
@@ -33,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         raise GankitError(f"--n {args.n}: ask for at least one sample")
     loaded = load_run(args.run)
     fmt = args.format or ("npy" if args.out.endswith(".npy") else "png")
-    samples = loaded.sample(args.n, labels=args.label, seed=args.seed)
+    samples = loaded.sample(args.n, labels=args.labels, seed=args.seed)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "npy":

@@ -18,13 +18,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
         help="train a GAN from a YAML config",
-        description="Train a GAN as a YAML config says (see configs/).",
+        description="Train a GAN as a YAML config says (see configs/, shipped with gankit: "
+        "gankit train mnist-paper works from any directory).",
     )
     p.add_argument(
         "config",
         nargs="?",
-        help="YAML config file, e.g. configs/mnist-paper.yaml "
-        "(optional with --resume: the run folder's own config is used)",
+        help="YAML config file, e.g. configs/mnist-paper.yaml, or a shipped config's name "
+        "(mnist-paper, image-folder, ...); optional with --resume: the run's own config is used",
     )
     p.add_argument(
         "--set",
@@ -32,13 +33,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config value, e.g. --set train.k=2 --set loss=wgan-gp (repeatable)",
+        help="override a config value, e.g. --set train.k=2 --set loss=wgan-gp (repeatable); "
+        "train.max_steps=N alone bounds the run by N steps (train.epochs is set to 0)",
     )
     p.add_argument("--run-dir", help="run folder (default: runs/<config name>)")
     p.add_argument(
         "--data-dir",
-        help="MNIST folder (the four .gz files) or image folder; "
-        "same as --set data.dir=DIR (default: $GANKIT_DATA_DIR, then a download)",
+        help="MNIST folder (the four .gz files), or your image folder with the image-folder "
+        "config; same as --set data.dir=DIR (default: $GANKIT_DATA_DIR, then a download)",
     )
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.add_argument(

@@ -14,6 +14,7 @@ PICTURES: dict[str, str] = {
     "neighbours": "gankit.commands.viz_neighbours",
     "interpolate": "gankit.commands.viz_interpolate",
     "arithmetic": "gankit.commands.viz_arithmetic",
+    "theory": "gankit.commands.viz_theory",
 }
 
 

@@ -1,4 +1,5 @@
-"""Loading configs: YAML files under configs/, `--set key=value` overrides, typed building.
+"""Loading configs: YAML files (or shipped ones by name: shipped.py), `--set key=value`
+overrides, typed building.
 
 Unknown keys and wrong types fail with one line that names the valid keys, so a typo never
 silently falls back to a default. `validate.py` then checks ranges and cross-field rules.
@@ -13,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from gankit.config.schema import Config
+from gankit.config.schema import KIND_KEYS, Config
+from gankit.config.shipped import find_config
 from gankit.config.typed import build
 from gankit.config.validate import validate
 from gankit.errors import GankitError
@@ -57,14 +59,26 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply `--set key=value` overrides to a raw config mapping (in place; returned too).
+
+    `train.max_steps=N` given without `train.epochs` bounds the run by N generator steps alone:
+    train.epochs is set to 0, so a file's epochs cannot stop a small dataset's run first.
+    """
+    keys = []
     for text in overrides:
         path, value = parse_override(text)
+        keys.append(path)
         node = raw
         for part in path[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise GankitError(f"--set {text!r}: {part} is not a section")
         node[path[-1]] = value
+    steps = raw.get("train", {}).get("max_steps") if isinstance(raw.get("train"), dict) else None
+    if ["train", "max_steps"] in keys and ["train", "epochs"] not in keys:
+        # 0 (no step limit) leaves epochs alone; a non-number is refused by the typed build.
+        if isinstance(steps, int) and not isinstance(steps, bool) and steps > 0:
+            raw["train"]["epochs"] = 0
     return raw
 
 
@@ -74,17 +88,11 @@ def config_from_dict(raw: dict) -> Config:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Reads a YAML config (or the defaults when path is None) and applies `--set` overrides."""
+    """Reads a YAML config (a file, or the name of a shipped one such as "mnist-paper"; the
+    defaults when path is None) and applies `--set` overrides."""
     raw: dict = {}
     if path is not None:
-        path = Path(path)
-        if not path.exists():
-            # `gankit train mnist-paper.yaml` finds the repository's configs/ from anywhere.
-            builtin = Path(__file__).resolve().parents[3] / "configs" / path.name
-            if builtin.exists():
-                path = builtin
-            else:
-                raise GankitError(f"config file {path} not found; see configs/ for examples")
+        path = find_config(path)  # a file, or a shipped config's name: `mnist-paper`
         try:
             raw = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:
@@ -115,6 +123,19 @@ def config_to_dict(cfg: Config) -> dict:
 
 def config_to_yaml(cfg: Config) -> str:
     return yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+
+
+def config_as_read(raw: dict) -> dict:
+    """A config dict without the network keys its kinds do not read: `generator` and
+    `discriminator` keep `kind` and the keys KIND_KEYS lists (the rest must keep their defaults
+    and do nothing, e.g. a DCGAN's z_dist: it draws N(0, I)). For people; files keep every key."""
+    out = dict(raw)
+    for section in ("generator", "discriminator"):
+        values = raw.get(section)
+        if isinstance(values, dict) and (section, values.get("kind")) in KIND_KEYS:
+            reads = KIND_KEYS[(section, values["kind"])]
+            out[section] = {k: v for k, v in values.items() if k == "kind" or k in reads}
+    return out
 
 
 def config_diff(old: dict, new: dict, prefix: str = "") -> list[str]:

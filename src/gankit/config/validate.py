@@ -124,7 +124,8 @@ def validate(cfg: Config) -> Config:
             "train.threads >= 0 (0: every epoch / PyTorch's default)"
         )
     if not DEVICE.match(t.device):
-        raise GankitError(f"train.device = {t.device!r} is not a device; use cpu, cuda, cuda:N or mps")
+        raise GankitError(f"train.device = {t.device!r} is not a device; use cpu, cuda (an NVIDIA "
+                          "GPU), cuda:N or mps (an Apple GPU)")
     if not 0.0 <= t.ema < 1.0:
         raise GankitError(f"train.ema = {t.ema} must be in [0, 1)")
     if not 0.0 < t.topk <= 1.0 or not 0.0 < t.topk_decay <= 1.0:

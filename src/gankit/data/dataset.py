@@ -7,6 +7,7 @@ and a slow one.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import torch
@@ -32,6 +33,23 @@ class TrainingData:
     @property
     def is_image(self) -> bool:
         return self.x.dim() == 4
+
+
+# Datasets that are whatever their folder holds. A run keeps their fingerprint in its
+# checkpoint, so a resume can tell the same images in a new place from different images.
+# (MNIST's files are checked against their published SHA-256 sums on every load, and the 2-D
+# sets are drawn from the seed: moving their data cannot change what a run trains on.)
+FOLDER_DATASETS = ("image-folder",)
+
+
+def fingerprint(data: TrainingData) -> str:
+    """SHA-256 of the training examples and labels: the same for the same images anywhere."""
+    digest = hashlib.sha256()
+    for tensor in (data.x, data.y):
+        if tensor is not None:
+            digest.update(str(tuple(tensor.shape)).encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy())
+    return digest.hexdigest()
 
 
 def load_training_data(cfg: DataConfig, seed: int = 0) -> TrainingData:
@@ -75,7 +93,8 @@ def load_training_data(cfg: DataConfig, seed: int = 0) -> TrainingData:
         from gankit.data.images import load_image_folder
 
         if not cfg.dir:
-            raise GankitError("data.dataset image-folder needs a folder: --set data.dir=PATH")
+            raise GankitError("data.dataset image-folder needs a folder of images: --data-dir PATH "
+                              "(or --set data.dir=PATH)")
         x, y, classes = load_image_folder(cfg.dir, size=cfg.size, channels=cfg.channels)
         return TrainingData(x, y, len(classes) if y is not None else 0)
     raise GankitError(f"unknown data.dataset {name!r}")

@@ -163,9 +163,54 @@ def fetch_file(name: str, folder: Path, retries: int = 3, timeout: float = 30.0)
     raise _missing_files_error(folder, [name], f"download failed, offline? last error: {detail}")
 
 
+# Files that make a folder look like the user's images rather than an MNIST folder.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def _foreign_files(folder: Path) -> list[Path]:
+    """What in ``folder`` is not MNIST's: an MNIST cache holds only the four files (and the
+    .part files of an interrupted download, which start with their names)."""
+    if not folder.is_dir():
+        return []
+    return [
+        p for p in sorted(folder.iterdir())
+        if not p.name.startswith(".") and not p.name.startswith(tuple(SHA256))
+    ]
+
+
+def _holds_images(entries: list[Path]) -> bool:
+    """Image files among ``entries``, or in their sub-folders (one folder per class)."""
+    for entry in entries:
+        files = entry.iterdir() if entry.is_dir() else [entry]
+        if any(f.suffix.lower() in IMAGE_SUFFIXES for f in files):
+            return True
+    return False
+
+
+def check_download_folder(folder: Path) -> None:
+    """Refuse a folder that holds other files: MNIST is never downloaded among the user's files
+    (a folder of images given as --data-dir with an MNIST config is the common case)."""
+    foreign = _foreign_files(folder)
+    if not foreign:
+        return
+    if _holds_images(foreign):
+        raise GankitError(
+            f"{folder} holds images, not the MNIST files (nothing was downloaded); to train on "
+            "your own images use --set data.dataset=image-folder, or the config made for it: "
+            f"gankit train image-folder --data-dir {folder}"
+        )
+    raise GankitError(
+        f"{folder} holds other files ({foreign[0].name}, ...) but not the MNIST files; gankit "
+        "downloads MNIST only into an empty folder or one that holds MNIST files (nothing was "
+        "downloaded): point --data-dir at the four MNIST .gz files or at an empty folder"
+    )
+
+
 def ensure_mnist_files(folder: Path, download: bool = True) -> None:
     """Make sure all four files are in ``folder`` with the right SHA-256, downloading if allowed."""
     missing = [name for name in SHA256 if not (folder / name).is_file()]
+    if missing and (download or _holds_images(_foreign_files(folder))):
+        check_download_folder(folder)
     if missing and not download:
         raise _missing_files_error(folder, missing, "download=False")
     for name in missing:

@@ -77,6 +77,7 @@ def evaluate_modes2d(samples: object, means: object, std: float, dataset: str,
     metrics = mode_metrics(samples, means, std)
     protocol = {"n": metrics["n"], "seed": seed, "dataset": dataset, "modes_total": len(means),
                 "std": std, "high_quality_within_stds": HIGH_QUALITY_STDS,
+                "high_quality_unit": "percent",  # the key stays as the papers' tables name it
                 "reference": "PacGAN (Lin et al. 2018) 2-D protocol"}
     return {"metrics": metrics, "protocol": protocol}
 

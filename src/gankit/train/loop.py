@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from gankit.config import Config, check_against_data, validate
-from gankit.data.dataset import TrainingData, load_training_data
+from gankit.data.dataset import FOLDER_DATASETS, TrainingData, fingerprint, load_training_data
 from gankit.errors import GankitError
 from gankit.train import run as runs
 from gankit.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
@@ -62,6 +62,11 @@ def check_device(name: str, world: World | None = None) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise GankitError(f"train.device={name} but this PyTorch build sees no CUDA GPU; "
                           "use train.device=cpu (or install a CUDA build of PyTorch)")
+    if name.startswith("cuda:") and int(name[5:]) >= torch.cuda.device_count():
+        # torch.device accepts any index; the first tensor moved there would fail deep inside.
+        count = torch.cuda.device_count()
+        raise GankitError(f"train.device={name} but this machine has {count} CUDA GPU(s) "
+                          f"(cuda:0..cuda:{count - 1}); use train.device=cuda")
     if name == "mps" and not torch.backends.mps.is_available():
         raise GankitError("train.device=mps but no Apple GPU is available; use train.device=cpu")
     if name == "cuda" and world is not None and world.size > 1:
@@ -112,8 +117,9 @@ class Trainer:
 
         self.monitor = HealthMonitor.for_run(cfg, self.data, self.objective)
         self.saved_step: int | None = None
+        self._data_sha256: str | None = None
         if resume:
-            self._restore()
+            self._restore(force)
         self.objective.distribute(self.world, cfg.train.sync_bn)
         if self.world.main:
             runs.write_run_dir(self.run_dir, cfg)  # the first write, once all of the above held
@@ -125,6 +131,11 @@ class Trainer:
 
     def epoch_of(self, d_steps: int) -> int:
         return d_steps // self.batches_per_epoch + 1
+
+    def last_epoch(self) -> int:
+        """The epoch of the last update, as metrics.jsonl numbers it: 1 after exactly one epoch,
+        2 half-way through the second, 0 before the first update (run.json's "epoch")."""
+        return self.epoch_of(self.progress.d_steps - 1) if self.progress.d_steps else 0
 
     def real_batch(self, d_steps: int) -> Batch:
         """The minibatch of D update number `d_steps`: a function of (seed, epoch, index), so a
@@ -270,11 +281,18 @@ class Trainer:
             **self.objective.state_dict(),
             "d_steps": self.progress.d_steps,
             "g_steps": self.progress.g_steps,
-            "epoch": self.epoch_of(self.progress.d_steps),
+            "epoch": self.last_epoch(),
             "data_shape": list(self.data.shape),
             "n_classes": self.data.n_classes,
             "monitor": self.monitor.state() if self.monitor is not None else None,
+            "data_sha256": self.data_sha256(),
         }
+
+    def data_sha256(self) -> str | None:
+        """The fingerprint of a folder dataset's images (None for MNIST and the 2-D sets)."""
+        if self.cfg.data.dataset in FOLDER_DATASETS and self._data_sha256 is None:
+            self._data_sha256 = fingerprint(self.data)
+        return self._data_sha256
 
     def save(self, finished: bool = False) -> None:
         if not self.objective.all_finite():
@@ -288,14 +306,29 @@ class Trainer:
         runs.write_status(self.run_dir, {
             "step": self.progress.g_steps,
             "d_steps": self.progress.d_steps,
-            "epoch": self.epoch_of(self.progress.d_steps),  # the epoch the next step is in
+            "epoch": self.last_epoch(),
             "epochs_done": round(self.progress.d_steps / self.batches_per_epoch, 3),
             "finished": finished,
             "time": time.strftime("%Y-%m-%d %H:%M:%S"),
         })
 
-    def _restore(self) -> None:
+    def _check_same_data(self, saved: str | None, force: bool) -> None:
+        """data.dir may change on resume (a moved run); the images it holds may not."""
+        if self.cfg.data.dataset not in FOLDER_DATASETS or force:
+            return
+        moved = runs.read_config(self.run_dir).data.dir != self.cfg.data.dir
+        if saved is None and moved:  # a checkpoint from before fingerprints: cannot tell
+            raise GankitError(f"--resume: this run's checkpoint has no fingerprint of its images, "
+                              f"so the images in {self.cfg.data.dir} cannot be checked; use "
+                              "--force to resume on them")
+        if saved is not None and saved != self.data_sha256():
+            raise GankitError(f"--resume: the images in {self.cfg.data.dir} are not the ones this "
+                              "run was trained on (their SHA-256 fingerprint differs); point "
+                              "--data-dir at the run's images, or use --force to train on these")
+
+    def _restore(self, force: bool = False) -> None:
         state = load_checkpoint(self.run_dir / runs.CHECKPOINT_FILE, map_location=self.device)
+        self._check_same_data(state.get("data_sha256"), force)
         try:
             self.objective.load_state_dict(state)
         except (RuntimeError, KeyError, ValueError) as exc:

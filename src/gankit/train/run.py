@@ -36,6 +36,9 @@ RESUMABLE_KEYS = (
     "train.eval_every",  # evaluations draw their own noise: they do not change the run
     "train.eval_metrics",
     "train.eval_n",
+    # Where the data is, not what it is: MNIST's files are checked against their SHA-256 sums
+    # when loaded, an image folder against the fingerprint in the checkpoint (Trainer._restore).
+    "data.dir",
 )
 
 
@@ -225,12 +228,12 @@ class Run:
             elif isinstance(labels, int):
                 if not 0 <= labels < self.n_classes:
                     raise GankitError(
-                        f"--label {labels} is out of range; this run has labels 0..{self.n_classes - 1}"
+                        f"--labels {labels} is out of range; this run has labels 0..{self.n_classes - 1}"
                     )
                 labels = torch.full((n,), labels, dtype=torch.long)
         elif labels is not None:
             raise GankitError(
-                "this run is not conditional: --label needs a run trained with data.conditional=true"
+                "this run is not conditional: --labels needs a run trained with data.conditional=true"
             )
         return labels
 

@@ -13,6 +13,7 @@ for every class (rows = z, columns = classes), and the arithmetic result is show
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from torch import Tensor, nn
 from gankit.errors import GankitError
 from gankit.viz.grid import make_grid, save_grid
 
+GIF_MIN_WIDTH = 400  # pixels: an interpolation GIF is enlarged to at least this width
 NOISE_SCALE = 0.25  # Radford et al. added uniform noise of +-0.25 to the result vector (Fig. 7)
 _PARALLEL = 1e-6  # below this angle (radians) slerp and lerp coincide; avoid 0 / 0
 
@@ -131,7 +133,11 @@ def save_interpolation(
     path = Path(path)
     if not gif:
         return save_grid(strips.reshape(-1, *strips.shape[2:]), path, nrow=strips.shape[1])
-    frames = [to_pil(make_grid(strips[:, i])) for i in range(strips.shape[1])]
+    grids = [make_grid(strips[:, i]) for i in range(strips.shape[1])]
+    # Whole pixels, enough of them that the GIF is at least GIF_MIN_WIDTH wide (8 MNIST paths
+    # make a 92 px grid).
+    scale = max(2, math.ceil(GIF_MIN_WIDTH / grids[0].shape[1]))
+    frames = [to_pil(grid, scale) for grid in grids]
     frames = frames + frames[-2:0:-1]  # there and back, so the loop has no jump
     path.parent.mkdir(parents=True, exist_ok=True)
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=120, loop=0)
