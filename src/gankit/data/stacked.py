@@ -11,8 +11,6 @@ from torch import Tensor
 
 from gankit.errors import GankitError
 
-STACKED_SAMPLES = 26_000  # samples scored per evaluation (VEEGAN's and PacGAN's protocol)
-
 
 def stacked_code(d0: Tensor, d1: Tensor, d2: Tensor) -> Tensor:
     """The mode index 100*d0 + 10*d1 + d2 (0..999) of per-channel digit labels."""

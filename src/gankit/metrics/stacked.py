@@ -12,10 +12,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gankit.data.stacked import STACKED_SAMPLES, stacked_code
+from gankit.data.stacked import stacked_code
 from gankit.metrics.classifier import MnistClassifier, load_mnist_classifier
 from gankit.metrics.evaluate import check_mnist_samples
 from gankit.metrics.modes import stacked_modes
+from gankit.metrics.registry import default_n
+
+STACKED_SAMPLES = default_n("stacked-mnist")  # samples scored by the published protocol
 
 
 @torch.no_grad()
@@ -35,16 +38,21 @@ def stacked_mode_metrics(samples: torch.Tensor, classifier: MnistClassifier) -> 
 
 def evaluate_stacked(samples: torch.Tensor | np.ndarray, data_dir: str | Path | None = None,
                      seed: int = 0, classifier_weights: str | Path | None = None,
-                     n: int | None = None) -> dict:
-    """`gankit eval --metrics stacked-modes`: {"metrics": ..., "protocol": ...}."""
+                     n: int | None = None, classifier: MnistClassifier | None = None) -> dict:
+    """`gankit eval --metrics stacked-modes`: {"metrics": ..., "protocol": ...}.
+
+    The classifier is `classifier` when given, else loaded from `classifier_weights` (default:
+    gankit's cached one).
+    """
     n = len(samples) if n is None else n
     images = check_mnist_samples(samples, n, channels=3)[:n]
-    classifier = load_mnist_classifier(classifier_weights, data_dir=data_dir)
+    if classifier is None:
+        classifier = load_mnist_classifier(classifier_weights, data_dir=data_dir)
     metrics = stacked_mode_metrics(images, classifier)
     protocol = {"n": len(images), "seed": seed, "modes_total": 1000,
                 "classifier": "gankit MNIST classifier, one digit per channel",
                 "reference": "Stacked MNIST (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. "
-                             "2018): 26,000 samples"}
+                             f"2018): {STACKED_SAMPLES:,} samples"}
     if len(images) != STACKED_SAMPLES:
         protocol["note"] = f"the published protocol uses {STACKED_SAMPLES} samples"
     return {"metrics": metrics, "protocol": protocol}
