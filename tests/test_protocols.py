@@ -2,8 +2,8 @@
 
 PR k=3 (Kynkäänniemi et al. 2019), DC k=5 (Naeem et al. 2020), Parzen's sigma chosen on the
 first 1,000 validation images (Goodfellow et al. 2014), KID subsets drawn without replacement
-(Bińkowski et al. 2018); and the protocol fields recorded from what was used. Small inputs with
-expectations computed here, independently of gankit's implementation.
+(Bińkowski et al. 2018), PRDC's open balls; and the protocol fields recorded from what was
+used. Small inputs with expectations computed here, independently of gankit's implementation.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from gankit.data import load_mnist
 from gankit.metrics import registry
 from gankit.metrics.kid import kid_score, polynomial_mmd2
 from gankit.metrics.parzen import parzen_evaluate, parzen_log_likelihood, select_sigma
+from gankit.metrics.prdc import prdc
 
 N = 50  # the smallest n evaluate accepts
 
@@ -72,6 +73,20 @@ def test_precision_recall_use_k3_and_density_coverage_k5(monkeypatch):
     assert (m["density"], m["coverage"]) == pytest.approx(
         (by_k[5]["density"], by_k[5]["coverage"]), abs=1e-12)
     assert (result["protocol"]["pr_k"], result["protocol"]["dc_k"]) == (3, 5)
+
+
+def test_prdc_balls_are_open():
+    # Naeem et al.'s reference code counts a point inside a ball only when strictly closer than
+    # the radius. On a 1-D lattice with k = 1 the real radii are 1, 1, 2, 3; the fake at 9 lies
+    # exactly on the boundary of the ball around 6 and outside every other one.
+    real = np.array([[0.0], [1.0], [3.0], [6.0]])
+    fake = np.array([[9.0], [20.0]])
+    result = prdc(real, fake, k=1)
+    assert (result["precision"], result["density"], result["coverage"]) == (0.0, 0.0, 0.0)
+    assert result["recall"] == 1.0  # the fake radii are 11: every real point is inside
+    # Roles swapped, the boundary case moves to recall: 9 is 3 from the fake 6, whose radius is 3.
+    swapped = prdc(fake, real, k=1)
+    assert (swapped["recall"], swapped["precision"]) == (0.0, 1.0)
 
 
 def test_registered_protocol_constants():

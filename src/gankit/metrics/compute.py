@@ -23,7 +23,7 @@ from gankit.metrics.classifier import MnistClassifier, load_mnist_classifier
 from gankit.metrics.evaluate import check_mnist_samples
 from gankit.metrics.features import extract_features, extractor_name
 from gankit.metrics.frechet import feature_stats, frechet_distance
-from gankit.metrics.kid import kid_score
+from gankit.metrics.kid import kid_score, kid_subset_size
 from gankit.metrics.modes import classifier_score as _classifier_score
 from gankit.metrics.modes import mnist_modes as _mnist_modes
 from gankit.metrics.parzen import parzen_evaluate
@@ -114,8 +114,7 @@ def kid(inputs: EvalInputs, subsets: int, subset_size: int) -> tuple[dict, dict]
     real, fake = inputs.real_feats, inputs.fake_feats
     mean, std = kid_score(real, fake, n_subsets=subsets, subset_size=subset_size,
                           seed=inputs.seed)
-    # kid_score clips the subset size to the smaller set; record the size it drew.
-    used = min(subset_size, len(real), len(fake))
+    used = kid_subset_size(subset_size, len(real), len(fake))  # the size kid_score drew
     return {"kid": mean, "kid_std": std}, {**inputs.reference(), "kid_subset_size": used}
 
 

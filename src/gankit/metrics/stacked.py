@@ -19,6 +19,7 @@ from gankit.metrics.modes import stacked_modes
 from gankit.metrics.registry import default_n
 
 STACKED_SAMPLES = default_n("stacked-mnist")  # samples scored by the published protocol
+STACKED_MODES = 1000  # three digits per sample: codes 0..999
 
 
 @torch.no_grad()
@@ -33,7 +34,7 @@ def classify_digits(classifier: MnistClassifier, images: torch.Tensor,
 def stacked_mode_metrics(samples: torch.Tensor, classifier: MnistClassifier) -> dict:
     """Modes covered and KL to uniform of N x 3 x 28 x 28 samples in [0, 1]."""
     digits = [classify_digits(classifier, samples[:, c:c + 1].contiguous()) for c in range(3)]
-    return stacked_modes(stacked_code(*digits))
+    return stacked_modes(stacked_code(*digits), n_modes=STACKED_MODES)
 
 
 def evaluate_stacked(samples: torch.Tensor | np.ndarray, data_dir: str | Path | None = None,
@@ -49,7 +50,7 @@ def evaluate_stacked(samples: torch.Tensor | np.ndarray, data_dir: str | Path | 
     if classifier is None:
         classifier = load_mnist_classifier(classifier_weights, data_dir=data_dir)
     metrics = stacked_mode_metrics(images, classifier)
-    protocol = {"n": len(images), "seed": seed, "modes_total": 1000,
+    protocol = {"n": len(images), "seed": seed, "modes_total": STACKED_MODES,
                 "classifier": "gankit MNIST classifier, one digit per channel",
                 "reference": "Stacked MNIST (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. "
                              f"2018): {STACKED_SAMPLES:,} samples"}
