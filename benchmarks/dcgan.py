@@ -9,7 +9,7 @@ until it has used --cpu-minutes of CPU time (the process's own time, one torch t
 library's CpuBudget hook), so a busy shared machine slows the benchmark down but does not change
 what each model gets. Finished runs under --runs-dir are reused; delete them to train again.
 
-Evaluation: `gankit.metrics.evaluate.evaluate_samples` on 10,000 samples (Fréchet distance, KID,
+Evaluation: `gankit.metrics.registry.evaluate` on 10,000 samples (Fréchet distance, KID,
 classifier score, precision/recall, density/coverage with gankit's MNIST classifier features; the
 Parzen estimate of Goodfellow et al. 2014; classes covered), plus, for the conditional model, the
 share of samples the classifier assigns to the label they were generated for. Stacked MNIST
@@ -35,8 +35,8 @@ from dcgan_report import render_doc
 from gankit.config import load_config
 from gankit.data.mnist import load_mnist
 from gankit.metrics.classifier import MnistClassifier, load_mnist_classifier
-from gankit.metrics.evaluate import evaluate_samples
-from gankit.metrics.stacked import STACKED_SAMPLES, classify_digits, stacked_mode_metrics
+from gankit.metrics.registry import default_metrics, default_n, evaluate
+from gankit.metrics.stacked import classify_digits
 from gankit.train import run as runs
 from gankit.train.hooks import CpuBudget
 from gankit.train.loop import Trainer
@@ -44,7 +44,8 @@ from gankit.train.run import Run, load_run
 from gankit.viz.grid import save_grid
 
 ROOT = Path(__file__).resolve().parents[1]
-METRICS = ["parzen", "fid", "kid", "is", "pr", "dc", "modes"]
+METRICS = default_metrics("mnist")  # what `gankit eval` computes on MNIST by default
+STACKED_SAMPLES = default_n("stacked-mnist")
 RESULTS_FILE = "dcgan.json"  # in --runs-dir: what --render-only renders
 
 # (key, config, what it is); the order is the order of the table.
@@ -250,17 +251,18 @@ def main(argv: list[str] | None = None) -> int:
             # Not the validation split: Parzen picks sigma on valid[:1000], which would then
             # also be kernel centres and drive sigma to the smallest value.
             real, _ = load_mnist("train")
-            results["real"] = evaluate_samples(
-                real[: args.n], METRICS, classifier=classifier, n=args.n
+            results["real"] = evaluate(
+                real[: args.n], METRICS, "mnist", classifier=classifier, n=args.n
             )
             print(f"[real] {results['real']['metrics']}", flush=True)
         print(f"[{key}] evaluating", flush=True)
         if key == "stacked":
-            saved["stacked"] = stacked_mode_metrics(run.sample(STACKED_SAMPLES, seed=0), classifier)
+            saved["stacked"] = evaluate(run.sample(STACKED_SAMPLES, seed=0), ["stacked-modes"],
+                                        "stacked-mnist", classifier=classifier)["metrics"]
             print(f"[{key}] {saved['stacked']}", flush=True)
         else:
-            result = evaluate_samples(
-                run.sample(args.n, seed=0), METRICS, classifier=classifier, n=args.n
+            result = evaluate(
+                run.sample(args.n, seed=0), METRICS, "mnist", classifier=classifier, n=args.n
             )
             results[key], saved["protocol"] = result, result["protocol"]
             print(f"[{key}] {result['metrics']}", flush=True)

@@ -11,7 +11,7 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 from torch import nn
 
-import gankit.metrics.evaluate as evaluate_module
+import gankit.metrics.compute as compute_module
 from gankit.errors import GankitError
 from gankit.metrics.classifier import MnistClassifier
 from gankit.metrics.evaluate import METRICS, evaluate_samples
@@ -317,7 +317,7 @@ def fake_mnist(monkeypatch):
     def load(split, data_dir=None):
         return splits[split], torch.zeros(len(splits[split]), dtype=torch.long)
 
-    monkeypatch.setattr(evaluate_module, "load_mnist", load)
+    monkeypatch.setattr(compute_module, "load_mnist", load)
     return splits
 
 

@@ -349,3 +349,25 @@ def test_an_objective_without_an_adversary_gets_one_batch_per_update(tmp_path, m
     # Successive minibatches of the data order, none skipped or repeated.
     assert all(torch.equal(b, t.real_batch(i)[0]) for i, b in enumerate(model.batches))
     assert torch.allclose(model.G.weight[:, 0], t.data.x.mean(0), atol=0.3)
+
+
+def test_simultaneous_step_moves_g_down_its_own_loss(trainer):
+    """G's half of the simultaneous update is one optimiser step on G's loss alone, taken at the
+    parameters both networks had before the step (so its direction is pinned, not just its
+    size)."""
+    import copy
+
+    real = trainer.real_batch(0)[0]
+    z, _ = trainer.objective.noise(50)
+    G, D = trainer.G, trainer.D
+    G0, D0 = copy.deepcopy(G), copy.deepcopy(D)
+    opt_g0 = torch.optim.Adam(G0.parameters(), **{k: v for k, v in trainer.objective.opt_g.defaults.items() if k in ("lr", "betas")})
+    g_loss = trainer.objective.loss.g_loss(D0(G0(z)))
+    grads = torch.autograd.grad(g_loss, list(G0.parameters()))
+    for p, g in zip(G0.parameters(), grads, strict=True):
+        p.grad = g
+    opt_g0.step()
+    simultaneous_step(G, D, trainer.objective.opt_g, trainer.objective.opt_d,
+                      trainer.objective.loss, real, None, z, None)
+    for a, b in zip(G.parameters(), G0.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)

@@ -1,8 +1,10 @@
 """`gankit eval`: sample-quality metrics for a run folder or for samples from any source.
 
-    gankit eval RUN --metrics parzen,fid,kid,is,pr,dc,modes [--json]
+    gankit eval RUN [--metrics fid,pr,...] [--json]      (default: the run dataset's metrics)
     gankit eval --samples FILE.npy --metrics fid,pr        (N x 1 x 28 x 28 or N x 784, in [0, 1])
     gankit eval RUN --metrics modes --json                 (2-D ring/grid runs: the PacGAN protocol)
+
+Which metrics exist for which dataset, and their defaults, come from gankit.metrics.registry.
 
 Results and their protocol are written to RUN/eval.json; with --json, stdout holds one JSON object
 and nothing else (notices go to stderr).
@@ -18,11 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from gankit.errors import GankitError
+from gankit.metrics import registry
 
-TOY_METRICS = ("modes",)
 # A metric's unit, when its protocol names one as "<metric>_unit", shown after its value.
 UNIT_SYMBOLS = {"percent": " %"}
-STACKED_METRICS = ("stacked-modes",)
+
+def _metrics_help() -> str:
+    per_dataset = "; ".join(f"{d}: {', '.join(registry.metric_names(d))}"
+                            for d in registry.DATASETS)
+    return f"comma-separated, per dataset ({per_dataset}); default: the dataset's default set"
+
+
+def _n_help() -> str:
+    defaults = ", ".join(f"{d} {registry.default_n(d):,}" for d in registry.DATASETS)
+    return f"number of samples (default: {defaults}; a samples file: at most its size)"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,12 +41,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Evaluate a run's samples (or a .npy file of samples) with "
                        "gankit's metrics; each result is reported with its protocol.")
     p.add_argument("run", nargs="?", help="run folder (or use --samples)")
-    p.add_argument("--samples", help=".npy file of samples, N x 1 x 28 x 28 or N x 784, in [0, 1]")
-    p.add_argument("--metrics", default=None,
-                   help="comma-separated: parzen, fid, fid-inception, kid, is, pr, dc, modes, "
-                   "stacked-modes (default: the MNIST set; 2-D runs: modes)")
-    p.add_argument("--n", type=int, help="number of samples (default 10,000; 2-D runs: 2,500; "
-                   "Stacked MNIST: 26,000)")
+    p.add_argument("--samples", help=".npy file of samples, N x 1 x 28 x 28 or N x 784 "
+                   "(Stacked MNIST: N x 3 x 28 x 28), in [0, 1]")
+    p.add_argument("--metrics", default=None, help=_metrics_help())
+    p.add_argument("--n", type=int, help=_n_help())
     p.add_argument("--seed", type=int, default=0, help="sampling and subset seed (default 0)")
     p.add_argument("--data-dir", help="MNIST folder (default: $GANKIT_DATA_DIR, shared, cache)")
     p.add_argument("--classifier-weights", help="weights of the MNIST feature classifier "
@@ -45,84 +54,49 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-def evaluate_run_2d(run: Any, n: int, seed: int) -> dict[str, Any]:
-    """PacGAN's protocol: n samples, each assigned to its nearest true mode."""
-    from gankit.data.dataset import load_training_data
-    from gankit.metrics.modes2d import evaluate_modes2d
-
-    data = load_training_data(run.config.data, run.config.seed)
-    return evaluate_modes2d(run.sample(n, seed=seed), data.means, data.std,
-                            run.config.data.dataset, seed)
+def run_dataset(run: Any) -> str:
+    """The dataset whose metrics score a run: its data.dataset, or MNIST's for other 28 x 28
+    grayscale runs (e.g. an image folder of digits)."""
+    dataset = run.config.data.dataset
+    if dataset in registry.DATASETS:
+        return dataset
+    if run.data_shape == (1, 28, 28):
+        return "mnist"
+    raise GankitError(f"no metrics for data.dataset {dataset} ({run.data_shape} samples); "
+                      f"gankit eval scores {', '.join(registry.DATASETS)} runs and "
+                      "1 x 28 x 28 samples")
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    metrics = args.metrics if args.metrics is not None else "parzen,fid,kid,is,pr,dc,modes"
-    names = [m.strip() for m in metrics.split(",") if m.strip()]
-    if not names:
-        raise GankitError("--metrics is empty; name at least one, e.g. --metrics fid,pr")
+    names = None
+    if args.metrics is not None:
+        names = [m.strip() for m in args.metrics.split(",") if m.strip()]
+        if not names:
+            raise GankitError("--metrics is empty; name at least one, e.g. --metrics fid,pr")
     if bool(args.run) == bool(args.samples):
         raise GankitError("give a run folder or --samples FILE.npy (exactly one of them)")
-    run = None
+    data, n = None, args.n
     if args.run:
         from gankit.train.run import load_run
 
         run = load_run(args.run)
-        if run.config.data.dataset in ("ring", "grid"):
-            if args.metrics is None:
-                names = ["modes"]
-            bad = [m for m in names if m not in TOY_METRICS]
-            if bad:
-                raise GankitError(f"metric {bad[0]} does not apply to 2-D data; use --metrics modes")
-            return evaluate_run_2d(run, args.n or 2500, args.seed)
-    if "stacked-modes" in names:
-        from gankit.metrics.stacked import STACKED_SAMPLES, evaluate_stacked
+        dataset = run_dataset(run)
+        names = registry.check_metrics(names or registry.default_metrics(dataset), dataset,
+                                       where="--metrics")
+        if registry.needs_data(names, dataset):
+            from gankit.data.dataset import load_training_data
 
-        if names != ["stacked-modes"]:
-            raise GankitError("stacked-modes is evaluated on its own: --metrics stacked-modes")
-        samples = run.sample(args.n or STACKED_SAMPLES, seed=args.seed) if run else _load_samples(args.samples)
-        return evaluate_stacked(samples, data_dir=args.data_dir, seed=args.seed,
-                                classifier_weights=args.classifier_weights)
-    if run is not None:
-        if run.data_shape != (1, 28, 28):
-            raise GankitError(f"MNIST metrics need 1 x 28 x 28 samples; this run makes {run.data_shape}")
-        samples = run.sample(args.n or 10000, seed=args.seed)
+            data = load_training_data(run.config.data, run.config.seed)
+        n = n or registry.default_n(dataset)
+        samples = run.sample(n, seed=args.seed)
     else:
+        dataset = registry.samples_dataset(names)
+        names = registry.check_metrics(names or registry.default_metrics(dataset), dataset,
+                                       where="--metrics")
         samples = _load_samples(args.samples)
-    from gankit.metrics.evaluate import evaluate_samples
-
-    classifier = None
-    if args.classifier_weights:
-        from gankit.metrics.classifier import load_mnist_classifier
-
-        classifier = load_mnist_classifier(args.classifier_weights, data_dir=args.data_dir)
-    inception_names = [m for m in names if m == "fid-inception"]
-    other = [m for m in names if m != "fid-inception"]
-    result = {"metrics": {}, "protocol": {}}
-    if other:
-        result = evaluate_samples(samples, other, data_dir=args.data_dir, classifier=classifier,
-                                  n=args.n or min(10000, len(samples)), seed=args.seed)
-    if inception_names:
-        result["metrics"]["fid_inception"] = _fid_inception(samples, args)
-        result["protocol"]["fid_inception_extractor"] = "InceptionV3 (pool3, 2048-D), user weights"
-    return result
-
-
-def _fid_inception(samples: Any, args: argparse.Namespace) -> float:
-    from gankit.data import load_mnist
-    from gankit.metrics.features import extract_features
-    from gankit.metrics.frechet import feature_stats, frechet_distance
-    from gankit.metrics.inception import load_inception
-
-    if not args.inception_weights:
-        raise GankitError("fid-inception needs the FID Inception weights: pass --inception-weights PATH "
-                          "(pt_inception-2015-12-05 as TorchScript); without it use --metrics fid "
-                          "(Fréchet distance on gankit's MNIST classifier)")
-    net = load_inception(args.inception_weights)
-    real, _ = load_mnist("test", args.data_dir)
-    n = min(len(samples), len(real), args.n or 10000)
-    f_fake = extract_features(net, samples[:n], batch_size=100)
-    f_real = extract_features(net, real[:n], batch_size=100)
-    return frechet_distance(*feature_stats(f_real), *feature_stats(f_fake))
+    return registry.evaluate(samples, names, dataset, n=n, seed=args.seed,
+                             data_dir=args.data_dir, classifier_weights=args.classifier_weights,
+                             inception_weights=args.inception_weights, data=data)
 
 
 def _load_samples(path: str) -> Any:

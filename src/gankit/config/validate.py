@@ -25,8 +25,8 @@ from gankit.config.schema import (
 )
 from gankit.config.typed import merged_optim
 from gankit.errors import GankitError
+from gankit.metrics import registry
 
-EVAL_DATASETS = ("mnist", "ring", "grid", "stacked-mnist")  # those with in-training metrics
 OBJECTIVE_NAMES = ("gan",)  # the registry itself is gankit.train.objectives.OBJECTIVES
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -166,11 +166,14 @@ def validate(cfg: Config) -> Config:
         )
     if t.eval_every < 0 or t.eval_n < 0:
         raise GankitError("train.eval_every and train.eval_n must be >= 0 (0: off / default)")
-    if t.eval_every and cfg.data.dataset not in EVAL_DATASETS:
+    if t.eval_every and cfg.data.dataset not in registry.DATASETS:
         raise GankitError(
-            f"train.eval_every needs a dataset with metrics ({', '.join(EVAL_DATASETS)}); "
+            f"train.eval_every needs a dataset with metrics ({', '.join(registry.DATASETS)}); "
             f"data.dataset is {cfg.data.dataset}: set train.eval_every=0"
         )
+    if t.eval_every:  # names that cannot be computed fail now, not after the first epoch
+        names = list(t.eval_metrics) or registry.default_metrics(cfg.data.dataset, training=True)
+        registry.check_metrics(names, cfg.data.dataset, training=True, where="train.eval_metrics")
     if cfg.data.channels not in (1, 3):
         raise GankitError(f"data.channels = {cfg.data.channels} must be 1 or 3")
     if not 1 <= cfg.data.n_train <= 10_000_000:

@@ -1,34 +1,38 @@
 """Sample-quality metrics: Parzen log-likelihood, Fréchet distance, KID, PRDC, mode coverage.
 
-`evaluate_samples` runs any of them on MNIST-shaped samples under one recorded protocol.
+`gankit.metrics.registry.evaluate` runs any of them under one recorded protocol. The names
+below are imported on first use, so `import gankit.metrics.registry` stays cheap.
 """
 
-from gankit.metrics.classifier import MnistClassifier, load_mnist_classifier
-from gankit.metrics.evaluate import METRICS, evaluate_samples
-from gankit.metrics.features import clear_feature_cache, extract_features
-from gankit.metrics.frechet import feature_stats, frechet_distance
-from gankit.metrics.inception import load_inception
-from gankit.metrics.kid import kid_score
-from gankit.metrics.modes import classifier_score, mnist_modes, stacked_modes
-from gankit.metrics.parzen import parzen_evaluate, parzen_log_likelihood, select_sigma
-from gankit.metrics.prdc import prdc
+from __future__ import annotations
 
-__all__ = [
-    "METRICS",
-    "MnistClassifier",
-    "classifier_score",
-    "clear_feature_cache",
-    "evaluate_samples",
-    "extract_features",
-    "feature_stats",
-    "frechet_distance",
-    "kid_score",
-    "load_inception",
-    "load_mnist_classifier",
-    "mnist_modes",
-    "parzen_evaluate",
-    "parzen_log_likelihood",
-    "prdc",
-    "select_sigma",
-    "stacked_modes",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "METRICS": "evaluate",
+    "MnistClassifier": "classifier",
+    "classifier_score": "modes",
+    "clear_feature_cache": "features",
+    "evaluate": "registry",
+    "evaluate_samples": "evaluate",
+    "extract_features": "features",
+    "feature_stats": "frechet",
+    "frechet_distance": "frechet",
+    "kid_score": "kid",
+    "load_inception": "inception",
+    "load_mnist_classifier": "classifier",
+    "mnist_modes": "modes",
+    "parzen_evaluate": "parzen",
+    "parzen_log_likelihood": "parzen",
+    "prdc": "prdc",
+    "select_sigma": "parzen",
+    "stacked_modes": "modes",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'gankit.metrics' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"gankit.metrics.{_WHERE[name]}"), name)

@@ -34,6 +34,11 @@ def polynomial_mmd2(x: np.ndarray, y: np.ndarray) -> float:
     return float((sum_xx + sum_yy) / (m * (m - 1)) - 2.0 * k_xy.mean())
 
 
+def kid_subset_size(subset_size: int, n_real: int, n_fake: int) -> int:
+    """Points per side in each KID subset: `subset_size`, clipped to the smaller set."""
+    return min(subset_size, n_real, n_fake)
+
+
 def kid_score(real_feats: np.ndarray | torch.Tensor, fake_feats: np.ndarray | torch.Tensor,
         n_subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
     """Mean and standard deviation of the polynomial MMD^2 over `n_subsets` random subsets.
@@ -48,7 +53,7 @@ def kid_score(real_feats: np.ndarray | torch.Tensor, fake_feats: np.ndarray | to
                           f"and {fake.shape[1]} (fake)")
     if n_subsets < 1:
         raise GankitError(f"n_subsets must be >= 1, got {n_subsets}")
-    m = min(subset_size, len(real), len(fake))
+    m = kid_subset_size(subset_size, len(real), len(fake))
     rng = np.random.default_rng(seed)
     values = np.array([
         polynomial_mmd2(real[rng.choice(len(real), m, replace=False)],

@@ -2,7 +2,8 @@
 
 The samples come from G's EMA copy when there is one, in eval mode, from a noise generator of
 their own; every RNG state is restored afterwards, so a run with evaluations trains exactly as
-the same run without them (and resumes exactly too).
+the same run without them (and resumes exactly too). Which metrics a dataset has, its default
+set and its default n come from gankit.metrics.registry.
 """
 
 from __future__ import annotations
@@ -13,55 +14,38 @@ from typing import Any
 import torch
 
 from gankit.config import Config
-from gankit.data.stacked import STACKED_SAMPLES
 from gankit.errors import GankitError
+from gankit.metrics import registry
 from gankit.train.checkpoint import rng_state, set_rng_state
 from gankit.train.hooks import EpochFacts, Hook
 from gankit.train.run import generate
 
-# What a dataset is scored on when train.eval_metrics is empty. Parzen is left out of the MNIST
-# default because its 10,000 x 10,000 distances cost more than the rest together.
-DEFAULT_METRICS = {
-    "mnist": ["fid", "pr", "modes"],
-    "ring": ["modes"],
-    "grid": ["modes"],
-    "stacked-mnist": ["stacked-modes"],
-}
-DEFAULT_N = {"mnist": 10_000, "ring": 2_500, "grid": 2_500, "stacked-mnist": STACKED_SAMPLES}
 EVAL_SEED = 12_345  # the evaluation noise: the same at every evaluation, so values are comparable
 
 
 def eval_metric_names(cfg: Config) -> list[str]:
-    return list(cfg.train.eval_metrics) or DEFAULT_METRICS[cfg.data.dataset]
+    """train.eval_metrics, or the dataset's training default set when it is empty."""
+    return list(cfg.train.eval_metrics) or registry.default_metrics(cfg.data.dataset,
+                                                                    training=True)
 
 
 def check_eval_config(cfg: Config) -> None:
     """Fail before training, not after the first epoch, on metric names that cannot be computed."""
-    if not cfg.train.eval_every:
-        return
-    names = eval_metric_names(cfg)
-    if cfg.data.dataset == "mnist":
-        from gankit.metrics.evaluate import METRICS
-
-        bad = [m for m in names if m not in METRICS]
-        valid = METRICS
-    else:
-        valid = DEFAULT_METRICS[cfg.data.dataset]
-        bad = [m for m in names if m not in valid]
-    if bad:
-        raise GankitError(f"train.eval_metrics: {bad[0]!r} is not a metric for "
-                          f"{cfg.data.dataset}; choose from {', '.join(valid)}")
+    if cfg.train.eval_every:
+        registry.check_metrics(eval_metric_names(cfg), cfg.data.dataset, training=True,
+                               where="train.eval_metrics")
 
 
 def evaluate_generator(G: torch.nn.Module, cfg: Config, data: Any,
                        n_classes: int = 0) -> dict[str, Any]:
     """Score G on its dataset: {"metrics": {...}, "protocol": {...}} as `gankit eval` gives."""
     dataset = cfg.data.dataset
-    if dataset not in DEFAULT_METRICS:
+    if dataset not in registry.DATASETS:
         raise GankitError(f"no in-training metrics for data.dataset {dataset}; "
                           "set train.eval_every=0")
-    names = eval_metric_names(cfg)
-    n = cfg.train.eval_n or DEFAULT_N[dataset]
+    names = registry.check_metrics(eval_metric_names(cfg), dataset, training=True,
+                                   where="train.eval_metrics")
+    n = cfg.train.eval_n or registry.default_n(dataset)
     saved = rng_state()
     was_training = G.training
     G.eval()
@@ -70,17 +54,8 @@ def evaluate_generator(G: torch.nn.Module, cfg: Config, data: Any,
         if n_classes and cfg.data.conditional:
             labels = torch.arange(n) % n_classes
         samples = generate(G, n, labels, torch.Generator().manual_seed(EVAL_SEED))
-        if dataset in ("ring", "grid"):
-            from gankit.metrics.modes2d import evaluate_modes2d
-
-            return evaluate_modes2d(samples, data.means, data.std, dataset, EVAL_SEED)
-        if dataset == "stacked-mnist":
-            from gankit.metrics.stacked import evaluate_stacked
-
-            return evaluate_stacked(samples, data_dir=cfg.data.dir, seed=EVAL_SEED)
-        from gankit.metrics.evaluate import evaluate_samples
-
-        return evaluate_samples(samples, names, data_dir=cfg.data.dir, n=n, seed=EVAL_SEED)
+        return registry.evaluate(samples, names, dataset, n=n, seed=EVAL_SEED,
+                                 data_dir=cfg.data.dir, data=data)
     finally:
         G.train(was_training)
         set_rng_state(saved)

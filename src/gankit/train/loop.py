@@ -94,10 +94,7 @@ class Trainer:
     def __init__(self, cfg: Config, run_dir: str | Path | None = None, resume: bool = False,
                  force: bool = False, data: TrainingData | None = None,
                  hooks: Sequence[Hook] = ()):
-        from gankit.train.evaluation import check_eval_config
-
         self.cfg = validate(cfg)  # again: a Config changed after loading is checked too
-        check_eval_config(cfg)
         self.world = world_from_env(cfg.train.device)
         check_world(cfg, self.world)
         self.run_dir = Path(run_dir) if run_dir else runs.default_run_dir(cfg)
