@@ -60,11 +60,17 @@ def test_image_folder_run_resumes_from_the_same_images_in_a_new_place(tmp_path, 
     assert _step(run) == 4
 
 
-def test_image_folder_run_refuses_other_images_unless_forced(tmp_path, capsys):
+def _trained_folder_run(tmp_path):
+    """A tiny image-folder run, trained; returns (its images folder, its run folder)."""
     images = write_images(tmp_path / "images")
     run = tmp_path / "run"
     argv = ["train", "image-folder", "--data-dir", str(images), "--run-dir", str(run)]
     assert main([*argv, *_sets(*TINY_FOLDER)]) == 0
+    return images, run
+
+
+def test_image_folder_run_refuses_other_images_unless_forced(tmp_path, capsys):
+    images, run = _trained_folder_run(tmp_path)
     other = write_images(tmp_path / "other", seed=1)
     before = {p.name: p.stat().st_mtime_ns for p in run.iterdir()}
     capsys.readouterr()
@@ -82,10 +88,7 @@ def test_image_folder_run_refuses_other_images_unless_forced(tmp_path, capsys):
 
 
 def test_other_config_changes_still_need_force(tmp_path, capsys):
-    images = write_images(tmp_path / "images")
-    run = tmp_path / "run"
-    argv = ["train", "image-folder", "--data-dir", str(images), "--run-dir", str(run)]
-    assert main([*argv, *_sets(*TINY_FOLDER)]) == 0
+    images, run = _trained_folder_run(tmp_path)
     moved = tmp_path / "moved"
     shutil.move(images, moved)
     capsys.readouterr()
@@ -102,10 +105,7 @@ def _strip_fingerprint(run: Path) -> None:
 
 
 def test_a_checkpoint_without_a_fingerprint_needs_force_to_move(tmp_path, capsys):
-    images = write_images(tmp_path / "images")
-    run = tmp_path / "run"
-    argv = ["train", "image-folder", "--data-dir", str(images), "--run-dir", str(run)]
-    assert main([*argv, *_sets(*TINY_FOLDER)]) == 0
+    images, run = _trained_folder_run(tmp_path)
     _strip_fingerprint(run)
     assert _resume(run, images, 3) == 0  # not moved: resumes as it always did, and keeps one
     assert "data_sha256" in torch.load(run / "checkpoint.pt", weights_only=False)

@@ -24,11 +24,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "maximises V(D, G), and C(G) = -log 4 + 2 JSD(p_data || p_g) with its minimum -log 4 "
         "only at p_g = p_data.",
     )
+    add_gaussian_arguments(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def add_gaussian_arguments(p: argparse.ArgumentParser) -> None:
+    """p_g = N(MEAN, STD^2) and the integration grid: shared with `gankit viz theory`."""
     p.add_argument("--mean", type=float, default=1.0, help="mean of p_g (default 1)")
     p.add_argument("--std", type=float, default=1.5, help="standard deviation of p_g (1.5)")
     p.add_argument("--points", type=int,
                    help="grid points (default 20,001, or more for a narrow p_g)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:

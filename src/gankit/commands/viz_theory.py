@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from gankit.commands.theory import add_gaussian_arguments
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -13,10 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "D*, and C(G) against p_g's mean beside -log 4 + 2 JSD (the numbers gankit theory "
         "checks).",
     )
-    p.add_argument("--mean", type=float, default=1.0, help="mean of p_g (default 1)")
-    p.add_argument("--std", type=float, default=1.5, help="standard deviation of p_g (1.5)")
-    p.add_argument("--points", type=int,
-                   help="grid points (default 20,001, or more for a narrow p_g)")
+    add_gaussian_arguments(p)
     p.add_argument("--out", default="theory.png", help="output PNG (default: theory.png)")
 
 
