@@ -26,10 +26,18 @@ import torch
 
 from gankit.config import Config, check_against_data, validate
 from gankit.data.dataset import TrainingData, load_training_data
-from gankit.errors import GankitError
+from gankit.errors import GankitError, first_problem
 from gankit.train import run as runs
-from gankit.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
+from gankit.train.checkpoint import (
+    first_non_finite,
+    load_checkpoint,
+    remove_stale_temp_files,
+    save_checkpoint,
+    set_rng_state,
+)
 from gankit.train.hooks import EpochFacts, Hook, StepFacts
+from gankit.train.identity import check_belongs, mismatch, stamp
+from gankit.train.lock import RunLock
 from gankit.train.objective import Batch, Clock, Stats
 from gankit.train.objectives import make_objective
 
@@ -53,6 +61,10 @@ def check_device(name: str) -> torch.device:
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM: training stopped at an iteration boundary and was saved."""
 
+    def __init__(self, message: str, signum: int = signal.SIGINT):
+        super().__init__(message)
+        self.exit_status = 128 + int(signum)  # what a shell reports for that signal
+
 
 @dataclass
 class Progress:
@@ -70,11 +82,25 @@ class Trainer:
     def __init__(self, cfg: Config, run_dir: str | Path | None = None, resume: bool = False,
                  force: bool = False, data: TrainingData | None = None,
                  hooks: Sequence[Hook] = ()):
-        from gankit.train.evaluation import check_eval_config
-
         self.cfg = validate(cfg)  # again: a Config changed after loading is checked too
-        check_eval_config(cfg)
         self.run_dir = Path(run_dir) if run_dir else runs.default_run_dir(cfg)
+        self.lock = RunLock(self.run_dir)
+        self.lock.acquire(create=False)  # a run folder is locked before it is read
+        try:
+            self._build(resume, force, data, hooks)
+            self._open_run_dir(resume, force)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _build(self, resume: bool, force: bool, data: TrainingData | None,
+               hooks: Sequence[Hook]) -> None:
+        """Everything that reads and checks: nothing is written here."""
+        from gankit.train.evaluation import check_eval_config
+        from gankit.train.monitor import HealthMonitor
+
+        cfg = self.cfg
+        check_eval_config(cfg)
         runs.check_run_dir(self.run_dir, cfg, resume=resume, force=force)
         self.device = check_device(cfg.train.device)
         if cfg.train.threads:
@@ -87,13 +113,28 @@ class Trainer:
         self.objective = make_objective(cfg, self.data, self.device)
         self.progress = Progress()
         self.extra_hooks = list(hooks)
-        from gankit.train.monitor import HealthMonitor
-
         self.monitor = HealthMonitor.for_run(cfg, self.data, self.objective)
         self.saved_step: int | None = None
+        self._restamp = False
         if resume:
-            self._restore()
-        runs.write_run_dir(self.run_dir, cfg)  # the first write, once all of the above held
+            self._restore(force)
+
+    def _open_run_dir(self, resume: bool, force: bool) -> None:
+        """The first writes, once everything above held: the folder, its lock, the config."""
+        runs.make_run_dir(self.run_dir)
+        if self.lock.acquire(create=True):
+            # Not locked until now (a new folder): check again what another process may have
+            # written between the first check and the lock.
+            runs.check_run_dir(self.run_dir, self.cfg, resume=resume, force=force)
+        self.lock.claim()
+        remove_stale_temp_files(self.run_dir)  # left by writers killed mid-write
+        if self.saved_step is not None:  # resumed: the log reads as one run
+            runs.truncate_metrics(self.run_dir, self.saved_step)
+        if self._restamp:
+            # --force changed what the run is: the checkpoint is re-saved with the new config's
+            # fingerprint before the config is, so a kill between the two is resumed again.
+            self.save()
+        runs.write_run_dir(self.run_dir, self.cfg)
 
     # --- data order -----------------------------------------------------------------------
     @property
@@ -177,6 +218,13 @@ class Trainer:
     def run(self) -> Path:
         """Train until the config's epochs or max_steps (or a hook says stop); returns the run
         folder. Ctrl-C and SIGTERM stop at the next iteration boundary and save."""
+        self.lock.acquire(create=True)  # held since __init__; taken again for a second run()
+        try:
+            return self._run()
+        finally:
+            self.lock.release()
+
+    def _run(self) -> Path:
         iteration = (self.simultaneous_iteration if self.cfg.train.update == "simultaneous"
                      else self.algorithm1_iteration)
         hooks = self.hooks()
@@ -205,7 +253,7 @@ class Trainer:
         if not finished:
             print(f"\n{stop.received}: checkpoint saved at step {self.progress.g_steps}; "
                   f"continue with --resume --run-dir {self.run_dir}")
-            raise Interrupted(stop.received)
+            raise Interrupted(stop.received, stop.signum)
         return self.run_dir
 
     def _check_finite(self, stats: Stats) -> None:
@@ -227,16 +275,19 @@ class Trainer:
             "data_shape": list(self.data.shape),
             "n_classes": self.data.n_classes,
             "monitor": self.monitor.state() if self.monitor is not None else None,
+            **stamp(self.cfg),
         }
 
     def save(self, finished: bool = False) -> None:
-        if not self.objective.all_finite():
+        state = self.state()
+        bad = first_non_finite(state)  # weights or optimiser state: either would poison a resume
+        if bad is not None:
             kept = (f"the checkpoint of step {self.saved_step} is kept"
                     if self.saved_step is not None else "no checkpoint was written")
             raise GankitError(f"the weights are not finite at generator step "
-                              f"{self.progress.g_steps}; {kept} in {self.run_dir}; lower the "
-                              "learning rate")
-        save_checkpoint(self.run_dir / runs.CHECKPOINT_FILE, self.state())
+                              f"{self.progress.g_steps} ({bad}); {kept} in {self.run_dir}; lower "
+                              "the learning rate")
+        save_checkpoint(self.run_dir / runs.CHECKPOINT_FILE, state)
         self.saved_step = self.progress.g_steps
         runs.write_status(self.run_dir, {
             "step": self.progress.g_steps,
@@ -247,22 +298,26 @@ class Trainer:
             "time": time.strftime("%Y-%m-%d %H:%M:%S"),
         })
 
-    def _restore(self) -> None:
-        state = load_checkpoint(self.run_dir / runs.CHECKPOINT_FILE, map_location=self.device)
+    def _restore(self, force: bool) -> None:
+        file = self.run_dir / runs.CHECKPOINT_FILE
+        state = load_checkpoint(file, map_location=self.device)
+        if mismatch(state, self.cfg) is not None:
+            # Not written with this config. Only --force gets here with a changed config; the
+            # checkpoint must still be this run's own, and is re-saved with the new fingerprint.
+            check_belongs(state, runs.read_config(self.run_dir), file)
+            self._restamp = True
         try:
             self.objective.load_state_dict(state)
         except (RuntimeError, KeyError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise GankitError(
-                f"the checkpoint in {self.run_dir} does not fit this config ({first}); resume "
-                "without the override that changes the networks, or start a new run"
+                f"the checkpoint in {self.run_dir} does not fit this config ({first_problem(exc)}); "
+                "resume without the override that changes the networks, or start a new run"
             ) from None
         self.progress = Progress(d_steps=state["d_steps"], g_steps=state["g_steps"])
         self.saved_step = self.progress.g_steps
         if state.get("monitor") is not None:
             self.monitor.load_state(state["monitor"])
         set_rng_state(state["rng"])
-        runs.truncate_metrics(self.run_dir, self.progress.g_steps)
 
     # The objective's networks, for scripts and tests written against the trainer.
     @property
@@ -287,10 +342,11 @@ class _StopSignals:
 
     def __init__(self) -> None:
         self.received: str | None = None
+        self.signum: int = signal.SIGINT
         self.previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: Any) -> None:
-        self.received = self.NAMES[signum]
+        self.received, self.signum = self.NAMES[signum], signum
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
 
