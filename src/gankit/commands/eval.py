@@ -21,6 +21,7 @@ from gankit.errors import GankitError
 
 TOY_METRICS = ("modes",)
 STACKED_METRICS = ("stacked-modes",)
+MAX_N = 100_000  # ten times the MNIST protocol; more only costs memory and time
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated: parzen, fid, fid-inception, kid, is, pr, dc, modes, "
                    "stacked-modes (default: the MNIST set; 2-D runs: modes)")
     p.add_argument("--n", type=int, help="number of samples (default 10,000; 2-D runs: 2,500; "
-                   "Stacked MNIST: 26,000)")
+                   f"Stacked MNIST: 26,000; at most {MAX_N:,})")
     p.add_argument("--seed", type=int, default=0, help="sampling and subset seed (default 0)")
     p.add_argument("--data-dir", help="MNIST folder (default: $GANKIT_DATA_DIR, shared, cache)")
     p.add_argument("--classifier-weights", help="weights of the MNIST feature classifier "
@@ -137,19 +138,52 @@ def _load_samples(path: str) -> Any:
     return array
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """What can be refused before anything is sampled, scored or written."""
+    from gankit.metrics.evaluate import MIN_SAMPLES
+
+    if bool(args.run) == bool(args.samples):
+        raise GankitError("give a run folder or --samples FILE.npy (exactly one of them)")
+    if args.n is not None and not MIN_SAMPLES <= args.n <= MAX_N:
+        raise GankitError(f"--n {args.n}: evaluate {MIN_SAMPLES} to {MAX_N:,} samples (fewer "
+                          "make the scores meaningless; the protocols use 10,000 for MNIST and "
+                          "2,500 for 2-D runs, the default)")
+    if args.samples and not Path(args.samples).is_file():
+        raise GankitError(f"samples file {args.samples} not found; give a .npy file written "
+                          "with numpy.save")
+    if args.samples:
+        import numpy as np
+
+        try:
+            array = np.load(args.samples, mmap_mode="r", allow_pickle=False)
+        except Exception:  # not a plain .npy: evaluate() says so in its own words
+            return
+        if getattr(array, "size", 1) == 0:
+            raise GankitError(f"samples file {args.samples} holds no samples (shape "
+                              f"{tuple(array.shape)}); save at least {MIN_SAMPLES} with numpy.save")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_args(args)
     # Notices (e.g. the classifier being trained on first use) must not mix with --json output.
     with contextlib.redirect_stdout(sys.stderr):
         result = evaluate(args)
+    # The scores are shown first: a run folder that cannot be written does not lose them.
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for name, value in result["metrics"].items():
+            shown = f"{value:.4f}" if isinstance(value, float) else value
+            print(f"{name:>16}: {shown}")
+        print("protocol: " + ", ".join(f"{k}={v}" for k, v in result["protocol"].items()))
     if args.run:
         from gankit.train.checkpoint import atomic_write_bytes
 
-        atomic_write_bytes(Path(args.run) / "eval.json", json.dumps(result, indent=2).encode())
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    for name, value in result["metrics"].items():
-        shown = f"{value:.4f}" if isinstance(value, float) else value
-        print(f"{name:>16}: {shown}")
-    print("protocol: " + ", ".join(f"{k}={v}" for k, v in result["protocol"].items()))
+        path = Path(args.run) / "eval.json"
+        try:
+            atomic_write_bytes(path, json.dumps(result, indent=2).encode())
+        except OSError as exc:
+            raise GankitError(f"could not write {path} ({exc.strerror}); the scores above were "
+                              "not saved: make the run folder writable and run gankit eval "
+                              "again") from None
     return 0
