@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _stdout_to_devnull()
         return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt as exc:  # Ctrl-C while the parser imports the verbs, or at the end
+        return getattr(exc, "exit_status", 130)
 
 
 def _stdout_to_devnull() -> None:

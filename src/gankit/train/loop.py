@@ -76,7 +76,8 @@ class Trainer:
     """A run: data, an objective (networks and optimisers), counters. `run()` trains it.
 
     Everything is built and checked before the run folder is touched: a failed check, a missing
-    data file or a checkpoint that does not fit leaves the disk as it was.
+    data file or a checkpoint that does not fit leaves the disk as it was. The folder's lock
+    (lock.py) is held from here until `run()` returns, so one Trainer at a time uses a folder.
     """
 
     def __init__(self, cfg: Config, run_dir: str | Path | None = None, resume: bool = False,
