@@ -136,8 +136,8 @@ def test_a_distributed_config_is_checked_before_training(tmp_path):
 def test_what_does_not_distribute_is_refused(tmp_path, monkeypatch, update):
     from conftest import tiny_config
     from gankit.errors import GankitError
+    from gankit.train.devices import check_world
     from gankit.train.distributed import World
-    from gankit.train.loop import check_world
 
     with pytest.raises(GankitError, match="one process only"):
         check_world(tiny_config(f"train.update={update}"), World(0, 2, 0))

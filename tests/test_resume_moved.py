@@ -101,6 +101,7 @@ def _strip_fingerprint(run: Path) -> None:
     """Make the checkpoint look as written before checkpoints kept the images' fingerprint."""
     state = torch.load(run / "checkpoint.pt", weights_only=False)
     del state["data_sha256"]
+    state.pop("checksum", None)  # such a checkpoint had no checksum either (loaded unchecked)
     torch.save(state, run / "checkpoint.pt")
 
 

@@ -63,8 +63,9 @@ def _run(argv: list[str] | None) -> int:
     except GankitError as exc:
         print(f"gankit: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:
+        # 130 for Ctrl-C, 143 for SIGTERM (training saved first and says so).
+        return getattr(exc, "exit_status", 130)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _stdout_to_devnull()
         return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt as exc:  # Ctrl-C while the parser imports the verbs, or at the end
+        return getattr(exc, "exit_status", 130)
 
 
 def _stdout_to_devnull() -> None:

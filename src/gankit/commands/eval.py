@@ -24,6 +24,8 @@ from gankit.metrics import registry
 
 # A metric's unit, when its protocol names one as "<metric>_unit", shown after its value.
 UNIT_SYMBOLS = {"percent": " %"}
+MAX_N = 100_000  # ten times the MNIST protocol; more only costs memory and time
+
 
 def _metrics_help() -> str:
     per_dataset = "; ".join(f"{d}: {', '.join(registry.metric_names(d))}"
@@ -33,7 +35,8 @@ def _metrics_help() -> str:
 
 def _n_help() -> str:
     defaults = ", ".join(f"{d} {registry.default_n(d):,}" for d in registry.DATASETS)
-    return f"number of samples (default: {defaults}; a samples file: at most its size)"
+    return (f"number of samples (default: {defaults}; a samples file: at most its size; "
+            f"at most {MAX_N:,})")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -129,7 +132,33 @@ def refuse_image_folder(run_dir: str) -> None:
     )
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """What can be refused before anything is sampled, scored or written."""
+    from gankit.metrics.evaluate import MIN_SAMPLES
+
+    if bool(args.run) == bool(args.samples):
+        raise GankitError("give a run folder or --samples FILE.npy (exactly one of them)")
+    if args.n is not None and not MIN_SAMPLES <= args.n <= MAX_N:
+        raise GankitError(f"--n {args.n}: evaluate {MIN_SAMPLES} to {MAX_N:,} samples (fewer "
+                          "make the scores meaningless; the protocols use 10,000 for MNIST and "
+                          "2,500 for 2-D runs, the default)")
+    if args.samples and not Path(args.samples).is_file():
+        raise GankitError(f"samples file {args.samples} not found; give a .npy file written "
+                          "with numpy.save")
+    if args.samples:
+        import numpy as np
+
+        try:
+            array = np.load(args.samples, mmap_mode="r", allow_pickle=False)
+        except Exception:  # not a plain .npy: evaluate() says so in its own words
+            return
+        if getattr(array, "size", 1) == 0:
+            raise GankitError(f"samples file {args.samples} holds no samples (shape "
+                              f"{tuple(array.shape)}); save at least {MIN_SAMPLES} with numpy.save")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_args(args)
     if args.run:
         refuse_image_folder(args.run)
     # Notices (e.g. the classifier being trained on first use) must not mix with --json output.
@@ -139,16 +168,23 @@ def run(args: argparse.Namespace) -> int:
 
     for warning in metric_warnings(result["metrics"]):  # stderr: --json stdout stays pure JSON
         print(f"gankit: warning: {warning}", file=sys.stderr)
+    # The scores are shown first: a run folder that cannot be written does not lose them.
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for name, value in result["metrics"].items():
+            shown = f"{value:.4f}" if isinstance(value, float) else value
+            unit = UNIT_SYMBOLS.get(result["protocol"].get(f"{name}_unit"), "")  # high_quality
+            print(f"{name:>16}: {shown}{unit}")
+        print("protocol: " + ", ".join(f"{k}={v}" for k, v in result["protocol"].items()))
     if args.run:
         from gankit.train.checkpoint import atomic_write_bytes
 
-        atomic_write_bytes(Path(args.run) / "eval.json", json.dumps(result, indent=2).encode())
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    for name, value in result["metrics"].items():
-        shown = f"{value:.4f}" if isinstance(value, float) else value
-        unit = UNIT_SYMBOLS.get(result["protocol"].get(f"{name}_unit"), "")  # e.g. high_quality
-        print(f"{name:>16}: {shown}{unit}")
-    print("protocol: " + ", ".join(f"{k}={v}" for k, v in result["protocol"].items()))
+        path = Path(args.run) / "eval.json"
+        try:
+            atomic_write_bytes(path, json.dumps(result, indent=2).encode())
+        except OSError as exc:
+            raise GankitError(f"could not write {path} ({exc.strerror}); the scores above were "
+                              "not saved: make the run folder writable and run gankit eval "
+                              "again") from None
     return 0

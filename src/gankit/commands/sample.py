@@ -7,6 +7,9 @@ from pathlib import Path
 
 from gankit.errors import GankitError
 
+MAX_SAMPLES = 100_000  # 100,000 MNIST images are 300 MB of floats
+FORMATS = {".png": "png", ".npy": "npy"}  # --out's suffix -> what is written
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -17,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run", help="run folder")
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     p.add_argument("--out", required=True, help="output file (.png grid or .npy array)")
-    p.add_argument("--format", choices=["png", "npy"], help="default: from --out's suffix")
+    p.add_argument("--format", choices=["png", "npy"],
+                   help="must agree with --out's suffix, which decides by default")
     # --labels, as the Python API's keyword (Run.sample(labels=...)); --label is kept as before.
     p.add_argument("--labels", "--label", dest="labels", type=int, metavar="LABEL",
                    help="class label of every sample, for a conditional run (default: 0, 1, 2, "
@@ -26,31 +30,51 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--nrow", type=int, help="images per row of the grid")
 
 
+def check_args(args: argparse.Namespace) -> tuple[Path, str]:
+    """--out and its format, once --n, --nrow and --out are known to make sense."""
+    if not 1 <= args.n <= MAX_SAMPLES:
+        raise GankitError(f"--n {args.n}: ask for 1 to {MAX_SAMPLES:,} samples")
+    if args.nrow is not None and args.nrow < 1:
+        raise GankitError(f"--nrow {args.nrow}: give at least 1 image per row of the grid")
+    out = Path(args.out)
+    fmt = FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise GankitError(f"--out {out}: name a .png file (a grid or plot) or a .npy file "
+                          "(the array)")
+    if args.format and args.format != fmt:
+        raise GankitError(f"--format {args.format} but --out {out} ends in {out.suffix}; name "
+                          f"the file {out.with_suffix('.' + args.format).name} or drop --format")
+    for parent in out.parents:
+        if parent.exists() and not parent.is_dir():
+            raise GankitError(f"--out {out}: {parent} is a file, not a folder; choose another path")
+    return out, fmt
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from gankit.train.run import load_run
     from gankit.viz.grid import save_grid, save_points
 
-    if args.n < 1:
-        raise GankitError(f"--n {args.n}: ask for at least one sample")
+    out, fmt = check_args(args)
     loaded = load_run(args.run)
-    fmt = args.format or ("npy" if args.out.endswith(".npy") else "png")
     samples = loaded.sample(args.n, labels=args.labels, seed=args.seed)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "npy":
-        np.save(out, samples.numpy())
-    elif samples.dim() == 4:
-        save_grid(samples, out, nrow=args.nrow)
-    else:
-        # 2-D points: ring and grid runs draw their true modes beneath the samples.
-        from gankit.data.dataset import load_training_data
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "npy":
+            np.save(out, samples.numpy())  # the suffix is .npy, so exactly `out` is written
+        elif samples.dim() == 4:
+            save_grid(samples, out, nrow=args.nrow)
+        else:
+            # 2-D points: ring and grid runs draw their true modes beneath the samples.
+            from gankit.data.dataset import load_training_data
 
-        cfg = loaded.config
-        means = None
-        if cfg.data.dataset in ("ring", "grid"):
-            means = load_training_data(cfg.data, cfg.seed).means
-        save_points(samples, out, means=means, title=f"{cfg.name}: {args.n} samples")
+            cfg = loaded.config
+            means = None
+            if cfg.data.dataset in ("ring", "grid"):
+                means = load_training_data(cfg.data, cfg.seed).means
+            save_points(samples, out, means=means, title=f"{cfg.name}: {args.n} samples")
+    except OSError as exc:
+        raise GankitError(f"cannot write --out {out} ({exc.strerror}); choose another path") from None
     print(f"wrote {args.n} samples to {out}")
     return 0

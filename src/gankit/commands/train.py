@@ -70,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
     from gankit.train.loop import train
     from gankit.train.run import default_run_dir
 
+    if args.force and not args.resume:
+        raise GankitError("--force only applies to --resume (it accepts a changed config); "
+                          "drop --force, or add --resume --run-dir RUN")
     cfg = _config(args)
     if args.dry_run:
         sys.stdout.write(config_to_yaml(cfg))

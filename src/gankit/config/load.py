@@ -18,6 +18,7 @@ from gankit.config.schema import KIND_KEYS, Config
 from gankit.config.shipped import find_config
 from gankit.config.typed import build
 from gankit.config.validate import validate
+from gankit.config.yamlfile import parse_yaml, read_yaml_file
 from gankit.errors import GankitError
 from gankit.losses import LOSS_DEFAULTS
 
@@ -55,7 +56,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     path = [p for p in key.strip().split(".") if p]
     if not path:
         raise GankitError(f"--set {text!r}: the key is empty")
-    return path, yaml.safe_load(value) if value.strip() else None
+    return path, parse_yaml(value, f"--set {text!r}: the value") if value.strip() else None
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
@@ -93,11 +94,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     raw: dict = {}
     if path is not None:
         path = find_config(path)  # a file, or a shipped config's name: `mnist-paper`
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            first = str(exc).splitlines()[0]
-            raise GankitError(f"config file {path} is not valid YAML: {first}") from None
+        raw = read_yaml_file(path, f"config file {path}")
+        if raw is None or raw == {}:
+            # A YAML file with no keys would silently train the built-in defaults (MNIST).
+            raise GankitError(f"config file {path} is empty (no keys); start from one in "
+                              "configs/, e.g. configs/ring8.yaml or configs/mnist-paper.yaml")
         if not isinstance(raw, dict):
             raise GankitError(f"config file {path} must hold a mapping of keys to values")
     overrides = overrides or []

@@ -34,6 +34,9 @@ def find_config(path: str | Path) -> Path:
     path = Path(path)
     if path.is_file():
         return path
+    if path.is_dir():
+        raise GankitError(f"config file {path} is a folder, not a YAML file; give a file such "
+                          "as configs/ring8.yaml or a shipped config's name")
     name = path.stem if path.suffix in (".yaml", ".yml") else path.name
     shipped = shipped_configs()
     if name in shipped:

@@ -66,8 +66,10 @@ def _check_optim(key: str, opt: OptimConfig) -> None:
         raise GankitError(f"{key}.lr_decay = {opt.lr_decay} must be positive (1.0: no decay)")
     if len(opt.betas) != 2 or not all(0.0 <= b < 1.0 for b in opt.betas):
         raise GankitError(f"{key}.betas = {opt.betas} must be two numbers in [0, 1)")
-    if opt.weight_decay < 0 or opt.lr_min < 0:
-        raise GankitError(f"{key}.weight_decay and {key}.lr_min must be >= 0")
+    if not all(math.isfinite(v) and v >= 0 for v in (opt.weight_decay, opt.lr_min)):
+        raise GankitError(f"{key}.weight_decay and {key}.lr_min must be numbers >= 0")
+    if not all(0.0 <= m <= 1.0 for m in (opt.momentum_start, opt.momentum_end)):
+        raise GankitError(f"{key}.momentum_start and {key}.momentum_end must be in [0, 1]")
 
 
 def _check_networks(cfg: Config) -> None:
@@ -79,6 +81,9 @@ def _check_networks(cfg: Config) -> None:
             raise GankitError(f"{key} = {widths} must list positive layer widths, e.g. [256, 256]")
     if d.pieces < 1:
         raise GankitError(f"discriminator.pieces = {d.pieces} must be at least 1")
+    for key, r in (("generator.init_range", g.init_range), ("discriminator.init_range", d.init_range)):
+        if not (math.isfinite(r) and r >= 0):
+            raise GankitError(f"{key} = {r} must be a number >= 0 (0: PyTorch's default init)")
     for key, base in (("generator.base", g.base), ("discriminator.base", d.base)):
         if base < 1:
             raise GankitError(f"{key} = {base} must be at least 1")
@@ -118,11 +123,14 @@ def validate(cfg: Config) -> Config:
         raise GankitError("train.epochs and train.max_steps must be >= 0")
     if t.epochs == 0 and t.max_steps == 0:
         raise GankitError("set train.epochs or train.max_steps to a positive number")
-    if t.log_every < 1 or t.checkpoint_every < 0 or t.n_sample_grid < 1 or t.threads < 0:
-        raise GankitError(
-            "train.log_every and train.n_sample_grid must be >= 1, train.checkpoint_every and "
-            "train.threads >= 0 (0: every epoch / PyTorch's default)"
-        )
+    if t.log_every < 1:
+        raise GankitError(f"train.log_every = {t.log_every} must be at least 1 (generator steps "
+                          "per metrics.jsonl record)")
+    if not 1 <= t.n_sample_grid <= 10_000:
+        raise GankitError(f"train.n_sample_grid = {t.n_sample_grid} must be in 1..10,000")
+    if t.checkpoint_every < 0 or t.threads < 0:
+        raise GankitError(f"train.checkpoint_every = {t.checkpoint_every} and train.threads = "
+                          f"{t.threads} must be >= 0 (0: every epoch / PyTorch's default)")
     if not DEVICE.match(t.device):
         raise GankitError(f"train.device = {t.device!r} is not a device; use cpu, cuda (an NVIDIA "
                           "GPU), cuda:N or mps (an Apple GPU)")
@@ -176,9 +184,21 @@ def validate(cfg: Config) -> Config:
         registry.check_metrics(names, cfg.data.dataset, training=True, where="train.eval_metrics")
     if cfg.data.channels not in (1, 3):
         raise GankitError(f"data.channels = {cfg.data.channels} must be 1 or 3")
-    if not 1 <= cfg.data.n_train <= 10_000_000:
-        raise GankitError(f"data.n_train = {cfg.data.n_train} must be in 1..10,000,000")
+    _check_data(cfg)
     return cfg
+
+
+def _check_data(cfg: Config) -> None:
+    data = cfg.data
+    if not 1 <= data.n_train <= 10_000_000:
+        raise GankitError(f"data.n_train = {data.n_train} must be in 1..10,000,000")
+    for key in ("radius", "spacing", "mean"):
+        if not math.isfinite(getattr(data, key)):
+            raise GankitError(f"data.{key} = {getattr(data, key)} must be a finite number")
+    if data.std is not None and not (math.isfinite(data.std) and data.std >= 0):
+        raise GankitError(f"data.std = {data.std} must be a number >= 0 (or null: the default)")
+    if data.modes < 1 or data.side < 1 or data.size < 1:
+        raise GankitError("data.modes, data.side and data.size must be at least 1")
 
 
 def check_against_data(cfg: Config, data: Any) -> None:
@@ -191,3 +211,10 @@ def check_against_data(cfg: Config, data: Any) -> None:
         )
     if cfg.data.conditional and data.y is None:
         raise GankitError(f"data.conditional=true needs labels; {cfg.data.dataset} has none")
+    bad = int((~data.x.isfinite()).sum()) if data.x.is_floating_point() else 0
+    if bad:
+        # Caught here, before training, so it is never mistaken for a learning rate too high.
+        raise GankitError(
+            f"the training data ({cfg.data.dataset}) holds {bad} NaN or infinite values; fix "
+            "the data (or the data.* settings that made it) before training"
+        )

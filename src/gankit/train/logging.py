@@ -2,7 +2,10 @@
 
 Every `train.log_every` generator steps one JSON line is appended to metrics.jsonl with both losses,
 mean D(x) and D(G(z)) (probabilities for the sigmoid losses, raw critic values otherwise), the
-gradient norms of G and D, the learning rates, step time and images per second.
+gradient norms of G and D, the learning rates, step time and images per second. The means are
+over the `steps_in_record` generator steps since the record before: fewer than log_every in the
+first record after a resume (the steps before the checkpoint were logged by the run before) and
+in the last one.
 """
 
 from __future__ import annotations
@@ -112,6 +115,7 @@ class TrainingLogger(Hook):
             "step": facts.g_steps,
             "d_steps": facts.d_steps,
             "epoch": facts.epoch,
+            "steps_in_record": self.count,  # what the means below average over
             **{k: v / self.count for k, v in self.sums.items()},
             **{k: v for k, v in diagnostics.items() if k != "momentum"},
             "step_time": elapsed / self.count,
@@ -140,7 +144,7 @@ class TrainingLogger(Hook):
             self.bar.set_postfix(post, refresh=False)
         if self.tb is not None:
             for k, v in record.items():
-                if isinstance(v, int | float) and k not in ("step", "d_steps", "epoch"):
+                if isinstance(v, int | float) and k not in ("step", "d_steps", "epoch", "steps_in_record"):
                     self.tb.add_scalar(k, v, record["step"])
             for name, values in self.last_outputs.items():
                 self.tb.add_histogram(f"{name}_histogram", values, record["step"])

@@ -14,7 +14,6 @@ schedule, the data order and the run: logging, samples, evaluation and checkpoin
 from __future__ import annotations
 
 import random
-import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,56 +25,29 @@ import torch
 
 from gankit.config import Config, check_against_data, validate
 from gankit.data.dataset import FOLDER_DATASETS, TrainingData, fingerprint, load_training_data
-from gankit.errors import GankitError
+from gankit.errors import GankitError, first_problem
 from gankit.train import run as runs
-from gankit.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
-from gankit.train.distributed import World, world_from_env
+from gankit.train.checkpoint import (
+    first_non_finite,
+    load_checkpoint,
+    remove_stale_temp_files,
+    save_checkpoint,
+    set_rng_state,
+)
+from gankit.train.devices import check_device, check_world
+from gankit.train.distributed import world_from_env
 from gankit.train.hooks import EpochFacts, Hook, StepFacts
+from gankit.train.identity import check_belongs, mismatch, stamp
+from gankit.train.lock import RunLock
 from gankit.train.objective import Batch, Clock, Stats
 from gankit.train.objectives import make_objective
+from gankit.train.stopping import Interrupted, NoLock, StopSignals
 
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def check_world(cfg: Config, world: World) -> None:
-    """What a several-process run needs of the config (train/distributed.py says why)."""
-    if world.size == 1:
-        return
-    t = cfg.train
-    if t.batch_size % world.size or (t.batch_size // world.size) % cfg.discriminator.pack:
-        raise GankitError(f"train.batch_size = {t.batch_size} is the global batch and must split "
-                          f"evenly over {world.size} processes (and each slice over "
-                          f"discriminator.pack = {cfg.discriminator.pack})")
-    if t.update == "simultaneous":
-        raise GankitError("train.update=simultaneous trains in one process only; use "
-                          "train.update=alternating with torchrun")
-    if t.sync_bn and not t.device.startswith("cuda"):
-        raise GankitError("train.sync_bn needs GPUs (SyncBatchNorm); set train.sync_bn=false")
-
-
-def check_device(name: str, world: World | None = None) -> torch.device:
-    """The config's device, refused in one line when this PyTorch build cannot use it."""
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise GankitError(f"train.device={name} but this PyTorch build sees no CUDA GPU; "
-                          "use train.device=cpu (or install a CUDA build of PyTorch)")
-    if name.startswith("cuda:") and int(name[5:]) >= torch.cuda.device_count():
-        # torch.device accepts any index; the first tensor moved there would fail deep inside.
-        count = torch.cuda.device_count()
-        raise GankitError(f"train.device={name} but this machine has {count} CUDA GPU(s) "
-                          f"(cuda:0..cuda:{count - 1}); use train.device=cuda")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise GankitError("train.device=mps but no Apple GPU is available; use train.device=cpu")
-    if name == "cuda" and world is not None and world.size > 1:
-        return torch.device("cuda", world.local_rank)  # one GPU per process
-    return torch.device(name)
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM: training stopped at an iteration boundary and was saved."""
 
 
 @dataclass
@@ -88,7 +60,8 @@ class Trainer:
     """A run: data, an objective (networks and optimisers), counters. `run()` trains it.
 
     Everything is built and checked before the run folder is touched: a failed check, a missing
-    data file or a checkpoint that does not fit leaves the disk as it was.
+    data file or a checkpoint that does not fit leaves the disk as it was. The folder's lock
+    (lock.py) is held from here until `run()` returns, so one Trainer at a time uses a folder.
     """
 
     def __init__(self, cfg: Config, run_dir: str | Path | None = None, resume: bool = False,
@@ -98,6 +71,23 @@ class Trainer:
         self.world = world_from_env(cfg.train.device)
         check_world(cfg, self.world)
         self.run_dir = Path(run_dir) if run_dir else runs.default_run_dir(cfg)
+        # Only rank 0 writes the folder, so only rank 0 locks it (distributed.py).
+        self.lock = RunLock(self.run_dir) if self.world.main else NoLock()
+        self.lock.acquire(create=False)  # a run folder is locked before it is read
+        try:
+            self._build(resume, force, data, hooks)
+            if self.world.main:
+                self._open_run_dir(resume, force)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _build(self, resume: bool, force: bool, data: TrainingData | None,
+               hooks: Sequence[Hook]) -> None:
+        """Everything that reads and checks: nothing is written here."""
+        from gankit.train.monitor import HealthMonitor
+
+        cfg = self.cfg
         runs.check_run_dir(self.run_dir, cfg, resume=resume, force=force)
         self.device = check_device(cfg.train.device, self.world)
         if cfg.train.threads:
@@ -110,16 +100,30 @@ class Trainer:
         self.objective = make_objective(cfg, self.data, self.device)
         self.progress = Progress()
         self.extra_hooks = list(hooks)
-        from gankit.train.monitor import HealthMonitor
-
         self.monitor = HealthMonitor.for_run(cfg, self.data, self.objective)
         self.saved_step: int | None = None
+        self._restamp = False
         self._data_sha256: str | None = None
         if resume:
             self._restore(force)
         self.objective.distribute(self.world, cfg.train.sync_bn)
-        if self.world.main:
-            runs.write_run_dir(self.run_dir, cfg)  # the first write, once all of the above held
+
+    def _open_run_dir(self, resume: bool, force: bool) -> None:
+        """The first writes, once everything above held: the folder, its lock, the config."""
+        runs.make_run_dir(self.run_dir)
+        if self.lock.acquire(create=True):
+            # Not locked until now (a new folder): check again what another process may have
+            # written between the first check and the lock.
+            runs.check_run_dir(self.run_dir, self.cfg, resume=resume, force=force)
+        self.lock.claim()
+        remove_stale_temp_files(self.run_dir)  # left by writers killed mid-write
+        if self.saved_step is not None:  # resumed: the log reads as one run
+            runs.truncate_metrics(self.run_dir, self.saved_step)
+        if self._restamp:
+            # --force changed what the run is: the checkpoint is re-saved with the new config's
+            # fingerprint before the config is, so a kill between the two is resumed again.
+            self.save()
+        runs.write_run_dir(self.run_dir, self.cfg)
 
     # --- data order -----------------------------------------------------------------------
     @property
@@ -220,12 +224,19 @@ class Trainer:
     def run(self) -> Path:
         """Train until the config's epochs or max_steps (or a hook says stop); returns the run
         folder. Ctrl-C and SIGTERM stop at the next iteration boundary and save."""
+        self.lock.acquire(create=True)  # held since __init__; taken again for a second run()
+        try:
+            return self._run()
+        finally:
+            self.lock.release()
+
+    def _run(self) -> Path:
         iteration = (self.solo_iteration if not self.objective.adversarial
                      else self.simultaneous_iteration if self.cfg.train.update == "simultaneous"
                      else self.algorithm1_iteration)
         hooks = self.hooks()
         self.objective.train_mode()
-        stop = _StopSignals()
+        stop = StopSignals()
         with stop:
             while not self._agree_to_stop(stop, hooks):
                 epoch = self.epoch_of(self.progress.d_steps)
@@ -249,10 +260,10 @@ class Trainer:
         if not finished:
             print(f"\n{stop.received}: checkpoint saved at step {self.progress.g_steps}; "
                   f"continue with --resume --run-dir {self.run_dir}")
-            raise Interrupted(stop.received)
+            raise Interrupted(stop.received, stop.signum)
         return self.run_dir
 
-    def _agree_to_stop(self, stop: _StopSignals, hooks: list[Hook]) -> bool:
+    def _agree_to_stop(self, stop: StopSignals, hooks: list[Hook]) -> bool:
         """Stop when training is done, a signal came or a hook says so: on every process at once."""
         wanted = self.done() or stop.received or any(h.should_stop() for h in hooks)
         signalled, wanted = self.world.agree(stop.received is not None, wanted)
@@ -283,6 +294,7 @@ class Trainer:
             "n_classes": self.data.n_classes,
             "monitor": self.monitor.state() if self.monitor is not None else None,
             "data_sha256": self.data_sha256(),
+            **stamp(self.cfg),
         }
 
     def data_sha256(self) -> str | None:
@@ -291,14 +303,17 @@ class Trainer:
             self._data_sha256 = fingerprint(self.data)
         return self._data_sha256
 
+
     def save(self, finished: bool = False) -> None:
-        if not self.objective.all_finite():
+        state = self.state()
+        bad = first_non_finite(state)  # weights or optimiser state: either would poison a resume
+        if bad is not None:
             kept = (f"the checkpoint of step {self.saved_step} is kept"
                     if self.saved_step is not None else "no checkpoint was written")
             raise GankitError(f"the weights are not finite at generator step "
-                              f"{self.progress.g_steps}; {kept} in {self.run_dir}; lower the "
-                              "learning rate")
-        save_checkpoint(self.run_dir / runs.CHECKPOINT_FILE, self.state())
+                              f"{self.progress.g_steps} ({bad}); {kept} in {self.run_dir}; lower "
+                              "the learning rate")
+        save_checkpoint(self.run_dir / runs.CHECKPOINT_FILE, state)
         self.saved_step = self.progress.g_steps
         runs.write_status(self.run_dir, {
             "step": self.progress.g_steps,
@@ -323,23 +338,27 @@ class Trainer:
                               "run was trained on (their SHA-256 fingerprint differs); point "
                               "--data-dir at the run's images, or use --force to train on these")
 
-    def _restore(self, force: bool = False) -> None:
-        state = load_checkpoint(self.run_dir / runs.CHECKPOINT_FILE, map_location=self.device)
+    def _restore(self, force: bool) -> None:
+        file = self.run_dir / runs.CHECKPOINT_FILE
+        state = load_checkpoint(file, map_location=self.device)
         self._check_same_data(state.get("data_sha256"), force)
+        if mismatch(state, self.cfg) is not None:
+            # Not written with this config. Only --force gets here with a changed config; the
+            # checkpoint must still be this run's own, and is re-saved with the new fingerprint.
+            check_belongs(state, runs.read_config(self.run_dir), file)
+            self._restamp = True
         try:
             self.objective.load_state_dict(state)
         except (RuntimeError, KeyError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise GankitError(
-                f"the checkpoint in {self.run_dir} does not fit this config ({first}); resume "
-                "without the override that changes the networks, or start a new run"
+                f"the checkpoint in {self.run_dir} does not fit this config ({first_problem(exc)}); "
+                "resume without the override that changes the networks, or start a new run"
             ) from None
         self.progress = Progress(d_steps=state["d_steps"], g_steps=state["g_steps"])
         self.saved_step = self.progress.g_steps
         if state.get("monitor") is not None:
             self.monitor.load_state(state["monitor"])
         set_rng_state(state["rng"])
-        runs.truncate_metrics(self.run_dir, self.progress.g_steps)
 
     # The objective's networks, for scripts and tests written against the trainer.
     @property
@@ -353,35 +372,6 @@ class Trainer:
     @property
     def G_ema(self) -> torch.nn.Module | None:
         return self.objective.G_ema
-
-
-class _StopSignals:
-    """Turns SIGINT and SIGTERM into a flag the loop reads between iterations, so a stop never
-    saves a half-finished iteration. A second signal acts at once (the checkpoint write is
-    atomic, so even that cannot corrupt the run folder)."""
-
-    NAMES = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "terminated (SIGTERM)"}
-
-    def __init__(self) -> None:
-        self.received: str | None = None
-        self.previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.received = self.NAMES[signum]
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-    def __enter__(self) -> _StopSignals:
-        try:
-            for sig in self.NAMES:
-                self.previous[sig] = signal.signal(sig, self._handle)
-        except ValueError:  # not the main thread: signals stay as they are
-            self.previous = {}
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
 
 
 def train(config: Config, run_dir: str | Path | None = None, resume: bool = False,

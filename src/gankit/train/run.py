@@ -1,4 +1,5 @@
-"""Run folders: `runs/<name>/` with config.yaml, metrics.jsonl, samples/ and checkpoint.pt.
+"""Run folders: `runs/<name>/` with config.yaml, metrics.jsonl, samples/, checkpoint.pt, run.json
+and the lock file `.lock` (lock.py).
 
 A run folder is only ever added to: the config is written once, metrics are appended, and the
 checkpoint is replaced atomically. `load_run` rebuilds the networks of any checkpoint on the CPU.
@@ -13,33 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from gankit.config import Config, config_diff, config_from_dict, config_to_dict, config_to_yaml
-from gankit.errors import GankitError
+from gankit.config.yamlfile import read_yaml_file
+from gankit.errors import GankitError, first_problem
 from gankit.train.checkpoint import atomic_write_bytes, load_checkpoint
+from gankit.train.identity import RESUMABLE_KEYS
+from gankit.train.lock import LOCK_FILE
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_FILE = "checkpoint.pt"
 STATUS_FILE = "run.json"
-
-# Keys that may change when a run is resumed: how long to train and how to show it, not what.
-RESUMABLE_KEYS = (
-    "train.epochs",
-    "train.max_steps",
-    "train.progress",
-    "train.device",
-    "train.threads",
-    "train.tensorboard",
-    "train.log_every",
-    "train.eval_every",  # evaluations draw their own noise: they do not change the run
-    "train.eval_metrics",
-    "train.eval_n",
-    # Where the data is, not what it is: MNIST's files are checked against their SHA-256 sums
-    # when loaded, an image folder against the fingerprint in the checkpoint (Trainer._restore).
-    "data.dir",
-)
 
 
 def is_run(path: Path) -> bool:
@@ -74,7 +60,7 @@ def check_run_dir(path: Path, cfg: Config, resume: bool, force: bool = False) ->
         return
     if path.exists() and not path.is_dir():
         raise GankitError(f"{path} is a file, not a folder; choose another --run-dir")
-    if path.exists() and any(path.iterdir()):
+    if path.exists() and any(p.name != LOCK_FILE for p in path.iterdir()):
         if is_run(path) and not (path / CHECKPOINT_FILE).exists():
             return  # stopped before its first checkpoint: nothing to lose, start it again
         if is_run(path):
@@ -88,16 +74,11 @@ def check_run_dir(path: Path, cfg: Config, resume: bool, force: bool = False) ->
 _RUN_OUTPUTS = (METRICS_FILE, STATUS_FILE, "eval.json")
 
 
-def write_run_dir(path: Path, cfg: Config) -> None:
-    """Create the run folder (or refresh a resumed one's config): the run's first write."""
+def make_run_dir(path: Path) -> None:
+    """Create the run folder (its parents too) and check that it can be written."""
     path = Path(path)
-    if is_run(path) and not (path / CHECKPOINT_FILE).exists():
-        for name in _RUN_OUTPUTS:
-            (path / name).unlink(missing_ok=True)
-        for grid in (path / "samples").glob("*.png"):
-            grid.unlink()
     try:
-        (path / "samples").mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True)
         probe = path / ".write-test"
         probe.write_text("ok")
         probe.unlink()
@@ -105,6 +86,18 @@ def write_run_dir(path: Path, cfg: Config) -> None:
         raise GankitError(
             f"cannot write the run folder {path} ({exc.strerror}); choose another --run-dir"
         ) from None
+
+
+def write_run_dir(path: Path, cfg: Config) -> None:
+    """Write the run's config (after make_run_dir); a run restarted before its first
+    checkpoint starts without the outputs of the attempt before."""
+    path = Path(path)
+    if is_run(path) and not (path / CHECKPOINT_FILE).exists():
+        for name in _RUN_OUTPUTS:
+            (path / name).unlink(missing_ok=True)
+        for grid in (path / "samples").glob("*.png"):
+            grid.unlink()
+    (path / "samples").mkdir(parents=True, exist_ok=True)
     write_config(path, cfg)
 
 
@@ -118,7 +111,16 @@ def read_config(path: Path) -> Config:
         raise GankitError(
             f"{path} is not a gankit run folder (no {CONFIG_FILE}); give the folder `gankit train` made"
         )
-    return config_from_dict(yaml.safe_load((path / CONFIG_FILE).read_text()) or {})
+    file = path / CONFIG_FILE
+    raw = read_yaml_file(file, f"the run's {file}")
+    if not isinstance(raw, dict):
+        raise GankitError(f"the run's {file} is damaged (not a mapping of keys to values); "
+                          "restore it from a backup, or copy the config you trained with there")
+    try:
+        return config_from_dict(raw)
+    except GankitError as exc:
+        raise GankitError(f"the run's {file} is damaged ({exc}); restore it from a backup, or "
+                          "copy the config you trained with there") from None
 
 
 def append_metrics(path: Path, record: dict[str, Any]) -> None:
@@ -131,11 +133,13 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     if not file.exists():
         return []
     records = []
-    for line in file.read_text().splitlines():
+    for line in file.read_text(errors="replace").splitlines():
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError:
             continue  # a line cut short by a kill
+        if isinstance(record, dict):
+            records.append(record)
     return records
 
 
@@ -161,7 +165,18 @@ def epochs_text(status: dict[str, Any]) -> str:
 
 def read_status(path: Path) -> dict[str, Any]:
     file = Path(path) / STATUS_FILE
-    return json.loads(file.read_text()) if file.exists() else {}
+    if not file.exists():
+        return {}
+    try:
+        status = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        first = getattr(exc, "msg", type(exc).__name__)
+        raise GankitError(f"{file} is damaged ({first}); delete it (training rewrites it at the "
+                          "next checkpoint)") from None
+    if not isinstance(status, dict):
+        raise GankitError(f"{file} is damaged (not an object); delete it (training rewrites it "
+                          "at the next checkpoint)")
+    return status
 
 
 def run_summary(path: str | Path) -> dict[str, Any]:
@@ -266,12 +281,18 @@ def load_run(path: str | Path, map_location: str = "cpu") -> Run:
 
     path = Path(path)
     cfg = read_config(path)
-    state = load_checkpoint(path / CHECKPOINT_FILE, map_location=map_location)
-    shape, n_classes = tuple(state["data_shape"]), state["n_classes"]
-    g = build_generator(cfg, shape, n_classes)
-    d = build_discriminator(cfg, shape, n_classes)
-    g.load_state_dict(state["g_ema"] if state.get("g_ema") else state["generator"])
-    d.load_state_dict(state["discriminator"])
+    file = path / CHECKPOINT_FILE
+    state = load_checkpoint(file, map_location=map_location, config=cfg)
+    try:
+        shape, n_classes = tuple(state["data_shape"]), state["n_classes"]
+        g = build_generator(cfg, shape, n_classes)
+        d = build_discriminator(cfg, shape, n_classes)
+        g.load_state_dict(state["g_ema"] if state.get("g_ema") else state["generator"])
+        d.load_state_dict(state["discriminator"])
+    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+        raise GankitError(f"checkpoint {file} does not fit the run's {CONFIG_FILE} "
+                          f"({first_problem(exc)}); "
+                          "put back the checkpoint this run wrote, or train a new run") from None
     g.eval()
     d.eval()
     return Run(
