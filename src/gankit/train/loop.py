@@ -50,6 +50,10 @@ def check_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+# planned_steps looks this many generator steps ahead at most (a bar without a total beyond).
+PLAN_LIMIT = 1_000_000
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM: training stopped at an iteration boundary and was saved."""
 
@@ -151,11 +155,33 @@ class Trainer:
             return True
         return bool(t.epochs) and p.d_steps >= t.epochs * self.batches_per_epoch
 
-    def total_d_steps(self) -> int | None:
-        t = self.cfg.train
-        if t.epochs and not t.max_steps:
-            return t.epochs * self.batches_per_epoch
-        return None
+    def planned_steps(self) -> tuple[int, int] | None:
+        """(generator, discriminator) updates at the end of the run by its epochs and max_steps:
+        `done()`'s rule run over the critic-step schedule alone (so WGAN's warm-up counts).
+        None when that is more than PLAN_LIMIT generator steps away."""
+        t, p = self.cfg.train, self.progress
+        g, d = p.g_steps, p.d_steps
+        d_end = t.epochs * self.batches_per_epoch
+        while not ((t.max_steps and g >= t.max_steps) or (t.epochs and d >= d_end)):
+            if g - p.g_steps >= PLAN_LIMIT:
+                return None
+            d += self.objective.critic_steps(t.k, g)
+            g += 1
+        return g, d
+
+    def warmup_text(self, plan: tuple[int, int] | None) -> str | None:
+        """One line on the critic steps a warm-up adds to the planned run, or None."""
+        if plan is None:
+            return None
+        k, p = self.cfg.train.k, self.progress
+        g, d = plan[0] - p.g_steps, plan[1] - p.d_steps
+        extra = d - k * g
+        if extra <= 0:
+            return None
+        how = "; losses.wgan_warmup=false turns it off" if self.cfg.loss == "wgan" else ""
+        return (f"critic warm-up: {extra:,} critic steps on top of k = {k} per generator step "
+                f"for the {g:,} generator steps to go ({d:,} critic steps in all, counted by the "
+                f"progress bar){how}")
 
     def hooks(self) -> list[Hook]:
         from gankit.train.evaluation import EvaluationHook
@@ -163,9 +189,12 @@ class Trainer:
         from gankit.train.outputs import Checkpoints, SampleGrids
 
         objective = self.objective
+        plan = self.planned_steps()
         logger = TrainingLogger(self.cfg, self.run_dir, objective.probabilities,
                                 objective.diagnostics, objective.preview, self.monitor,
-                                self.progress.d_steps, self.total_d_steps(), self.data.is_image)
+                                self.progress.d_steps, plan and plan[1], self.data.is_image)
+        if warmup := self.warmup_text(plan):
+            logger.write(warmup)  # WGAN's first steps are slow: say why before they start
         return [
             logger,
             SampleGrids(self.cfg, self.run_dir, self.data, objective.preview),
