@@ -116,7 +116,8 @@ def test_a_listed_module_that_does_not_exist_fails_loudly(monkeypatch):
 def test_info_and_report_header_show_one_summary(tiny_run, capsys):
     assert main(["info", str(tiny_run), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert list(info) == ["run", "config", "status", "last_metrics", "last_eval"]  # the contract
+    # The contract: the first five keys as they always were; later keys are only ever added.
+    assert list(info) == ["run", "config", "status", "last_metrics", "last_eval", "warnings"]
     assert info == json.loads(json.dumps(run_summary(tiny_run)))
     assert info["status"]["step"] == 20 and info["last_metrics"]["step"] == 20
     assert main(["info", str(tiny_run)]) == 0
@@ -125,6 +126,35 @@ def test_info_and_report_header_show_one_summary(tiny_run, capsys):
     assert f"{info['status']['epochs_done']:g} epochs done" in progress
     header = re.search(r'<p class="meta">(.*?)</p>', build_report(tiny_run)).group(1)
     assert header.startswith(f"{tiny_run} &middot; {progress} &middot; report made ")
+
+
+def test_info_and_the_report_header_show_the_health_warnings(tiny_run, tmp_path, capsys):
+    # Issue 13: a collapsed run's report said nothing at the top and `info` nothing at all.
+    import shutil
+
+    from gankit.train import run as runs
+
+    tiny_run = Path(shutil.copytree(tiny_run, tmp_path / "run"))  # the fixture is shared
+    assert main(["info", str(tiny_run)]) == 0
+    assert "warnings: no health warnings logged" in capsys.readouterr().out
+    records = runs.read_metrics(tiny_run)
+    records[1]["warnings"] = ["G is collapsing: its samples are nearly identical"]
+    records[3]["warnings"] = ["training has diverged: g_grad_norm inf"]
+    (tiny_run / runs.METRICS_FILE).write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert main(["info", str(tiny_run), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["warnings"] == [
+        {"step": records[1]["step"], "epoch": records[1]["epoch"],
+         "warning": "G is collapsing: its samples are nearly identical"},
+        {"step": records[3]["step"], "epoch": records[3]["epoch"],
+         "warning": "training has diverged: g_grad_norm inf"},
+    ]
+    assert main(["info", str(tiny_run)]) == 0
+    line = re.search(r"^warnings: (.*)$", capsys.readouterr().out, re.M).group(1)
+    assert line.startswith(f"2 health warnings (steps {records[1]['step']}-{records[3]['step']})")
+    assert line.endswith("the last: training has diverged: g_grad_norm inf")
+    health = re.search(r'<p class="warnline">Health: (.*?)</p>', build_report(tiny_run)).group(1)
+    assert health == line
 
 
 def test_info_into_a_closed_pipe_exits_quietly(tiny_run):

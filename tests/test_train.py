@@ -13,6 +13,7 @@ from gankit.losses import make_loss
 from gankit.train import run as runs
 from gankit.train.checkpoint import load_checkpoint, save_checkpoint
 from gankit.train.loop import Trainer, train
+from gankit.train.objective import Objective
 from gankit.train.steps import (
     discriminator_step,
     generator_step,
@@ -291,7 +292,7 @@ def test_bad_topk_settings_are_refused(overrides):
         tiny_config(*overrides)
 
 
-class _MeanModel:
+class _MeanModel(Objective):
     """A stand-in objective without an adversary: it learns the data mean from each batch."""
 
     adversarial = False

@@ -51,6 +51,7 @@ figure img { max-width: 320px; image-rendering: pixelated; border: 1px solid #dd
 figcaption { font-size: 0.85em; color: #555; text-align: center; }
 .curves img { max-width: 100%; }
 .warn { background: #fff4e5; }
+.warnline { background: #fff4e5; border-left: 4px solid #d9534f; padding: 4px 8px; }
 .none { color: #777; font-style: italic; }
 """
 
@@ -212,10 +213,13 @@ def _header(summary: dict[str, Any]) -> str:
     """Title and progress line, from the same summary `gankit info` prints."""
     made = datetime.datetime.now().isoformat(timespec="seconds")
     progress = runs.progress_text(summary["status"])
+    warned = summary["warnings"]
+    css = "warnline" if warned else "meta"
     return (
         f"<h1>gankit run report: {_esc(summary['config']['name'])}</h1>\n"
         f'<p class="meta">{_esc(summary["run"])} &middot; {_esc(progress)} &middot; '
-        f"report made {_esc(made)}</p>"
+        f"report made {_esc(made)}</p>\n"
+        f'<p class="{css}">Health: {_esc(runs.warnings_text(warned))}</p>'
     )
 
 

@@ -25,9 +25,10 @@ def summary_text(summary: dict[str, Any]) -> str:
     import yaml
 
     from gankit.config import config_as_read
-    from gankit.train.run import progress_text
+    from gankit.train.run import progress_text, warnings_text
 
-    lines = [f"run: {summary['run']}", f"progress: {progress_text(summary['status'])}"]
+    lines = [f"run: {summary['run']}", f"progress: {progress_text(summary['status'])}",
+             f"warnings: {warnings_text(summary['warnings'])}"]
     last, last_eval = summary["last_metrics"], summary["last_eval"]
     if last:
         shown = ", ".join(

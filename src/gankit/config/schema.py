@@ -118,6 +118,9 @@ class TrainConfig:
     checkpoint_every: int = 0  # generator steps between checkpoints; 0: every epoch only
     n_sample_grid: int = 100
     ema: float = 0.0  # decay of an EMA copy of G used for sampling; 0: off
+    # Ramp the EMA decay up with the G step t, min(ema, (1 + t) / (10 + t)), so early EMA
+    # samples follow G instead of its initial weights. False keeps old runs exactly as they were.
+    ema_warmup: bool = False
     # Top-k generator updates (Sinha et al. 2020): G learns only from the fakes D scores highest.
     # k starts at the batch size and is multiplied by topk_decay every epoch, down to
     # topk * batch_size; topk = 1 is off.

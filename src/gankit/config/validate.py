@@ -136,6 +136,9 @@ def validate(cfg: Config) -> Config:
                           "GPU), cuda:N or mps (an Apple GPU)")
     if not 0.0 <= t.ema < 1.0:
         raise GankitError(f"train.ema = {t.ema} must be in [0, 1)")
+    if t.ema_warmup and not t.ema:
+        raise GankitError("train.ema_warmup=true ramps up an EMA of G, but train.ema is 0 (off); "
+                          "set train.ema (e.g. 0.999) or train.ema_warmup=false")
     if not 0.0 < t.topk <= 1.0 or not 0.0 < t.topk_decay <= 1.0:
         raise GankitError(
             f"train.topk = {t.topk} and train.topk_decay = {t.topk_decay} must be in (0, 1] "

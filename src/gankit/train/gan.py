@@ -45,6 +45,7 @@ class GANObjective(Objective):
         self.loss = make_loss(cfg.loss, cfg.losses)
         self.probabilities = self.loss.probabilities
         self.G_ema = None
+        self.ema, self.ema_warmup = cfg.train.ema, cfg.train.ema_warmup
         if cfg.train.ema:
             self.G_ema = build_generator(cfg, data.shape, data.n_classes).to(device)
             self.G_ema.load_state_dict(self.G.state_dict())
@@ -91,7 +92,7 @@ class GANObjective(Objective):
         z, y_fake = self.noise(self.batch_size)
         keep = topk_keep(len(z) // self.cfg.discriminator.pack, self.cfg.train, clock.epoch)
         stats = generator_step(self.G_step, self.D, self.opt_g, self.loss, z, y_fake, keep)
-        self._update_ema()
+        self._update_ema(clock.g_steps)
         return stats
 
     def joint_update(self, batch: Batch, clock: Clock) -> Stats:
@@ -101,15 +102,21 @@ class GANObjective(Objective):
         y_real = batch[1] if self.conditional else None
         stats = simultaneous_step(self.G, self.D, self.opt_g, self.opt_d, self.loss,
                                   batch[0], y_real, z, y_fake)
-        self._update_ema()
+        self._update_ema(clock.g_steps)
         return stats
 
     @torch.no_grad()
-    def _update_ema(self) -> None:
+    def _update_ema(self, g_steps: int) -> None:
+        """G_ema <- decay * G_ema + (1 - decay) * G after G update number g_steps (from 0)."""
         if self.G_ema is None:
             return
+        # The warm-up is TensorFlow's ExponentialMovingAverage with num_updates: decay =
+        # min(ema, (1 + t) / (10 + t)), written as 1 - decay = max(1 - ema, 9 / (10 + t)).
+        # (StyleGAN2-ADA's ema_rampup ramps the half-life instead, to the same end: an early
+        # average of 0.999 would hold 0.999^300 = 74 % of the initial weights at step 300.)
+        weight = max(1.0 - self.ema, 9 / (10 + g_steps) if self.ema_warmup else 0.0)
         for pe, p in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
-            pe.lerp_(p, 1.0 - self.cfg.train.ema)
+            pe.lerp_(p, weight)
         for be, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
             be.copy_(b)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,17 @@ def check_belongs(state: dict[str, Any], cfg: Config, path: Path) -> None:
             f"checkpoint {path} was written by another run ({diff}); put back this run's own "
             "checkpoint.pt, or train a new run"
         )
+
+
+def check_same_data(data_dir: str | None, moved: bool, saved: str | None,
+                    current: Callable[[], str | None]) -> None:
+    """An image-folder run resumed from another data.dir (a moved run) must still train on its
+    own images: their SHA-256 fingerprint, saved in the checkpoint, must match `current()`."""
+    if saved is None and moved:  # a checkpoint from before fingerprints: cannot tell
+        raise GankitError(f"--resume: this run's checkpoint has no fingerprint of its images, "
+                          f"so the images in {data_dir} cannot be checked; use --force to "
+                          "resume on them")
+    if saved is not None and saved != current():
+        raise GankitError(f"--resume: the images in {data_dir} are not the ones this run was "
+                          "trained on (their SHA-256 fingerprint differs); point --data-dir at "
+                          "the run's images, or use --force to train on these")

@@ -1,4 +1,4 @@
-"""What a user sees while training: a progress bar, metrics.jsonl and (optionally) TensorBoard.
+"""What a user sees while training: progress (progress.py), metrics.jsonl and TensorBoard.
 
 Every `train.log_every` generator steps one JSON line is appended to metrics.jsonl with both losses,
 mean D(x) and D(G(z)) (probabilities for the sigmoid losses, raw critic values otherwise), the
@@ -24,7 +24,7 @@ from gankit.train.hooks import EpochFacts, Hook, StepFacts
 
 
 class TrainingLogger(Hook):
-    """Progress bar, metrics.jsonl, the health monitor's warnings and TensorBoard, as a hook."""
+    """Progress, metrics.jsonl, the health monitor's warnings and TensorBoard, as a hook."""
 
     def __init__(
         self,
@@ -47,18 +47,11 @@ class TrainingLogger(Hook):
         self.interval_start = time.perf_counter()
         self.interval_d_steps = start_d_steps
         self.last: StepFacts | None = None
-        self.bar = None
+        self.progress = None
         if cfg.train.progress:
-            from tqdm import tqdm
+            from gankit.train.progress import make_progress
 
-            self.bar = tqdm(
-                total=total_d_steps,
-                initial=start_d_steps,
-                unit="batch",
-                dynamic_ncols=True,
-                file=sys.stderr,
-                desc=cfg.name,
-            )
+            self.progress = make_progress(cfg.name, total_d_steps, start_d_steps)
         self.tb = None
         if cfg.train.tensorboard:
             try:
@@ -69,7 +62,6 @@ class TrainingLogger(Hook):
                     "pip install 'gankit[tensorboard]'"
                 ) from None
             self.tb = SummaryWriter(str(run_dir / "tensorboard"))
-        self.last_d_steps = start_d_steps
         self.last_outputs: dict[str, torch.Tensor] = {}  # D's outputs on the last batch, for TB
 
     def _scalars(self, stats: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -98,9 +90,8 @@ class TrainingLogger(Hook):
                 if key in stats
             }
         self.count += 1
-        if self.bar is not None:
-            self.bar.update(facts.d_steps - self.last_d_steps)
-        self.last_d_steps = facts.d_steps
+        if self.progress is not None:
+            self.progress.update(facts.d_steps, facts.g_steps)
         if facts.g_steps % self.every == 0:
             self.flush()
 
@@ -130,18 +121,8 @@ class TrainingLogger(Hook):
                 for w in warnings:
                     self.write(f"warning at step {record['step']}: {w}")
         runs.append_metrics(self.run_dir, record)
-        if self.bar is not None:
-            post = {
-                "ep": record["epoch"],
-                "D": f"{record.get('d_loss', 0):.3f}",
-                "G": f"{record.get('g_loss', 0):.3f}",
-                "D(x)": f"{record.get('d_x', 0):.2f}",
-                "D(G(z))": f"{record.get('d_gz', 0):.2f}",
-                "img/s": f"{record['images_per_s']:.0f}",
-            }
-            if record.get("warnings"):
-                post["!"] = record["warnings"][0][:40]
-            self.bar.set_postfix(post, refresh=False)
+        if self.progress is not None:
+            self.progress.show(record)
         if self.tb is not None:
             for k, v in record.items():
                 if isinstance(v, int | float) and k not in ("step", "d_steps", "epoch", "steps_in_record"):
@@ -181,14 +162,14 @@ class TrainingLogger(Hook):
                 self.tb.add_scalar(f"eval/{k}", v, record["step"])
 
     def write(self, message: str) -> None:
-        if self.bar is not None:
-            self.bar.write(message, file=sys.stderr)
+        if self.progress is not None:
+            self.progress.write(message)
         else:
             print(message, file=sys.stderr)
 
     def on_end(self, finished: bool) -> None:
         self.flush()
-        if self.bar is not None:
-            self.bar.close()
+        if self.progress is not None:
+            self.progress.close()
         if self.tb is not None:
             self.tb.close()

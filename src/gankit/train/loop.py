@@ -37,7 +37,7 @@ from gankit.train.checkpoint import (
 from gankit.train.devices import check_device, check_world
 from gankit.train.distributed import world_from_env
 from gankit.train.hooks import EpochFacts, Hook, StepFacts
-from gankit.train.identity import check_belongs, mismatch, stamp
+from gankit.train.identity import check_belongs, check_same_data, mismatch, stamp
 from gankit.train.lock import RunLock
 from gankit.train.objective import Batch, Clock, Stats
 from gankit.train.objectives import make_objective
@@ -48,6 +48,10 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+# planned_steps looks this many generator steps ahead at most (a bar without a total beyond).
+PLAN_LIMIT = 1_000_000
 
 
 @dataclass
@@ -192,15 +196,36 @@ class Trainer:
     # --- the run ----------------------------------------------------------------------------
     def done(self) -> bool:
         t, p = self.cfg.train, self.progress
-        if t.max_steps and p.g_steps >= t.max_steps:
-            return True
-        return bool(t.epochs) and p.d_steps >= t.epochs * self.batches_per_epoch
+        return (bool(t.max_steps) and p.g_steps >= t.max_steps) or (
+            bool(t.epochs) and p.d_steps >= t.epochs * self.batches_per_epoch)
 
-    def total_d_steps(self) -> int | None:
-        t = self.cfg.train
-        if t.epochs and not t.max_steps:
-            return t.epochs * self.batches_per_epoch
-        return None
+    def planned_steps(self) -> tuple[int, int] | None:
+        """(generator, discriminator) updates at the end of the run by its epochs and max_steps:
+        `done()`'s rule run over the critic-step schedule alone (so WGAN's warm-up counts).
+        None when that is more than PLAN_LIMIT generator steps away."""
+        t, p = self.cfg.train, self.progress
+        g, d = p.g_steps, p.d_steps
+        d_end = t.epochs * self.batches_per_epoch
+        while not ((t.max_steps and g >= t.max_steps) or (t.epochs and d >= d_end)):
+            if g - p.g_steps >= PLAN_LIMIT:
+                return None
+            d += self.objective.critic_steps(t.k, g) if self.objective.adversarial else 1
+            g += 1
+        return g, d
+
+    def warmup_text(self, plan: tuple[int, int] | None) -> str | None:
+        """One line on the critic steps a warm-up adds to the planned run, or None."""
+        if plan is None:
+            return None
+        k, p = self.cfg.train.k, self.progress
+        g, d = plan[0] - p.g_steps, plan[1] - p.d_steps
+        extra = d - k * g
+        if extra <= 0:
+            return None
+        how = "; losses.wgan_warmup=false turns it off" if self.cfg.loss == "wgan" else ""
+        return (f"critic warm-up: {extra:,} critic steps on top of k = {k} per generator step "
+                f"for the {g:,} generator steps to go ({d:,} critic steps in all, counted by the "
+                f"progress bar){how}")
 
     def hooks(self) -> list[Hook]:
         if not self.world.main:
@@ -210,9 +235,12 @@ class Trainer:
         from gankit.train.outputs import Checkpoints, SampleGrids
 
         objective = self.objective
+        plan = self.planned_steps()
         logger = TrainingLogger(self.cfg, self.run_dir, objective.probabilities,
                                 objective.diagnostics, objective.preview, self.monitor,
-                                self.progress.d_steps, self.total_d_steps(), self.data.is_image)
+                                self.progress.d_steps, plan and plan[1], self.data.is_image)
+        if warmup := self.warmup_text(plan):
+            logger.write(warmup)  # WGAN's first steps are slow: say why before they start
         return [
             logger,
             SampleGrids(self.cfg, self.run_dir, self.data, objective.preview),
@@ -324,24 +352,12 @@ class Trainer:
             "time": time.strftime("%Y-%m-%d %H:%M:%S"),
         })
 
-    def _check_same_data(self, saved: str | None, force: bool) -> None:
-        """data.dir may change on resume (a moved run); the images it holds may not."""
-        if self.cfg.data.dataset not in FOLDER_DATASETS or force:
-            return
-        moved = runs.read_config(self.run_dir).data.dir != self.cfg.data.dir
-        if saved is None and moved:  # a checkpoint from before fingerprints: cannot tell
-            raise GankitError(f"--resume: this run's checkpoint has no fingerprint of its images, "
-                              f"so the images in {self.cfg.data.dir} cannot be checked; use "
-                              "--force to resume on them")
-        if saved is not None and saved != self.data_sha256():
-            raise GankitError(f"--resume: the images in {self.cfg.data.dir} are not the ones this "
-                              "run was trained on (their SHA-256 fingerprint differs); point "
-                              "--data-dir at the run's images, or use --force to train on these")
-
     def _restore(self, force: bool) -> None:
         file = self.run_dir / runs.CHECKPOINT_FILE
         state = load_checkpoint(file, map_location=self.device)
-        self._check_same_data(state.get("data_sha256"), force)
+        if self.cfg.data.dataset in FOLDER_DATASETS and not force:
+            moved = runs.read_config(self.run_dir).data.dir != self.cfg.data.dir
+            check_same_data(self.cfg.data.dir, moved, state.get("data_sha256"), self.data_sha256)
         if mismatch(state, self.cfg) is not None:
             # Not written with this config. Only --force gets here with a changed config; the
             # checkpoint must still be this run's own, and is re-saved with the new fingerprint.

@@ -1,7 +1,7 @@
 """Training-health monitor: plain-words warnings when a run goes wrong, at every logged record.
 
 `TrainingLogger` calls `HealthMonitor.check(record)` every `train.log_every` generator steps and
-prints and stores the strings it returns. Two failure modes are watched:
+prints and stores the strings it returns. Three failure modes are watched:
 
 * D overpowers G: D(G(z)) -> 0 while G's gradient vanishes. With the minimax loss
   log(1 - D(G(z))) this is the saturation of Goodfellow et al. (2014, §3): G stops learning.
@@ -10,7 +10,10 @@ prints and stores the strings it returns. Two failure modes are watched:
   (1 is the data's spread, 0 a single point) and, for 2-D mixtures, counts the modes covered
   with the VEEGAN/PacGAN metric. Both go into the record, so they are logged.
 
-NaN/inf losses are the logger's job (it stops training with a GankitError).
+* Divergence: a gradient norm or a loss that is infinite or astronomically large (the steps are
+  far too large); reported at once, since nothing a run does afterwards is worth waiting for.
+
+NaN/inf losses are the loop's job (it stops training with a GankitError).
 The monitor never changes training: it draws no random numbers, runs G in eval mode under
 no_grad and puts G back in the mode it found it in.
 """
@@ -37,12 +40,26 @@ REPEAT_EVERY = 10
 # Diversity below this fraction of its peak (once the peak was meaningful) is a collapse.
 DIVERSITY_DROP = 0.5
 DIVERSITY_MEANINGFUL = 0.2
+COLLAPSE_FIX = ("try discriminator.pack=2 (PacGAN), discriminator.minibatch_std=true, a lower "
+                "learning rate or train.ema=0.99")
 # % of high-quality samples from which the 2-D mode count is trusted.
 MODES_ARMED_HQ = 50.0
-# Diversity that never got above this is a run that collapsed from the start ...
-DIVERSITY_FLAT = 0.05
-# ... reported only after this many records, since every G starts near a point.
-FLAT_AFTER = 10
+# A G whose diversity never got above IDENTICAL (below) by this generator step collapsed from
+# the start; every G starts near a point, but healthy runs of the shipped configs are at 0.2-1.0
+# by step 100 (the paper's literal mnist-paper.yaml stays at 0.05 for its first 300 steps).
+FLAT_AFTER_STEPS = 300
+# Diversity below this that has fallen below SHRINKING of its peak: G's samples are becoming one
+# sample (a G that starts near a point and spreads out never fell). Seen within 300 steps of
+# configs/mnist-dcgan.yaml before its fix: 0.15 at step 50, 0.04 at step 200 (healthy runs: 0.3+).
+IDENTICAL = 0.1
+SHRINKING = 0.75
+# Records that condition must hold: two, so with log_every = 100 it is reported at step 300.
+EARLY_SUSTAIN = 2
+# D(x) above and D(G(z)) below 1 - D_SURE: D separates real from fake (named in the warning).
+D_SURE = 0.99
+# A loss or gradient norm above this (or not finite) means the run has blown up; healthy runs of
+# the shipped configs stay below 1e3.
+DIVERGED = 1e6
 
 
 class HealthMonitor:
@@ -68,7 +85,7 @@ class HealthMonitor:
         self.g_grad_peak = 0.0
         self.diversity_peak = 0.0
         self.modes_peak = 0
-        self.streaks = {"saturation": 0, "collapse": 0, "flat": 0, "modes": 0}
+        self.streaks = {"saturation": 0, "collapse": 0, "flat": 0, "modes": 0, "diverged": 0}
         self.last_warned: dict[str, int] = {}  # warning kind -> record index
 
     @classmethod
@@ -117,21 +134,38 @@ class HealthMonitor:
         health = self.sample_health()
         for key, value in health.items():
             record[key] = round(value, 4) if isinstance(value, float) else value
-        warnings: list[str] = []
+        warnings = self._check_diverged(record)
         warnings += self._check_saturation(record)
         warnings += self._check_diversity(record)
         warnings += self._check_modes(record)
         return warnings
 
-    def _report(self, kind: str, message: str) -> list[str]:
-        """Once the condition has held SUSTAIN records; repeated every REPEAT_EVERY records."""
-        if self.streaks[kind] < SUSTAIN:
+    def _report(self, kind: str, message: str, sustain: int = SUSTAIN) -> list[str]:
+        """Once the condition has held `sustain` records; repeated every REPEAT_EVERY records."""
+        if self.streaks[kind] < sustain:
             return []
         last = self.last_warned.get(kind)
         if last is not None and self.records - last < REPEAT_EVERY:
             return []
         self.last_warned[kind] = self.records
         return [message]
+
+    def _check_diverged(self, record: dict[str, Any]) -> list[str]:
+        keys = ("g_grad_norm", "d_grad_norm", "g_loss", "d_loss")
+        bad = {k: record[k] for k in keys if isinstance(record.get(k), int | float)
+               and not (math.isfinite(record[k]) and abs(record[k]) <= DIVERGED)}
+        self.streaks["diverged"] = self.streaks["diverged"] + 1 if bad else 0
+        if not bad:
+            return []
+        shown = ", ".join(f"{k} {v:.3g}" for k, v in bad.items())
+        rates = ", ".join(f"{k} {record[k]:.3g}" for k in ("lr_g", "lr_d") if k in record)
+        return self._report(
+            "diverged",
+            f"training has diverged: {shown} (not finite or above {DIVERGED:.0e}); the updates "
+            f"are far too large, so nothing it learns now is worth keeping: lower the learning "
+            f"rate ({rates}; e.g. --set optim.lr=1e-4) and start again",
+            sustain=1,
+        )
 
     def _check_saturation(self, record: dict[str, Any]) -> list[str]:
         g_grad = record.get("g_grad_norm")
@@ -173,24 +207,47 @@ class HealthMonitor:
         # measure the drop from at most the data's own spread (1).
         reference = min(self.diversity_peak, 1.0)
         dropped = reference >= DIVERSITY_MEANINGFUL and diversity < DIVERSITY_DROP * reference
-        self.streaks["collapse"] = self.streaks["collapse"] + 1 if dropped else 0
-        if dropped:
+        # Nearly identical samples that were more diverse before: collapsing, even when the
+        # earlier peak was too small for the drop above to count.
+        identical = diversity < IDENTICAL and diversity < SHRINKING * self.diversity_peak
+        self.streaks["collapse"] = self.streaks["collapse"] + 1 if dropped or identical else 0
+        if identical:
+            warnings += self._report(
+                "collapse",
+                f"G is collapsing: its samples are nearly identical (diversity {diversity:.3f} of "
+                f"the data's, down from {self.diversity_peak:.2f}){self._d_sure(record)}; try a "
+                "shallower generator (a DCGAN: generator.extra_layers=1), discriminator.pack=2 "
+                "(PacGAN) or a lower learning rate",
+                sustain=EARLY_SUSTAIN,
+            )
+        elif dropped:
             warnings += self._report(
                 "collapse",
                 f"possible mode collapse: sample diversity fell to {diversity:.2f} of the data's "
-                f"(peak {self.diversity_peak:.2f}); try discriminator.pack=2 (PacGAN), "
-                "discriminator.minibatch_std=true, a lower learning rate or train.ema=0.99",
+                f"(peak {self.diversity_peak:.2f}); {COLLAPSE_FIX}",
             )
-        flat = self.diversity_peak < DIVERSITY_FLAT
+        flat = self.diversity_peak < IDENTICAL and not identical  # one warning per record
         self.streaks["flat"] = self.streaks["flat"] + 1 if flat else 0
-        if flat and self.records >= FLAT_AFTER:
+        step = record.get("step", 0)
+        if flat and step >= FLAT_AFTER_STEPS:
             warnings += self._report(
                 "flat",
-                f"G's samples are nearly identical (diversity {diversity:.2f} of the data's after "
-                f"{self.records} records); check the learning rates and the loss, or try "
-                "discriminator.pack=2",
+                f"G's samples are nearly identical: diversity {diversity:.2f} of the data's, never "
+                f"above {IDENTICAL} in {step} steps{self._d_sure(record)}; check the learning "
+                "rates and the loss, or try discriminator.pack=2",
+                sustain=EARLY_SUSTAIN,
             )
         return warnings
+
+    def _d_sure(self, record: dict[str, Any]) -> str:
+        """', while D tells them from real data almost perfectly (...)' when it does."""
+        d_x, d_gz = record.get("d_x"), record.get("d_gz")
+        if not self.probabilities or d_x is None or d_gz is None:
+            return ""
+        if d_x > D_SURE and d_gz < 1 - D_SURE:
+            return (f", while D tells them from real data almost perfectly (D(x) {d_x:.3f}, "
+                    f"D(G(z)) {d_gz:.3f})")
+        return ""
 
     def _check_modes(self, record: dict[str, Any]) -> list[str]:
         modes = record.get("modes")

@@ -183,8 +183,8 @@ def run_summary(path: str | Path) -> dict[str, Any]:
     """A run at a glance, read from its files (no networks are built, so it works mid-training).
 
     `gankit info` prints this dict (as is with --json) and the report header renders its run,
-    name and progress; its keys (run, config, status, last_metrics, last_eval) are a contract
-    of `info --json`.
+    name and progress; its keys (run, config, status, last_metrics, last_eval, and since the
+    health warnings were added, warnings) are a contract of `info --json`: keys are only added.
     """
     path = Path(path)
     cfg = read_config(path)  # first: a folder that is not a run fails with a clear message
@@ -197,7 +197,20 @@ def run_summary(path: str | Path) -> dict[str, Any]:
         "status": status,
         "last_metrics": logs[-1] if logs else {},
         "last_eval": evals[-1] if evals else None,
+        # Every health warning the monitor logged, oldest first.
+        "warnings": [{"step": r.get("step"), "epoch": r.get("epoch"), "warning": w}
+                     for r in logs for w in r.get("warnings") or []],
     }
+
+
+def warnings_text(warnings: list[dict[str, Any]]) -> str:
+    """'2 health warnings (steps 300-400); the last: ...' or 'no health warnings logged'."""
+    if not warnings:
+        return "no health warnings logged"
+    steps = sorted({w["step"] for w in warnings if w.get("step") is not None})
+    at = f" (steps {steps[0]}-{steps[-1]})" if len(steps) > 1 else f" (step {steps[0]})" if steps else ""
+    n = len(warnings)
+    return f"{n} health warning{'s' if n > 1 else ''}{at}; the last: {warnings[-1]['warning']}"
 
 
 def progress_text(status: dict[str, Any]) -> str:
