@@ -130,6 +130,12 @@ class TrainConfig:
     eval_metrics: list[str] = field(default_factory=list)  # empty: the dataset's defaults
     eval_n: int = 0  # samples per in-training evaluation; 0: the protocol's (10,000 MNIST)
     tensorboard: bool = False
+    # Speed options (train/speedups.py; measured in docs/results/speed.md). Off by default: each
+    # changes results only within float tolerance (tests/test_speedups.py), not bit for bit.
+    compile: bool = False  # torch.compile G and D (the first iterations pay the compilation)
+    channels_last: bool = False  # convolutional weights and activations in NHWC layout
+    fused_optim: bool = False  # one fused kernel per optimiser step (SGD: even bit-identical)
+    amp: str = "off"  # bf16: matrix products and convolutions in bfloat16 (autocast)
 
 
 @dataclass
