@@ -6,6 +6,7 @@
     gankit eval RUN|--samples FILE.npy --metrics parzen,fid,... [--json]
     gankit viz figure1|neighbours|interpolate|arithmetic ...
     gankit report RUN [--out FILE]
+    gankit bench speed CONFIG [--set key=value ...] [--json]
 
 Each verb is one module, `gankit/commands/<verb>.py`, with `add_parser(subparsers)` and
 `run(args) -> int`; VERBS below lists them, so adding a verb is one line there. A module that
@@ -32,6 +33,7 @@ VERBS: dict[str, str] = {
     "eval": "gankit.commands.eval",
     "viz": "gankit.commands.viz",
     "report": "gankit.commands.report",
+    "bench": "gankit.commands.bench",
 }
 
 # The status of a process that a closed pipe ended (128 + SIGPIPE), as the shell reports it.
