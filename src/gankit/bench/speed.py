@@ -39,14 +39,18 @@ from gankit.data.dataset import TrainingData
 OPTION_KEYS = ("compile", "channels_last", "fused_optim", "amp")
 
 
-def machine_info() -> dict[str, Any]:
+def machine_info(device: torch.device | None = None) -> dict[str, Any]:
+    """Platform, CPU model and core count; the GPU's name when `device` is a CUDA device."""
     model = platform.processor()
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    return {"platform": platform.platform(), "cpu": model, "cpu_count": os.cpu_count()}
+    info = {"platform": platform.platform(), "cpu": model, "cpu_count": os.cpu_count()}
+    if device is not None and device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
 
 
 @contextlib.contextmanager
@@ -121,7 +125,7 @@ def _measure(trainer: Any, rounds: int, warmup: int, round_seconds: float, refer
         "device": str(device),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        "machine": machine_info(),
+        "machine": machine_info(device),
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "load_average": [load_before, os.getloadavg()[0]],
         "rounds": rounds,

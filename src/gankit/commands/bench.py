@@ -20,7 +20,8 @@ networks. Medians over the rounds; every ratio compares numbers measured in this
   config, update, k, batch_size     the config's name and its schedule
   options                           the speed options of train: (compile, channels_last,
                                     fused_optim, amp) as the bench ran them
-  device, threads, torch, machine   where it ran (machine: platform, cpu, cpu_count)
+  device, threads, torch, machine   where it ran (machine: platform, cpu, cpu_count; gpu
+                                    on CUDA)
   date, load_average                when; the 1-minute load before and after (others' jobs)
   rounds, iterations_per_round      the protocol
   iteration_s, iteration_s_all      median time of one iteration, and each round's
