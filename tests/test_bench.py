@@ -23,7 +23,7 @@ CONTRACT = {
     "images_per_iteration", "images_per_s", "flops_per_iteration", "flops_per_image",
     "gflops_per_s", "matmul_peak_gflops", "peak_ratio", "gemm_calls", "gemm_limit_s",
     "gemm_limit_ratio", "reference_images_per_s", "reference_iteration_s",
-    "speedup_vs_reference",
+    "reference_flops_per_iteration", "speedup_vs_reference",
 }
 
 
@@ -65,6 +65,10 @@ def test_flops_match_the_networks_arithmetic(result):
     d_step = g + 2 * d + 2 * (d_back_weights + d_back_inputs)
     g_step = g + d + (d_back_inputs + 2 * 2 * 64) + g_back
     assert result["flops_per_iteration"] == 50 * (2 * d_step + g_step)
+    # The reference: G forward and backward once (G's update), D forward three times, D's
+    # backward in G's update with weight gradients, and D's update on real and fake.
+    reference = (g + g_back) + 3 * d + (d + d) + 2 * (d_back_weights + d_back_inputs)
+    assert result["reference_flops_per_iteration"] == 50 * reference
 
 
 def test_bench_restores_the_thread_count():
@@ -117,3 +121,13 @@ def test_tensor_spec_rebuilds_overlapping_strides():
     t = torch.randn(3, 1).expand(3, 4)
     made = TensorSpec.of(t).make()
     assert made.shape == t.shape and made.stride() == t.stride()
+
+
+def test_compare_steps_times_variants_in_the_same_rounds():
+    from gankit.bench.compare import compare_steps
+
+    out = compare_steps([tiny_config(), tiny_config("train.fused_optim=true")], rounds=2,
+                        warmup=1, round_seconds=0.02)
+    assert len(out) == 2 and out[0]["speedup"] == 1.0 and out[1]["speedup"] > 0
+    assert all(len(r["iteration_s_all"]) == 2 for r in out)
+    assert out[1]["images_per_s"] == pytest.approx(50 / out[1]["iteration_s"])

@@ -5,4 +5,5 @@
     reference.py  the same networks in a plain loop written the way tutorials write it
     timing.py     interleaved rounds, so every ratio compares workloads under the same load
     speed.py      the bench itself: one config in, one dict of numbers out
+    compare.py    variants of a config (speed options) timed in the same rounds
 """

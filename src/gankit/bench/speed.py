@@ -103,6 +103,8 @@ def _measure(trainer: Any, rounds: int, warmup: int, round_seconds: float, refer
     works = [step_work, Workload("gemm", replay.run), *peak_workloads(peak_sizes, device)]
     loop = ReferenceLoop(cfg, trainer.data, device) if reference else None
     if loop is not None:
+        with FlopCounterMode(display=False) as reference_flops:
+            loop.iteration()
         works.append(Workload("reference", loop.run))
     for work in works[1:]:
         calibrate(work, 1, round_seconds, sync)
@@ -144,10 +146,12 @@ def _measure(trainer: Any, rounds: int, warmup: int, round_seconds: float, refer
         "gemm_limit_ratio": gemm_s / iteration_s,
         "reference_images_per_s": None,
         "reference_iteration_s": None,
+        "reference_flops_per_iteration": None,
         "speedup_vs_reference": None,
     }
     if loop is not None:
         ref_s = works[-1].median
         result.update(reference_iteration_s=ref_s, reference_images_per_s=batch / ref_s,
+                      reference_flops_per_iteration=reference_flops.get_total_flops(),
                       speedup_vs_reference=result["images_per_s"] / (batch / ref_s))
     return result

@@ -36,7 +36,9 @@ networks. Medians over the rounds; every ratio compares numbers measured in this
                                     median time they take replayed alone
   gemm_limit_ratio                  gemm_limit_s / iteration_s (1.0 = nothing but GEMMs)
   reference_images_per_s            the tutorial-style loop (null with --no-reference)
-  reference_iteration_s
+  reference_iteration_s             (one G update and one D update on one minibatch)
+  reference_flops_per_iteration     its FLOPs: it reuses one G(z) for both updates but also
+                                    computes D's weight gradients in G's update
   speedup_vs_reference              images_per_s / reference_images_per_s
   config_file, overrides            the command line's CONFIG and --set/--data-dir values
 """
