@@ -7,6 +7,7 @@
     gankit viz figure1|neighbours|interpolate|arithmetic ...
     gankit report RUN [--out FILE]
     gankit theory [--mean 1 --std 1.5] [--json]
+    gankit bench speed CONFIG [--set key=value ...] [--json]
 
 Each verb is one module, `gankit/commands/<verb>.py`, with `add_parser(subparsers)` and
 `run(args) -> int`; VERBS below lists them, so adding a verb is one line there. A module that
@@ -34,6 +35,7 @@ VERBS: dict[str, str] = {
     "viz": "gankit.commands.viz",
     "report": "gankit.commands.report",
     "theory": "gankit.commands.theory",
+    "bench": "gankit.commands.bench",
 }
 
 # The status of a process that a closed pipe ended (128 + SIGPIPE), as the shell reports it.

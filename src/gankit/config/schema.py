@@ -134,6 +134,12 @@ class TrainConfig:
     eval_n: int = 0  # samples per in-training evaluation; 0: the protocol's (10,000 MNIST)
     tensorboard: bool = False
     sync_bn: bool = False  # torchrun: synchronise batch-norm statistics across processes
+    # Speed options (train/speedups.py; measured in docs/results/speed.md). Off by default: each
+    # changes results only within float tolerance (tests/test_speedups.py), not bit for bit.
+    compile: bool = False  # torch.compile G and D (the first iterations pay the compilation)
+    channels_last: bool = False  # convolutional weights and activations in NHWC layout
+    fused_optim: bool = False  # one fused kernel per optimiser step (SGD: even bit-identical)
+    amp: str = "off"  # bf16: matrix products and convolutions in bfloat16 (autocast)
 
 
 @dataclass

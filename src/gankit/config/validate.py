@@ -27,6 +27,7 @@ from gankit.config.typed import merged_optim
 from gankit.errors import GankitError
 from gankit.metrics import registry
 
+AMP_MODES = ("off", "bf16")  # train.amp; train/speedups.py maps each to a dtype
 OBJECTIVE_NAMES = ("gan",)  # the registry itself is gankit.train.objectives.OBJECTIVES
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -98,6 +99,7 @@ def validate(cfg: Config) -> Config:
     _check_choice(cfg.discriminator.kind, DISCRIMINATORS, "discriminator.kind")
     _check_choice(cfg.generator.z_dist, ("uniform", "normal"), "generator.z_dist")
     _check_choice(cfg.train.update, ("alternating", "simultaneous"), "train.update")
+    _check_choice(cfg.train.amp, AMP_MODES, "train.amp")
     _check_kind_keys(cfg)
     if not SAFE_NAME.match(cfg.name):
         raise GankitError(

@@ -10,6 +10,7 @@ D: 784 -> maxout 240 x 5 -> maxout 240 x 5 -> 1, weights U(-0.005, 0.005), dropo
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +26,31 @@ def _init_uniform(layer: nn.Linear, init_range: float) -> None:
         nn.init.zeros_(layer.bias)
 
 
+class _MaxOverPieces(torch.autograd.Function):
+    """`amax` over the last dimension with the same gradient, computed faster on the CPU.
+
+    amax's own backward divides the gradient among tied pieces: (g / count) * winners, where
+    count is a sum over the 5-wide last dimension and both steps convert the mask to float; the
+    slow parts are those narrow reductions and conversions. Ties (two pieces exactly equal) are
+    rare, so this checks for any once and, without them, returns g * winners: the same numbers,
+    bit for bit, as (g / 1) * winners (signed zeros included).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        out = x.amax(dim=-1)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        x, out = ctx.saved_tensors
+        winners = x == out.unsqueeze(-1)
+        if int(winners.sum()) != out.numel():  # a tie somewhere: amax's exact formula
+            return (g.unsqueeze(-1) / winners.sum(-1, keepdim=True)) * winners
+        return g.unsqueeze(-1) * winners
+
+
 class Maxout(nn.Module):
     """A linear layer of units x pieces outputs, then the max over each unit's pieces."""
 
@@ -34,7 +60,12 @@ class Maxout(nn.Module):
         self.linear = nn.Linear(in_features, units * pieces)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x).view(x.shape[0], self.units, self.pieces).amax(dim=2)
+        h = self.linear(x).view(x.shape[0], self.units, self.pieces)
+        # The tie check reads a number back: that would stall a GPU, and a compiled graph fuses
+        # amax's backward anyway.
+        if h.device.type != "cpu" or torch.compiler.is_compiling():
+            return h.amax(dim=2)
+        return _MaxOverPieces.apply(h)
 
 
 class MLPGenerator(nn.Module):

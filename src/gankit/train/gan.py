@@ -12,6 +12,7 @@ from gankit.config import Config, merged_optim
 from gankit.losses import make_loss
 from gankit.nets import build_discriminator, build_generator
 from gankit.train.objective import Batch, Clock, Objective, Stats
+from gankit.train.speedups import prepare_net
 from gankit.train.steps import (
     discriminator_step,
     generator_step,
@@ -39,9 +40,12 @@ class GANObjective(Objective):
         mean = data.x.mean(dim=0) if data.is_image else None  # per pixel
         self.G = build_generator(cfg, data.shape, data.n_classes, data_mean=mean).to(device)
         self.D = build_discriminator(cfg, data.shape, data.n_classes).to(device)
+        for net in (self.G, self.D):  # layout, precision, compilation: train/speedups.py
+            prepare_net(net, cfg.train, device)
         self.g_opt_cfg, self.d_opt_cfg = merged_optim(cfg, "g_optim"), merged_optim(cfg, "d_optim")
-        self.opt_g = make_optimizer(self.G.parameters(), self.g_opt_cfg)
-        self.opt_d = make_optimizer(self.D.parameters(), self.d_opt_cfg)
+        fused = cfg.train.fused_optim
+        self.opt_g = make_optimizer(self.G.parameters(), self.g_opt_cfg, fused)
+        self.opt_d = make_optimizer(self.D.parameters(), self.d_opt_cfg, fused)
         self.loss = make_loss(cfg.loss, cfg.losses)
         self.probabilities = self.loss.probabilities
         self.G_ema = None

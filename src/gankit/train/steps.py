@@ -18,6 +18,7 @@ from torch.optim import Optimizer
 from gankit.config import OptimConfig, TrainConfig
 from gankit.losses import Loss
 from gankit.train.schedules import learning_rate, momentum
+from gankit.train.speedups import optimizer_kwargs
 
 Stats = dict[str, torch.Tensor]
 Labels = torch.Tensor | None
@@ -114,18 +115,20 @@ def topk_keep(n: int, train: TrainConfig, epoch: int) -> int | None:
     return max(1, min(n, math.ceil(k)))
 
 
-def make_optimizer(params: Any, opt: OptimConfig) -> torch.optim.Optimizer:
+def make_optimizer(params: Any, opt: OptimConfig, fused: bool = False) -> torch.optim.Optimizer:
+    """The config's optimiser; `fused` is train.fused_optim (see speedups.py)."""
+    impl = optimizer_kwargs(opt.name, fused)
     if opt.name == "sgd":
         # PyTorch's momentum (v = mu v + g; p -= lr v) equals pylearn2's classic momentum
         # (v = mu v - lr g; p += v) while lr is constant; here lr decays by 4e-6 per step.
         return torch.optim.SGD(
-            params, lr=opt.lr, momentum=opt.momentum_start, weight_decay=opt.weight_decay
+            params, lr=opt.lr, momentum=opt.momentum_start, weight_decay=opt.weight_decay, **impl
         )
     if opt.name == "adam":
         return torch.optim.Adam(
-            params, lr=opt.lr, betas=tuple(opt.betas), weight_decay=opt.weight_decay
+            params, lr=opt.lr, betas=tuple(opt.betas), weight_decay=opt.weight_decay, **impl
         )
-    return torch.optim.RMSprop(params, lr=opt.lr, weight_decay=opt.weight_decay)
+    return torch.optim.RMSprop(params, lr=opt.lr, weight_decay=opt.weight_decay, **impl)
 
 
 def set_schedule(optimizer: Optimizer, opt: OptimConfig, updates: int, epoch: int) -> None:
