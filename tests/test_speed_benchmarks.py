@@ -1,0 +1,77 @@
+"""benchmarks/speed.py and benchmarks/gpu.sh: computed verdicts, and the GPU script's CPU-side parts."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import REPO, tiny_config
+from gankit.bench.speed import bench_speed
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / f"benchmarks/{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _bench(variant: str, speedup: float, gemm: float = 0.8, ref: float = 1.0) -> dict:
+    return {"variant": variant, "gemm_limit_ratio": gemm, "speedup_vs_reference": ref,
+            "same_rounds": {"speedup": speedup}}
+
+
+EVAL = {"features": {"median_s": 7.5}, "parzen": {"median_s": 6.2}}
+
+
+def test_speed_goal_lines_are_computed_from_the_numbers():
+    speed = _load("speed")
+    results = {
+        "mnist-paper": [_bench("as shipped", 1.0, gemm=0.82), _bench("fused_optim", 1.04, gemm=0.91),
+                        _bench("fused_optim, amp=bf16", 1.5, gemm=0.95)],
+        "mnist-dcgan": [_bench("as shipped", 1.0, ref=0.98), _bench("cl", 1.6, ref=1.5),
+                        _bench("cl, bf16", 2.0)],
+        "mnist-cdcgan": [_bench("as shipped", 1.0), _bench("cl", 1.28, ref=0.9),
+                         _bench("cl, bf16", 1.7)],
+    }
+    lines = speed.goal_lines(results, EVAL)
+    assert lines[0].startswith("- paper MLP") and "**met**" in lines[0] and "91%" in lines[0]
+    assert "float32 options **met** (1.60x)" in lines[1]
+    assert "**met** with the float32 options (1.50x)" in lines[2]
+    assert "float32 options **not met** (1.28x)" in lines[3]
+    assert "bf16 autocast **met** (1.70x)" in lines[3]
+    assert "**not met**" in lines[4]  # 0.9x the reference
+    assert "**met** (7.5 s)" in lines[5] and "**not met** (6.2 s)" in lines[6]
+
+
+def test_gpu_script_parses_and_refuses_a_machine_without_a_gpu():
+    assert subprocess.run(["bash", "-n", str(REPO / "benchmarks/gpu.sh")]).returncode == 0
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    env = {**os.environ, "PYTHON": sys.executable,
+           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(["bash", str(REPO / "benchmarks/gpu.sh")], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "sees no CUDA GPU" in done.stderr
+
+
+def test_gpu_report_renders_bench_json_failures_and_skipped_steps(tmp_path):
+    report = _load("gpu_report")
+    result = bench_speed(tiny_config(), rounds=1, warmup=1, round_seconds=0.01, peak_sizes=(64,))
+    result.update(config_file="configs/ring8.yaml",
+                  overrides=["train.device=cpu", "train.amp=bf16"])
+    failed = {"failed": True, "config": "mnist-dcgan", "overrides": "train.compile=true"}
+    (tmp_path / "bench.jsonl").write_text(json.dumps(result) + "\n" + json.dumps(failed) + "\n")
+    (tmp_path / "train.json").write_text(json.dumps({"status": "ok", "wall_s": 12, "run": None}))
+    (tmp_path / "ddp.json").write_text(json.dumps({"status": "skipped", "reason": "1 GPU visible"}))
+    text = report.render(tmp_path, "bash benchmarks/gpu.sh", 65.0)
+    assert "| ring8 | train.amp=bf16 |" in text
+    assert "| mnist-dcgan | train.compile=true | failed or timed out |" in text
+    assert "ok in 12 s" in text and "skipped (1 GPU visible)" in text
