@@ -90,11 +90,22 @@ def test_samples_collapsing_onto_one_are_reported_after_two_records(tmp_path):
     # sooner (two records) than a partial drop.
     t = tiny_trainer(tmp_path)
     t.objective.G = FixedOutput(t.data.x[1000:])
-    assert t.monitor.check(healthy_record(5)) == []
+    assert t.monitor.check(healthy_record(100)) == []
     t.objective.G = FixedOutput(t.data.means[:1] + 0.001)
-    assert t.monitor.check(healthy_record(10)) == []
-    text = " ".join(t.monitor.check(healthy_record(15)))
+    assert t.monitor.check(healthy_record(200)) == []
+    text = " ".join(t.monitor.check(healthy_record(300)))
     assert "G is collapsing" in text and "nearly identical" in text and "pack=2" in text
+
+
+def test_a_dip_logged_every_step_is_no_alarm():
+    # Two records are not enough when they are a few steps apart: the condition must also span
+    # 100 steps (log_every = 1 sees every wobble).
+    real = torch.rand(200, 1, 8, 8)
+    preview = Shrinking(real, [0.15, 0.05, 0.05, 0.05, 0.15])
+    monitor = HealthMonitor(preview, 100, real, "non-saturating", True)
+    for i in range(5):
+        preview.i = i
+        assert monitor.check(healthy_record(i + 1)) == []
 
 
 def test_a_generator_that_never_spreads_out_is_reported(tmp_path):

@@ -8,7 +8,8 @@ prints and stores the strings it returns. Three failure modes are watched:
 * Mode collapse: the spread of G's samples drops. The monitor measures it itself on a fixed
   slice of the run's fixed noise as the mean pairwise distance of G's outputs over that of real data
   (1 is the data's spread, 0 a single point) and, for 2-D mixtures, counts the modes covered
-  with the VEEGAN/PacGAN metric. Both go into the record, so they are logged.
+  with the VEEGAN/PacGAN metric. Both go into the record, so they are logged. Samples that
+  become nearly identical, or never spread out, are reported within the first 300 steps.
 
 * Divergence: a gradient norm or a loss that is infinite or astronomically large (the steps are
   far too large); reported at once, since nothing a run does afterwards is worth waiting for.
@@ -53,8 +54,10 @@ FLAT_AFTER_STEPS = 300
 # configs/mnist-dcgan.yaml before its fix: 0.15 at step 50, 0.04 at step 200 (healthy runs: 0.3+).
 IDENTICAL = 0.1
 SHRINKING = 0.75
-# Records that condition must hold: two, so with log_every = 100 it is reported at step 300.
+# Records that condition must hold, and steps from its first: two records and 100 steps, so
+# with log_every = 100 it is reported at step 300, and a dip logged every step is no alarm.
 EARLY_SUSTAIN = 2
+EARLY_SPAN = 100
 # D(x) above and D(G(z)) below 1 - D_SURE: D separates real from fake (named in the warning).
 D_SURE = 0.99
 # A loss or gradient norm above this (or not finite) means the run has blown up; healthy runs of
@@ -87,6 +90,7 @@ class HealthMonitor:
         self.modes_peak = 0
         self.streaks = {"saturation": 0, "collapse": 0, "flat": 0, "modes": 0, "diverged": 0}
         self.last_warned: dict[str, int] = {}  # warning kind -> record index
+        self.collapse_since = 0  # the step of the current collapse streak's first record
 
     @classmethod
     def for_run(cls, cfg: Any, data: Any, objective: Any) -> HealthMonitor:
@@ -210,8 +214,11 @@ class HealthMonitor:
         # Nearly identical samples that were more diverse before: collapsing, even when the
         # earlier peak was too small for the drop above to count.
         identical = diversity < IDENTICAL and diversity < SHRINKING * self.diversity_peak
+        if (dropped or identical) and not self.streaks["collapse"]:
+            self.collapse_since = record.get("step", 0)
         self.streaks["collapse"] = self.streaks["collapse"] + 1 if dropped or identical else 0
-        if identical:
+        step = record.get("step", 0)
+        if identical and step - self.collapse_since >= EARLY_SPAN:
             warnings += self._report(
                 "collapse",
                 f"G is collapsing: its samples are nearly identical (diversity {diversity:.3f} of "
@@ -228,7 +235,6 @@ class HealthMonitor:
             )
         flat = self.diversity_peak < IDENTICAL and not identical  # one warning per record
         self.streaks["flat"] = self.streaks["flat"] + 1 if flat else 0
-        step = record.get("step", 0)
         if flat and step >= FLAT_AFTER_STEPS:
             warnings += self._report(
                 "flat",
@@ -278,6 +284,7 @@ class HealthMonitor:
             "modes_peak": self.modes_peak,
             "streaks": dict(self.streaks),
             "last_warned": dict(self.last_warned),
+            "collapse_since": self.collapse_since,
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -287,6 +294,7 @@ class HealthMonitor:
         self.modes_peak = int(state.get("modes_peak", 0))
         self.streaks.update(state.get("streaks", {}))
         self.last_warned = dict(state.get("last_warned", {}))
+        self.collapse_since = int(state.get("collapse_since", 0))
 
 
 def mean_pairwise_distance(x: torch.Tensor) -> float:
