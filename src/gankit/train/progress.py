@@ -20,8 +20,8 @@ def _values(record: dict[str, Any]) -> dict[str, str]:
     """The few logged values worth showing while training."""
     return {
         "ep": str(record["epoch"]),
-        "D": f"{record.get('d_loss', 0):.3f}",
-        "G": f"{record.get('g_loss', 0):.3f}",
+        "D": f"{record.get('d_loss', 0):.4g}",
+        "G": f"{record.get('g_loss', 0):.4g}",
         "D(x)": f"{record.get('d_x', 0):.2f}",
         "D(G(z))": f"{record.get('d_gz', 0):.2f}",
         "img/s": f"{record['images_per_s']:.0f}",
