@@ -325,9 +325,6 @@ class _MeanModel(Objective):
     def diagnostics(self):
         return {}
 
-    def all_finite(self):
-        return True
-
     def first_non_finite(self, stats):
         return ""
 

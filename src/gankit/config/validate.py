@@ -185,7 +185,7 @@ def validate(cfg: Config) -> Config:
             f"data.dataset is {cfg.data.dataset}: set train.eval_every=0"
         )
     if t.eval_every:  # names that cannot be computed fail now, not after the first epoch
-        names = list(t.eval_metrics) or registry.default_metrics(cfg.data.dataset, training=True)
+        names = registry.training_metrics(t.eval_metrics, cfg.data.dataset)
         registry.check_metrics(names, cfg.data.dataset, training=True, where="train.eval_metrics")
     if cfg.data.channels not in (1, 3):
         raise GankitError(f"data.channels = {cfg.data.channels} must be 1 or 3")

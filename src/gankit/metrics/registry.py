@@ -99,6 +99,11 @@ def default_metrics(dataset: str, training: bool = False) -> list[str]:
     return [m.name for m in metrics_for(dataset, training) if getattr(m, flag)]
 
 
+def training_metrics(names: Iterable[str], dataset: str) -> list[str]:
+    """train.eval_metrics as given, or the dataset's training default set when it is empty."""
+    return list(names) or default_metrics(dataset, training=True)
+
+
 def default_n(dataset: str) -> int:
     """Samples scored by default: the n of the dataset's default metrics (they agree)."""
     _check_dataset(dataset)

@@ -25,15 +25,7 @@ EVAL_SEED = 12_345  # the evaluation noise: the same at every evaluation, so val
 
 def eval_metric_names(cfg: Config) -> list[str]:
     """train.eval_metrics, or the dataset's training default set when it is empty."""
-    return list(cfg.train.eval_metrics) or registry.default_metrics(cfg.data.dataset,
-                                                                    training=True)
-
-
-def check_eval_config(cfg: Config) -> None:
-    """Fail before training, not after the first epoch, on metric names that cannot be computed."""
-    if cfg.train.eval_every:
-        registry.check_metrics(eval_metric_names(cfg), cfg.data.dataset, training=True,
-                               where="train.eval_metrics")
+    return registry.training_metrics(cfg.train.eval_metrics, cfg.data.dataset)
 
 
 def evaluate_generator(G: torch.nn.Module, cfg: Config, data: Any,

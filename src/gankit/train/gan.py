@@ -162,12 +162,6 @@ class GANObjective(Objective):
         return "the loss itself"
 
     # --- checkpoints --------------------------------------------------------------------------
-    def nets(self) -> dict[str, torch.nn.Module]:
-        nets = {"generator": self.G, "discriminator": self.D}
-        if self.G_ema is not None:
-            nets["g_ema"] = self.G_ema
-        return nets
-
     def state_dict(self) -> dict[str, Any]:
         return {
             "generator": self.G.state_dict(),

@@ -305,12 +305,15 @@ class Trainer:
         if any_bad and not bad:
             raise GankitError("another training process met a non-finite loss; see its message")
         for key in bad:
-            kept = (f"the checkpoint of step {self.saved_step} is kept"
-                    if self.saved_step is not None else "no checkpoint was written")
             raise GankitError(
                 f"{key} is {stats[key].item()} at generator step {self.progress.g_steps} "
                 f"(non-finite: {self.objective.first_non_finite(stats)}); training stopped, "
-                f"{kept} in {self.run_dir}; lower the learning rate or change the loss")
+                f"{self._kept()} in {self.run_dir}; lower the learning rate or change the loss")
+
+    def _kept(self) -> str:
+        """Which checkpoint a stopped run still has, for its error message."""
+        return (f"the checkpoint of step {self.saved_step} is kept"
+                if self.saved_step is not None else "no checkpoint was written")
 
     def state(self) -> dict[str, Any]:
         return {
@@ -331,16 +334,13 @@ class Trainer:
             self._data_sha256 = fingerprint(self.data)
         return self._data_sha256
 
-
     def save(self, finished: bool = False) -> None:
         state = self.state()
         bad = first_non_finite(state)  # weights or optimiser state: either would poison a resume
         if bad is not None:
-            kept = (f"the checkpoint of step {self.saved_step} is kept"
-                    if self.saved_step is not None else "no checkpoint was written")
             raise GankitError(f"the weights are not finite at generator step "
-                              f"{self.progress.g_steps} ({bad}); {kept} in {self.run_dir}; lower "
-                              "the learning rate")
+                              f"{self.progress.g_steps} ({bad}); {self._kept()} in "
+                              f"{self.run_dir}; lower the learning rate")
         save_checkpoint(self.run_dir / runs.CHECKPOINT_FILE, state)
         self.saved_step = self.progress.g_steps
         runs.write_status(self.run_dir, {

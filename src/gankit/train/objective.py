@@ -70,20 +70,8 @@ class Objective:
         """Name what went non-finite, so the user knows where to look."""
         return "the loss itself"
 
-    def nets(self) -> dict[str, nn.Module]:
-        return {}
-
     def state_dict(self) -> dict[str, Any]:
         raise NotImplementedError
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         raise NotImplementedError
-
-    def all_finite(self) -> bool:
-        """Every weight finite: a checkpoint is only ever written when this holds."""
-        return all(
-            torch.isfinite(t).all()
-            for net in self.nets().values()
-            for t in net.state_dict().values()
-            if t.is_floating_point()
-        )
