@@ -142,3 +142,32 @@ def test_what_does_not_distribute_is_refused(tmp_path, monkeypatch, update):
     with pytest.raises(GankitError, match="one process only"):
         check_world(tiny_config(f"train.update={update}"), World(0, 2, 0))
     check_world(tiny_config(), World(0, 2, 0))  # the alternating update distributes
+
+
+def test_the_ddp_wrappers_are_freed_before_the_process_group_is_destroyed(tmp_path, monkeypatch):
+    # A wrapper alive at destroy_process_group keeps gloo's threads until interpreter exit,
+    # where tearing them down aborts the process ("terminate called without an active
+    # exception"): a two-process run that trained fine then failed CI. One in-process gloo
+    # group stands in for torchrun's.
+    import gc
+
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    from conftest import tiny_config
+    from gankit.train import loop
+    from gankit.train.distributed import World
+
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    monkeypatch.setattr(loop, "world_from_env", lambda device: World(0, 2, 0))
+    alive: list[int] = []
+    destroy = dist.destroy_process_group
+
+    def counting_destroy(*args, **kwargs):
+        alive.append(sum(isinstance(o, DistributedDataParallel) for o in gc.get_objects()))
+        destroy(*args, **kwargs)
+
+    monkeypatch.setattr(dist, "destroy_process_group", counting_destroy)
+    loop.train(tiny_config("train.max_steps=2"), tmp_path / "run")
+    assert alive == [0]
+    assert not dist.is_initialized()

@@ -25,6 +25,7 @@ torchrun starts the processes and sets RANK, WORLD_SIZE and LOCAL_RANK; gankit j
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,6 +74,9 @@ class World:
 
     def close(self) -> None:
         if self.size > 1 and dist.is_initialized():
+            # DDP wrappers no longer referenced may sit in reference cycles; each holds the
+            # process group, so collect them while the group can still shut down cleanly.
+            gc.collect()
             # Wait for rank 0's last writes: a process leaving the group early aborts gloo's
             # threads in the others ("terminate called without an active exception").
             dist.barrier()

@@ -41,6 +41,7 @@ from gankit.train.identity import check_belongs, check_same_data, mismatch, stam
 from gankit.train.lock import RunLock
 from gankit.train.objective import Batch, Clock, Stats
 from gankit.train.objectives import make_objective
+from gankit.train.plan import planned_steps, warmup_text
 from gankit.train.stopping import Interrupted, NoLock, StopSignals
 
 
@@ -48,10 +49,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-# planned_steps looks this many generator steps ahead at most (a bar without a total beyond).
-PLAN_LIMIT = 1_000_000
 
 
 @dataclass
@@ -200,32 +197,11 @@ class Trainer:
             bool(t.epochs) and p.d_steps >= t.epochs * self.batches_per_epoch)
 
     def planned_steps(self) -> tuple[int, int] | None:
-        """(generator, discriminator) updates at the end of the run by its epochs and max_steps:
-        `done()`'s rule run over the critic-step schedule alone (so WGAN's warm-up counts).
-        None when that is more than PLAN_LIMIT generator steps away."""
-        t, p = self.cfg.train, self.progress
-        g, d = p.g_steps, p.d_steps
-        d_end = t.epochs * self.batches_per_epoch
-        while not ((t.max_steps and g >= t.max_steps) or (t.epochs and d >= d_end)):
-            if g - p.g_steps >= PLAN_LIMIT:
-                return None
-            d += self.objective.critic_steps(t.k, g) if self.objective.adversarial else 1
-            g += 1
-        return g, d
-
-    def warmup_text(self, plan: tuple[int, int] | None) -> str | None:
-        """One line on the critic steps a warm-up adds to the planned run, or None."""
-        if plan is None:
-            return None
-        k, p = self.cfg.train.k, self.progress
-        g, d = plan[0] - p.g_steps, plan[1] - p.d_steps
-        extra = d - k * g
-        if extra <= 0:
-            return None
-        how = "; losses.wgan_warmup=false turns it off" if self.cfg.loss == "wgan" else ""
-        return (f"critic warm-up: {extra:,} critic steps on top of k = {k} per generator step "
-                f"for the {g:,} generator steps to go ({d:,} critic steps in all, counted by the "
-                f"progress bar){how}")
+        """(generator, discriminator) updates at the end of the run (plan.py)."""
+        obj, k = self.objective, self.cfg.train.k
+        return planned_steps(self.cfg.train, self.progress.g_steps, self.progress.d_steps,
+                             self.batches_per_epoch,
+                             lambda g: obj.critic_steps(k, g) if obj.adversarial else 1)
 
     def hooks(self) -> list[Hook]:
         if not self.world.main:
@@ -239,7 +215,8 @@ class Trainer:
         logger = TrainingLogger(self.cfg, self.run_dir, objective.probabilities,
                                 objective.diagnostics, objective.preview, self.monitor,
                                 self.progress.d_steps, plan and plan[1], self.data.is_image)
-        if warmup := self.warmup_text(plan):
+        p = self.progress
+        if warmup := warmup_text(plan, p.g_steps, p.d_steps, self.cfg.train.k, self.cfg.loss):
             logger.write(warmup)  # WGAN's first steps are slow: say why before they start
         return [
             logger,
@@ -394,7 +371,11 @@ def train(config: Config, run_dir: str | Path | None = None, resume: bool = Fals
           force: bool = False, hooks: Sequence[Hook] = ()) -> Path:
     """Train as `config` says; returns the run folder (see `gankit.load_run`)."""
     trainer = Trainer(config, run_dir, resume=resume, force=force, hooks=hooks)
+    world = trainer.world
     try:
         return trainer.run()
     finally:
-        trainer.world.close()
+        # The DDP wrappers hold the process group: free them before it is destroyed, or gloo's
+        # threads are torn down at interpreter exit and abort the process.
+        del trainer
+        world.close()
