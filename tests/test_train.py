@@ -369,3 +369,38 @@ def test_simultaneous_step_moves_g_down_its_own_loss(trainer):
                       trainer.objective.loss, real, None, z, None)
     for a, b in zip(G.parameters(), G0.parameters(), strict=True):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_extra_data_tensors_reach_the_objective_row_aligned_with_x(tmp_path, monkeypatch):
+    # A dataset's extras (an input image for pix2pix, a caption...) travel in the minibatch
+    # after x and y, the same rows as x.
+    import sys
+
+    from gankit.data.dataset import load_training_data
+    from gankit.train import objectives
+
+    validate_module = sys.modules["gankit.config.validate"]
+    monkeypatch.setitem(objectives.OBJECTIVES, "mean", _MeanModel)
+    monkeypatch.setattr(validate_module, "OBJECTIVE_NAMES", ("gan", "mean"))
+    cfg = tiny_config("objective=mean", "train.max_steps=3")
+    data = load_training_data(cfg.data, cfg.seed)
+    data.extras = {"twice": 2 * data.x, "row": torch.arange(len(data.x))}
+    t = Trainer(cfg, tmp_path / "run", data=data)
+    batch = t.real_batch(5)
+    assert len(batch) == 4
+    assert torch.equal(batch[2], 2 * batch[0])
+    assert torch.equal(t.data.x[batch[3]], batch[0])
+
+
+def test_a_section_of_another_objective_is_refused(monkeypatch):
+    import sys
+
+    from gankit.errors import GankitError
+
+    validate_module = sys.modules["gankit.config.validate"]
+    monkeypatch.setattr(validate_module, "OBJECTIVE_SECTIONS", {"losses": ("other",)})
+    monkeypatch.setattr(validate_module, "OBJECTIVE_NAMES", ("gan", "other"))
+    validate_module.validate(tiny_config())  # defaults everywhere: fine
+    with pytest.raises(GankitError, match=r"^losses.gp_weight is set, but only objective other reads"):
+        validate_module.validate(tiny_config("losses.gp_weight=1.0"))
+    validate_module.validate(tiny_config("objective=other", "losses.gp_weight=1.0"))

@@ -13,7 +13,7 @@ from gankit.losses import LOSS_NAMES, LossConfig
 __all__ = [
     "Config", "DataConfig", "DiscriminatorConfig", "GeneratorConfig", "LossConfig",
     "OptimConfig", "TrainConfig", "LOSS_NAMES", "DATASETS", "GENERATORS", "DISCRIMINATORS",
-    "OPTIMIZERS", "KIND_KEYS", "OUTPUTS",
+    "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS",
 ]
 
 DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist")
@@ -35,6 +35,11 @@ KIND_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
     ("discriminator", "dcgan"): ("base", "attention", "spectral_norm", "batch_norm",
                                  "minibatch_std", "pack", "extra_layers"),
 }
+# Config sections that only some objectives read: section name -> the objectives that read it.
+# A new objective with settings of its own adds a dataclass section to Config and a line here;
+# validate.py refuses a non-default value in a section the chosen objective does not read.
+OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {}
+
 # Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
 # point data (2-D mixtures) by a linear layer.
 OUTPUTS = {"mlp": ("sigmoid", "tanh", "linear"), "dcgan": ("sigmoid", "tanh")}

@@ -18,6 +18,7 @@ from gankit.config.schema import (
     GENERATORS,
     KIND_KEYS,
     LOSS_NAMES,
+    OBJECTIVE_SECTIONS,
     OPTIMIZERS,
     OUTPUTS,
     Config,
@@ -57,6 +58,21 @@ def _check_kind_keys(cfg: Config) -> None:
         raise GankitError(
             f"generator.output = {output!r} is not available for generator.kind {kind}; "
             f"choose one of: {', '.join(OUTPUTS[kind])}"
+        )
+
+
+def _check_objective_sections(cfg: Config) -> None:
+    """A section the chosen objective does not read must keep its defaults (no silent no-ops)."""
+    for section, readers in OBJECTIVE_SECTIONS.items():
+        sec = getattr(cfg, section)
+        if cfg.objective in readers or sec == type(sec)():
+            continue
+        changed = [f.name for f in dataclasses.fields(sec)
+                   if getattr(sec, f.name) != getattr(type(sec)(), f.name)]
+        raise GankitError(
+            f"{section}.{changed[0]} is set, but only objective {' or '.join(readers)} reads the "
+            f"{section}: section and this config trains objective {cfg.objective}; remove the "
+            f"{section}: settings or set objective: {readers[0]}"
         )
 
 
@@ -101,6 +117,7 @@ def validate(cfg: Config) -> Config:
     _check_choice(cfg.train.update, ("alternating", "simultaneous"), "train.update")
     _check_choice(cfg.train.amp, AMP_MODES, "train.amp")
     _check_kind_keys(cfg)
+    _check_objective_sections(cfg)
     if not SAFE_NAME.match(cfg.name):
         raise GankitError(
             f"name = {cfg.name!r} must be a plain folder name (letters, digits, '.', '_', '-'); "

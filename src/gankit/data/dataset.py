@@ -8,7 +8,7 @@ and a slow one.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -25,6 +25,9 @@ class TrainingData:
     valid_y: torch.Tensor | None = None
     means: torch.Tensor | None = None  # toy mixtures: the true mode centres
     std: float | None = None  # toy mixtures: the true per-mode std
+    # Per-example tensors beyond x and y (an input image for x, a caption, attributes), N rows
+    # each. The loop's minibatches are (x, y, *extras.values()), in this dict's order.
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -45,7 +48,7 @@ FOLDER_DATASETS = ("image-folder",)
 def fingerprint(data: TrainingData) -> str:
     """SHA-256 of the training examples and labels: the same for the same images anywhere."""
     digest = hashlib.sha256()
-    for tensor in (data.x, data.y):
+    for tensor in (data.x, data.y, *data.extras.values()):
         if tensor is not None:
             digest.update(str(tuple(tensor.shape)).encode())
             digest.update(tensor.detach().cpu().contiguous().numpy())

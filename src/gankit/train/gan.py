@@ -64,6 +64,15 @@ class GANObjective(Objective):
         # What the update steps call: the nets themselves, or their DDP wrappers (distribute).
         self.G_step, self.D_step, self.shard = self.G, self.D, _whole
 
+    @classmethod
+    def inference_nets(cls, cfg: Config, shape: tuple[int, ...], n_classes: int,
+                       state: dict[str, Any]) -> dict[str, torch.nn.Module]:
+        g = build_generator(cfg, shape, n_classes)
+        d = build_discriminator(cfg, shape, n_classes)
+        g.load_state_dict(state["g_ema"] if state.get("g_ema") else state["generator"])
+        d.load_state_dict(state["discriminator"])
+        return {"generator": g, "discriminator": d}
+
     def distribute(self, world: Any, sync_bn: bool) -> None:
         self.shard = world.shard
         self.G_step = world.wrap(self.G, self.device, sync_bn)

@@ -97,7 +97,7 @@ class Trainer:
         self.data = data or load_training_data(cfg.data, cfg.seed)
         check_against_data(cfg, self.data)
         self.tensors = tuple(t.to(self.device) if t is not None else None
-                             for t in (self.data.x, self.data.y))
+                             for t in (self.data.x, self.data.y, *self.data.extras.values()))
         self.objective = make_objective(cfg, self.data, self.device)
         self.progress = Progress()
         self.extra_hooks = list(hooks)

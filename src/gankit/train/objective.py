@@ -35,6 +35,15 @@ class Objective:
     probabilities: bool = True  # D's outputs are logits of "real" probabilities (for logging)
     sampler: nn.Module  # what samples are drawn from (G, or its EMA copy)
 
+    @classmethod
+    def inference_nets(cls, cfg: Any, shape: tuple[int, ...], n_classes: int,
+                       state: dict[str, Any]) -> dict[str, nn.Module]:
+        """The trained networks of a checkpoint (`state_dict()` plus the loop's counters),
+        rebuilt for sampling and evaluation by `load_run`. "generator" is what samples are drawn
+        from (G(z, y) with a `sample_z(n)`); other names are the objective's own (an encoder, a
+        discriminator that classifies). Errors from a state that does not fit propagate."""
+        raise NotImplementedError
+
     def critic_steps(self, k: int, g_steps: int) -> int:
         """Discriminator updates before the next generator update."""
         return k

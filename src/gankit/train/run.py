@@ -228,13 +228,24 @@ class Run:
 
     path: Path
     config: Config
-    generator: torch.nn.Module
-    discriminator: torch.nn.Module
+    nets: dict[str, torch.nn.Module]  # the objective's trained networks (inference_nets)
     data_shape: tuple[int, ...]
     n_classes: int
     step: int
     epoch: int
     status: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def generator(self) -> torch.nn.Module:
+        """What samples are drawn from (G's EMA copy when the run kept one)."""
+        return self.nets["generator"]
+
+    @property
+    def discriminator(self) -> torch.nn.Module:
+        if "discriminator" not in self.nets:
+            raise GankitError(f"run {self.path} (objective {self.config.objective}) has no "
+                              f"discriminator; it has: {', '.join(self.nets)}")
+        return self.nets["discriminator"]
 
     @torch.no_grad()
     def sample(
@@ -289,8 +300,9 @@ def generate(
 
 
 def load_run(path: str | Path, map_location: str = "cpu") -> Run:
-    """Rebuild G and D of a run folder from its checkpoint (on the CPU by default)."""
-    from gankit.nets import build_discriminator, build_generator
+    """Rebuild the trained networks of a run folder from its checkpoint (on the CPU by
+    default): its objective (train/objectives.py) says which they are."""
+    from gankit.train.objectives import OBJECTIVES
 
     path = Path(path)
     cfg = read_config(path)
@@ -298,18 +310,15 @@ def load_run(path: str | Path, map_location: str = "cpu") -> Run:
     state = load_checkpoint(file, map_location=map_location, config=cfg)
     try:
         shape, n_classes = tuple(state["data_shape"]), state["n_classes"]
-        g = build_generator(cfg, shape, n_classes)
-        d = build_discriminator(cfg, shape, n_classes)
-        g.load_state_dict(state["g_ema"] if state.get("g_ema") else state["generator"])
-        d.load_state_dict(state["discriminator"])
+        nets = OBJECTIVES[cfg.objective].inference_nets(cfg, shape, n_classes, state)
     except (RuntimeError, KeyError, ValueError, TypeError) as exc:
         raise GankitError(f"checkpoint {file} does not fit the run's {CONFIG_FILE} "
                           f"({first_problem(exc)}); "
                           "put back the checkpoint this run wrote, or train a new run") from None
-    g.eval()
-    d.eval()
+    for net in nets.values():
+        net.eval()
     return Run(
-        path, cfg, g, d, shape, n_classes, state["g_steps"], state["epoch"], read_status(path)
+        path, cfg, nets, shape, n_classes, state["g_steps"], state["epoch"], read_status(path)
     )
 
 
