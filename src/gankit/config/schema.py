@@ -102,7 +102,10 @@ class DiscriminatorConfig:
 class OptimConfig:
     name: str = "sgd"
     lr: float = 0.1
-    lr_decay: float = 1.000004  # lr divided by this at every update (the authors' mnist.yaml)
+    # lr divided by this at every update (the authors' mnist.yaml). Each network counts its own
+    # updates (a choice, stated): with k D steps per G step, D's rate decays k times as fast
+    # per iteration as G's. Give d_optim its own lr_decay to change that.
+    lr_decay: float = 1.000004
     lr_min: float = 1e-6
     momentum_start: float = 0.5  # classic momentum, rising linearly ...
     momentum_end: float = 0.7
