@@ -278,3 +278,44 @@ def test_toy2d_render_only_rewrites_the_doc_byte_for_byte(tmp_path, monkeypatch)
                                       "--out", str(out)])
     toy2d.main()
     assert out.read_text() == committed_doc("toy2d", results["date"])
+
+
+# --- toy2d: G steps, fresh confirmation seeds, the strongest published row ---------------------
+
+
+@pytest.fixture(scope="module")
+def toy2d_report():
+    return load("toy2d_report")
+
+
+def test_toy2d_g_steps_follow_each_loss_k_and_warm_up(toy2d_report) -> None:
+    # 2,000 D steps: k = 1 gives 2,000 G steps; WGAN-GP's k = 5 gives 400; WGAN's warm-up of
+    # 100 critic steps for each of the first 25 G steps leaves 20.
+    assert toy2d_report.g_steps("non-saturating", 2) == 2000
+    assert toy2d_report.g_steps("wgan-gp", 2) == 400
+    assert toy2d_report.g_steps("wgan", 2) == 20
+    # 5,000: G steps 0-24 take 2,500; 25-499 take 5 each (4,875); step 500 is a warm-up step
+    # again (4,975); 501 reaches 4,980 ... 505 reaches 5,000: 506 G steps.
+    assert toy2d_report.g_steps("wgan", 5) == 506
+
+
+def test_toy2d_goal_is_the_strongest_published_row_with_a_margin(toy2d_report) -> None:
+    rows = toy2d_report.published_rows("ring", "high_quality")
+    assert max(r.value for r in rows) == 98.2  # the plain GAN's HQ, not PacGAN2's 95.6
+    run = {"dataset": "ring", "modes": 8, "high_quality": 97.9, "reverse_kl": 0.01,
+           "diverged": False, "warnings": 0, "cpu_s": 1.0}
+    final = {"ring": {"x (best of sweep)": [dict(run, seed=s) for s in range(3, 13)]}}
+    text = "\n".join(toy2d_report._goal_check(final))
+    assert "high_quality: not met: 97.9" in text and "98.2" in text
+    assert "not like for like" in text  # all-samples KL against PacGAN's HQ-only one
+    with_hq = {"ring": {"x (best of sweep)": [dict(run, seed=s, reverse_kl_hq=0.001)
+                                             for s in range(3, 13)]}}
+    text = "\n".join(toy2d_report._goal_check(with_hq))
+    assert "reverse_kl_hq: met" in text and "not like for like" not in text
+
+
+def test_toy2d_says_when_confirmation_seeds_were_the_selection_seeds(toy2d_report) -> None:
+    reused = {"sweep_seeds": 3, "final_seeds": 10}
+    assert "include the sweep's" in toy2d_report._seeds_text(reused)
+    fresh = {**reused, "final_seed_start": 3}
+    assert "seeds it was not chosen on" in toy2d_report._seeds_text(fresh)

@@ -70,7 +70,7 @@ METRICS: tuple[Metric, ...] = (
            ("fid_inception_extractor",), default=False, training_default=False, training=False),
     # PacGAN (Lin et al. 2018): 2,500 samples, each assigned to its nearest true mode.
     Metric("modes", ("ring", "grid"), 2_500, _IMPL + "modes2d",
-           ("modes", "high_quality", "reverse_kl", "n"),
+           ("modes", "high_quality", "reverse_kl", "reverse_kl_hq", "n"),
            (*_SEEDED, "dataset", "modes_total", "std", "high_quality_within_stds",
             "high_quality_unit", "reference"),
            needs_data=True),
