@@ -18,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import math
 import os
 import platform
+import statistics
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,6 +79,16 @@ def bench_speed(cfg: Config, *, rounds: int = 5, warmup: int = 3, round_seconds:
                             load_before)
     finally:
         torch.set_num_threads(threads_before)
+
+
+def paired_ratio_se(reference_s: list[float], iteration_s: list[float], scale: float) -> float:
+    """Standard error of the speed-up over the reference loop from the interleaved rounds: each
+    round gives its own ratio (the two loops ran side by side, under the same load), and the
+    spread of those ratios says how far the median one can be trusted. 0 for a single round."""
+    ratios = [scale * r / i for r, i in zip(reference_s, iteration_s, strict=True)]
+    if len(ratios) < 2:
+        return 0.0
+    return statistics.stdev(ratios) / math.sqrt(len(ratios))
 
 
 def _measure(trainer: Any, rounds: int, warmup: int, round_seconds: float, reference: bool,
@@ -148,10 +160,13 @@ def _measure(trainer: Any, rounds: int, warmup: int, round_seconds: float, refer
         "reference_iteration_s": None,
         "reference_flops_per_iteration": None,
         "speedup_vs_reference": None,
+        "speedup_vs_reference_se": None,
     }
     if loop is not None:
         ref_s = works[-1].median
         result.update(reference_iteration_s=ref_s, reference_images_per_s=batch / ref_s,
                       reference_flops_per_iteration=reference_flops.get_total_flops(),
-                      speedup_vs_reference=result["images_per_s"] / (batch / ref_s))
+                      speedup_vs_reference=result["images_per_s"] / (batch / ref_s),
+                      speedup_vs_reference_se=paired_ratio_se(
+                          works[-1].seconds, step_work.seconds, images_per_iteration / batch))
     return result
