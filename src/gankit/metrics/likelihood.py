@@ -12,8 +12,9 @@ decoder p(x|z) with logits l(z), every draw z_k ~ q(z|x) gives an importance wei
   grows, so it is the estimate of log p(x) reported.
 
 The images must be binary (0/1): these are probabilities of binary images, not densities. The
-functions take the networks themselves and draw from their own `torch.Generator`, so the
-global random state is untouched.
+bounds themselves are computed beside the networks (gankit.nets.vae: `elbo`, `iwae_bound`,
+`log_weights`), since training maximises the same ELBO; here they are averaged over a test set,
+drawing from their own `torch.Generator`, so the global random state is untouched.
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ import math
 from typing import Any
 
 import torch
-from torch.nn import functional as F
 
 from gankit.errors import GankitError
+from gankit.nets.vae import elbo, iwae_bound
 
-LOG_2PI = math.log(2 * math.pi)
 BINARIZE_SEED = 0  # the one fixed binarisation of the test set every reported number uses
 
 
@@ -40,49 +40,6 @@ def _check_binary(x: torch.Tensor) -> None:
     if not bool(((x == 0) | (x == 1)).all()):
         raise GankitError("likelihood bounds need binary images (pixels 0 or 1); binarise them "
                           "first with gankit.metrics.likelihood.binarize(x)")
-
-
-def bernoulli_log_prob(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """log p(x | logits) summed over the pixels: N (or K x N) values."""
-    return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits),
-                                               reduction="none").sum(-1)
-
-
-def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, exp(logvar)) || N(0, I)) per row, in closed form."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
-
-
-def log_weights(encoder: Any, decoder: Any, x: torch.Tensor, k: int,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-    """K x N log importance weights log p(x, z_k) - log q(z_k | x), z_k ~ q(z | x)."""
-    flat = x.reshape(len(x), -1)
-    mu, logvar = encoder(x)
-    std = (0.5 * logvar).exp()
-    eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
-    z = mu + std * eps  # the reparameterisation: gradients reach mu and logvar through z
-    log_q = -0.5 * (eps.pow(2) + logvar + LOG_2PI).sum(-1)
-    log_prior = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
-    logits = decoder.logits(z.reshape(-1, mu.shape[1])).reshape(k, len(x), -1)
-    return bernoulli_log_prob(logits, flat) + log_prior - log_q
-
-
-def elbo(encoder: Any, decoder: Any, x: torch.Tensor, samples: int = 1,
-         generator: torch.Generator | None = None) -> torch.Tensor:
-    """Per-example ELBO (N values): the closed-form KL and `samples` reconstruction draws."""
-    flat = x.reshape(len(x), -1)
-    mu, logvar = encoder(x)
-    eps = torch.randn((samples, *mu.shape), generator=generator, device=mu.device,
-                      dtype=mu.dtype)
-    z = mu + (0.5 * logvar).exp() * eps
-    logits = decoder.logits(z.reshape(-1, mu.shape[1])).reshape(samples, len(x), -1)
-    return bernoulli_log_prob(logits, flat).mean(0) - gaussian_kl(mu, logvar)
-
-
-def iwae_bound(encoder: Any, decoder: Any, x: torch.Tensor, k: int,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-    """Per-example IWAE bound with K samples (N values): log mean_k w_k."""
-    return torch.logsumexp(log_weights(encoder, decoder, x, k, generator), 0) - math.log(k)
 
 
 @torch.no_grad()

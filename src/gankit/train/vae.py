@@ -14,8 +14,7 @@ from typing import Any
 import torch
 
 from gankit.config import Config, merged_optim
-from gankit.metrics.likelihood import elbo
-from gankit.nets.vae import BernoulliDecoder, GaussianEncoder
+from gankit.nets.vae import BernoulliDecoder, GaussianEncoder, elbo
 from gankit.train.objective import Batch, Clock, Objective, Stats
 from gankit.train.steps import grad_norm, make_optimizer, set_schedule
 
