@@ -40,6 +40,10 @@ METRICS = ["parzen", "fid", "pr"]
 N_SAMPLES = 10_000  # the Parzen protocol's centres, and the sample metrics' n
 
 
+def _epochs(n: int) -> str:
+    return f"{n} epoch{'s' if n != 1 else ''}"
+
+
 def train(cfg_overrides: list[str], run_dir: Path, epochs: int, resume: bool) -> float:
     """Train (or continue) a run to `epochs`; returns this process's CPU seconds spent."""
     cfg = load_config(REPO / "configs/mnist-vae.yaml",
@@ -111,13 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     models.append({"name": "VAE (mnist-vae) after 1 epoch", "key": "vae-1", "z_dim": 50,
                    "train_cpu_s": cpu, **score(main_dir, test_bin, args.k, None, n)})
     cpu += train([], main_dir, args.epochs, resume=True)
-    models.append({"name": f"VAE (mnist-vae) after {args.epochs} epochs", "key": "vae",
+    models.append({"name": f"VAE (mnist-vae) after {_epochs(args.epochs)}", "key": "vae",
                    "z_dim": 50, "train_cpu_s": cpu,
                    **score(main_dir, test_bin, args.k,
                            results_dir / "likelihood_models-vae", n)})
     z2 = ["vae.z_dim=2", "name=mnist-vae-z2"]
     cpu = train(z2, small_dir, args.small_epochs, resume=False)
-    models.append({"name": f"VAE, 2-D latent, after {args.small_epochs} epochs", "key": "vae-z2",
+    models.append({"name": f"VAE, 2-D latent, after {_epochs(args.small_epochs)}", "key": "vae-z2",
                    "z_dim": 2, "train_cpu_s": cpu,
                    **score(small_dir, test_bin, args.k, results_dir / "likelihood_models-z2", n)})
     summary = {

@@ -152,3 +152,10 @@ def test_vae_config_refusals(override, match):
 def test_vae_section_refused_for_a_gan():
     with pytest.raises(GankitError, match="only objective vae reads"):
         load_config(REPO / "configs/mnist-paper.yaml", ["vae.z_dim=5"])
+
+
+def test_bench_speed_refuses_a_vae_in_one_line():
+    from gankit.bench.speed import bench_speed
+
+    with pytest.raises(GankitError, match="^gankit bench speed times GAN iterations; objective vae"):
+        bench_speed(_config(), data=_data(), reference=False)
