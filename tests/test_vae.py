@@ -139,8 +139,9 @@ def test_gankit_sample_on_a_vae_run(tmp_path):
 
 
 @pytest.mark.parametrize("override, match", [
-    ("generator.z_dim=10", "generator is set, but objective vae does not read it"),
+    ("generator.z_dim=10", "generator is set, but objective vae does not use it"),
     ("train.ema=0.9", "train.ema is set"),
+    ("train.amp=bf16", "train.amp is set"),
     ("data.dataset=ring", "point data"),
     ("vae.hidden=[]", "vae.hidden"),
 ])

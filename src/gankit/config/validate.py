@@ -256,9 +256,14 @@ def _check_vae(cfg: Config) -> None:
                           f" {cfg.data.dataset} is point data: use mnist or an image dataset")
     unread = [key for key, off in (("data.conditional", not cfg.data.conditional),
                                    ("train.ema", not cfg.train.ema), ("d_optim", not cfg.d_optim),
+                                   ("train.compile", not cfg.train.compile),
+                                   ("train.channels_last", not cfg.train.channels_last),
+                                   ("train.amp", cfg.train.amp == "off"),
+                                   ("train.k", cfg.train.k == 1), ("train.topk", cfg.train.topk == 1),
+                                   ("train.update", cfg.train.update == "alternating"),
                                    ("generator", cfg.generator == type(cfg.generator)()),
                                    ("discriminator", cfg.discriminator == type(cfg.discriminator)()))
               if not off]
     if unread:
-        raise GankitError(f"{unread[0]} is set, but objective vae does not read it (its networks "
+        raise GankitError(f"{unread[0]} is set, but objective vae does not use it (its networks "
                           "are set in vae:, its optimiser in optim: or g_optim:); remove it")
