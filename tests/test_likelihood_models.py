@@ -31,12 +31,14 @@ def test_theis_lines_say_when_parzen_ranks_differently():
     text = "\n".join(report.theis_lines(agree, 182.0))
     assert text.count("the same order") == 2 and "different order" not in text
     assert "above this VAE's decoder means (150.0)" in text
+    assert "Parzen kept the likelihood's order" in text
     flipped = [_model("vae", -90, 100, -100), _model("small", -120, 150, -150)]
     text = "\n".join(report.theis_lines(flipped, 90.0))
     assert "Parzen on their decoder means: small > vae: **a different order**" in text
     assert "vae has the better likelihood (-90.0 against -120.0 nats)" in text
     assert "Parzen on their binary samples: vae > small: the same order" in text
     assert "below this VAE's decoder means" in text
+    assert "did not follow the likelihood's" in text
 
 
 def test_doc_renders_byte_for_byte_from_its_saved_results(tmp_path):
