@@ -96,8 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     from likelihood_models_report import render
 
     if args.render:
-        render(json.loads(Path(args.render).read_text()), Path(args.out),
-               f"python benchmarks/likelihood_models.py --render {args.render}")
+        summary = json.loads(Path(args.render).read_text())
+        summary["rendered_by"] = f"python benchmarks/likelihood_models.py --render {args.render}"
+        render(summary, Path(args.out))
         return 0
     torch.set_num_threads(1)
     runs = Path(args.runs_dir)
@@ -126,14 +127,14 @@ def main(argv: list[str] | None = None) -> int:
                    **score(small_dir, test_bin, args.k, results_dir / "likelihood_models-z2", n)})
     summary = {
         "date": started, "machine": machine(1), "load_average": load_average(),
-        "command": "python benchmarks/likelihood_models.py " + " ".join(argv or sys.argv[1:]),
+        "command": " ".join(["python benchmarks/likelihood_models.py", *(argv or sys.argv[1:])]),
         "epochs": args.epochs, "small_epochs": args.small_epochs, "k": args.k,
         "n_test": len(test_bin), "n_samples": n, "cpu_s_total": time.process_time(),
         "wall_s_total": time.perf_counter() - wall, "models": models,
     }
     runs.mkdir(parents=True, exist_ok=True)
     (runs / RESULTS).write_text(json.dumps(summary, indent=2))
-    render(summary, Path(args.out), None)
+    render(summary, Path(args.out))
     return 0
 
 

@@ -4,10 +4,11 @@ docs/results/dcgan.md (not retrained), the published rows are cited."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
-from common import Row, goal_check, header, table, write_doc
+from common import MARGIN_SE, Row, goal_check, header, table, write_doc
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "docs/results"
@@ -84,66 +85,92 @@ def _order(models: list[dict[str, Any]], value: Any) -> list[str]:
     return [m["key"] for m in sorted(models, key=value, reverse=True)]
 
 
-def theis_lines(models: list[dict[str, Any]], gan_parzen: float) -> list[str]:
-    """What the numbers say about Parzen against the likelihood, computed, not asserted."""
+def _clearly(a: dict[str, float], b: dict[str, float]) -> bool:
+    """a's Parzen above b's by more than two standard errors of the difference."""
+    return a["parzen"] - b["parzen"] > MARGIN_SE * math.hypot(a["parzen_stderr"],
+                                                              b["parzen_stderr"])
+
+
+def _reversals(models: list[dict[str, Any]], kind: str) -> tuple[list, list]:
+    """Pairs (better likelihood, worse likelihood) that Parzen on `kind` ranks the other way:
+    clearly (beyond 2 s.e.) and within noise."""
+    clear, noise = [], []
+    for o in models:
+        for m in models:
+            if o["bounds"]["iwae"] > m["bounds"]["iwae"] and o[kind]["parzen"] < m[kind]["parzen"]:
+                (clear if _clearly(m[kind], o[kind]) else noise).append((o, m))
+    return clear, noise
+
+
+def theis_lines(models: list[dict[str, Any]], gan: dict[str, float]) -> list[str]:
+    """What the numbers say about Parzen against the likelihood, computed, not asserted.
+    `gan`: the Table 1 GAN's Parzen (with its standard error) and FD."""
     names = {m["key"]: m["name"] for m in models}
     by_ll = _order(models, lambda m: m["bounds"]["iwae"])
     lines = ["Ranked by the IWAE bound (best first): "
              + " > ".join(names[k] for k in by_ll) + "."]
-    flipped = False
-    for kind, what in (("means", "decoder means"), ("binary", "binary samples")):
+    kinds = (("means", "decoder means"), ("binary", "binary samples"))
+    bullets, any_clear = [], False
+    for kind, what in kinds:
         order = _order(models, lambda m, kind=kind: m[kind]["parzen"])
-        flipped |= order != by_ll
-        verdict = ("the same order" if order == by_ll else "**a different order** from the "
-                   "likelihood's")
+        clear, noise = _reversals(models, kind)
+        any_clear |= bool(clear)
+        verdict = ("the same order" if order == by_ll else "**a different order**, clearly"
+                   if clear else "a different order, but only within noise")
         lines.append(f"Ranked by Parzen on their {what}: " + " > ".join(names[k] for k in order)
                      + f": {verdict}.")
-    lines.append("")
+        for o, m in clear + noise:
+            bullets.append(
+                f"- {o['name']} has the better likelihood ({o['bounds']['iwae']:.1f} against "
+                f"{m['bounds']['iwae']:.1f} nats), but Parzen on the {what} scores it lower "
+                f"({_pm(o[kind]['parzen'], o[kind]['parzen_stderr'])} against "
+                f"{_pm(m[kind]['parzen'], m[kind]['parzen_stderr'])}): "
+                + ("a clear reversal." if (o, m) in clear else "a gap within two standard "
+                   "errors of the difference, so not a clear reversal."))
     final = next(m for m in models if m["key"] == "vae")
     gap = final["means"]["parzen"] - final["binary"]["parzen"]
+    lines += ["", *bullets,
+              f"- One model, two sets of samples: {final['name']} has one likelihood (IWAE bound "
+              f"{final['bounds']['iwae']:.1f} nats), yet Parzen gives its decoder means "
+              f"{final['means']['parzen']:.1f} and its own binary samples "
+              f"{final['binary']['parzen']:.1f} nats, {abs(gap):.0f} nats apart. The binary samples "
+              "are what the likelihood is about; the means are grey-level images, like the test "
+              "images Parzen scores."]
+    for m in models:
+        s = m["means"]
+        gan_pm = {"parzen": gan["parzen"], "parzen_stderr": gan["parzen_stderr"]}
+        if not _clearly(gan_pm, s) and s["fid"] > gan["fid"]:
+            relation = "above" if _clearly(s, gan_pm) else "level with (within noise)"
+            lines.append(
+                f"- {m['name']}: Parzen puts its decoder means ({s['parzen']:.1f}) {relation} the "
+                f"Table 1 GAN ({gan['parzen']:.1f}), while the Fréchet distance puts them far "
+                f"behind it ({s['fid']:.1f} against {gan['fid']:.1f}; recall {s['recall']:.3f}).")
     lines.append(
-        f"- One model, two sets of samples: {final['name']} has one likelihood (IWAE bound "
-        f"{final['bounds']['iwae']:.1f} nats), yet Parzen gives its decoder means "
-        f"{final['means']['parzen']:.1f} and its own binary samples {final['binary']['parzen']:.1f}"
-        f" nats, {abs(gap):.0f} nats apart. The binary samples are what the likelihood is about; "
-        "the means are grey-level images, like the test images Parzen scores.")
-    for kind, what in (("means", "decoder means"), ("binary", "binary samples")):
-        for m in models:
-            for o in models:
-                if (o["bounds"]["iwae"] > m["bounds"]["iwae"]
-                        and o[kind]["parzen"] < m[kind]["parzen"]):
-                    lines.append(
-                        f"- {o['name']} has the better likelihood ({o['bounds']['iwae']:.1f} "
-                        f"against {m['bounds']['iwae']:.1f} nats), but Parzen on the {what} "
-                        f"scores it lower ({o[kind]['parzen']:.1f} against "
-                        f"{m[kind]['parzen']:.1f}).")
-    above = final["means"]["parzen"] < gan_parzen
-    lines.append(
-        f"- Against the GAN: Parzen puts the Table 1 GAN ({gan_parzen:.1f}) "
-        f"{'above' if above else 'below'} this VAE's decoder means "
-        f"({final['means']['parzen']:.1f}) and its binary samples "
-        f"({final['binary']['parzen']:.1f}). The GAN has no likelihood to check that ranking "
-        "against. " + ("Among the VAEs, whose likelihood is known, Parzen's ranking did not "
-                       "follow the likelihood's (above)." if flipped else
-                       "Among the VAEs here Parzen kept the likelihood's order; what it did not "
-                       "keep is the scale: one model, one likelihood, two Parzen scores far "
-                       "apart (above)."))
+        "- The GAN has no likelihood to check Parzen's ranking of it against. " + (
+            "Among the VAEs, whose likelihood is known, Parzen reversed a ranking (above)."
+            if any_clear else "Among the VAEs here Parzen reversed no ranking beyond its noise; "
+            "what it did not keep is the scale: one model, one likelihood, Parzen scores "
+            f"{abs(gap):.0f} nats apart, and decoder means scoring level with or above the GAN "
+            "while their Fréchet distance is far worse (above)."))
     return lines
 
 
-def render(summary: dict[str, Any], out: Path, rendered_by: str | None) -> None:
+def render(summary: dict[str, Any], out: Path) -> None:
+    """Write the doc; summary["rendered_by"], when set, is the command that re-rendered it."""
     models, k = summary["models"], summary["k"]
     gans = gan_rows()
-    gan_parzen = float(next(r for r in gans if "mnist-paper-fast" in r[0])[2].split()[0])
+    gan_row = next(r for r in gans if "mnist-paper-fast" in r[0])
+    parzen, _, parzen_se = gan_row[2].split()  # "182.0 ± 2.4"
+    gan = {"parzen": float(parzen), "parzen_stderr": float(parzen_se), "fid": float(gan_row[3])}
     final = next(m for m in models if m["key"] == "vae")
     check = goal_check(final["bounds"]["iwae"], final["bounds"]["iwae_stderr"],
                        [Row("Burda et al. (2016)'s VAE", BURDA_VAE)])
     cpu_min = summary["cpu_s_total"] / 60
     p = final["means"]["protocol"]
     lines = header(
-        "Likelihood models beside the GAN: a VAE on MNIST", summary["command"],
+        "Likelihood models beside the GAN: a VAE on MNIST", summary["command"].strip(),
         summary["date"], summary["machine"],
-        [f"Load average at the end: {summary['load_average']}"], rendered_by=rendered_by,
+        [f"Load average at the end: {summary['load_average']}"], rendered_by=summary.get("rendered_by"),
         style="bullets")
     lines += [
         "",
@@ -189,7 +216,7 @@ def render(summary: dict[str, Any], out: Path, rendered_by: str | None) -> None:
         "differently from their log-likelihood. Measured here, on models whose likelihood is "
         "known (to within its bound):",
         "",
-        *theis_lines(models, gan_parzen),
+        *theis_lines(models, gan),
         "",
         "## Samples",
         "",
