@@ -160,3 +160,11 @@ def test_bench_speed_refuses_a_vae_in_one_line():
 
     with pytest.raises(GankitError, match="^gankit bench speed times GAN iterations; objective vae"):
         bench_speed(_config(), data=_data(), reference=False)
+
+
+def test_the_config_as_read_keeps_the_vae_section_only_for_a_vae():
+    from gankit.config import config_as_read, config_to_dict
+
+    assert "vae" in config_as_read(config_to_dict(_config()))
+    gan = load_config(REPO / "configs/mnist-paper.yaml")
+    assert "vae" not in config_as_read(config_to_dict(gan))
