@@ -36,6 +36,7 @@ from gankit.bench.reference import ReferenceLoop
 from gankit.bench.timing import Workload, calibrate, measure
 from gankit.config import Config
 from gankit.data.dataset import TrainingData
+from gankit.errors import GankitError
 
 # The speed options of `train:` reported beside every measurement.
 OPTION_KEYS = ("compile", "channels_last", "fused_optim", "amp")
@@ -94,6 +95,9 @@ def paired_ratio_se(reference_s: list[float], iteration_s: list[float], scale: f
 def _measure(trainer: Any, rounds: int, warmup: int, round_seconds: float, reference: bool,
              peak_sizes: tuple[int, ...], load_before: float) -> dict[str, Any]:
     cfg, device = trainer.cfg, trainer.device
+    if not trainer.objective.adversarial:  # the reference loop and the schedule are a GAN's
+        raise GankitError(f"gankit bench speed times GAN iterations; objective {cfg.objective} "
+                          "has no discriminator: time it with gankit train's images/s instead")
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     iteration = (trainer.simultaneous_iteration if cfg.train.update == "simultaneous"
                  else trainer.algorithm1_iteration)

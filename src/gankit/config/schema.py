@@ -38,7 +38,9 @@ KIND_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
 # Config sections that only some objectives read: section name -> the objectives that read it.
 # A new objective with settings of its own adds a dataclass section to Config and a line here;
 # validate.py refuses a non-default value in a section the chosen objective does not read.
-OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {}
+OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {
+    "vae": ("vae",),
+}
 
 # Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
 # point data (2-D mixtures) by a linear layer.
@@ -151,6 +153,16 @@ class TrainConfig:
 
 
 @dataclass
+class VAEConfig:
+    """objective: vae (train/vae.py). Default: Burda et al. (2016)'s first MNIST architecture."""
+
+    z_dim: int = 50  # latent dimensions; prior N(0, I)
+    hidden: list[int] = field(default_factory=lambda: [200, 200])  # encoder tanh layers; the
+    # decoder mirrors them
+    decoder_bias_from_data: bool = True  # decoder output bias = logit of each pixel's mean
+
+
+@dataclass
 class Config:
     name: str = "run"
     objective: str = "gan"  # what is trained: see gankit.train.objectives.OBJECTIVES
@@ -164,3 +176,4 @@ class Config:
     d_optim: dict = field(default_factory=dict)
     losses: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    vae: VAEConfig = field(default_factory=VAEConfig)

@@ -29,7 +29,7 @@ from gankit.errors import GankitError
 from gankit.metrics import registry
 
 AMP_MODES = ("off", "bf16")  # train.amp; train/speedups.py maps each to a dtype
-OBJECTIVE_NAMES = ("gan",)  # the registry itself is gankit.train.objectives.OBJECTIVES
+OBJECTIVE_NAMES = ("gan", "vae")  # the registry itself is gankit.train.objectives.OBJECTIVES
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -207,6 +207,7 @@ def validate(cfg: Config) -> Config:
     if cfg.data.channels not in (1, 3):
         raise GankitError(f"data.channels = {cfg.data.channels} must be 1 or 3")
     _check_data(cfg)
+    _check_vae(cfg)
     return cfg
 
 
@@ -240,3 +241,29 @@ def check_against_data(cfg: Config, data: Any) -> None:
             f"the training data ({cfg.data.dataset}) holds {bad} NaN or infinite values; fix "
             "the data (or the data.* settings that made it) before training"
         )
+
+
+def _check_vae(cfg: Config) -> None:
+    """objective: vae (train/vae.py) reads vae: and the g_optim side of the optimiser only."""
+    v = cfg.vae
+    if v.z_dim < 1 or not v.hidden or any(w < 1 for w in v.hidden):
+        raise GankitError(f"vae.z_dim = {v.z_dim} must be >= 1 and vae.hidden = {v.hidden} must "
+                          "list positive layer widths, e.g. [200, 200]")
+    if cfg.objective != "vae":
+        return
+    if cfg.data.dataset in ("ring", "grid", "gauss1d"):
+        raise GankitError(f"objective vae models binary images (a Bernoulli decoder); data.dataset"
+                          f" {cfg.data.dataset} is point data: use mnist or an image dataset")
+    unread = [key for key, off in (("data.conditional", not cfg.data.conditional),
+                                   ("train.ema", not cfg.train.ema), ("d_optim", not cfg.d_optim),
+                                   ("train.compile", not cfg.train.compile),
+                                   ("train.channels_last", not cfg.train.channels_last),
+                                   ("train.amp", cfg.train.amp == "off"),
+                                   ("train.k", cfg.train.k == 1), ("train.topk", cfg.train.topk == 1),
+                                   ("train.update", cfg.train.update == "alternating"),
+                                   ("generator", cfg.generator == type(cfg.generator)()),
+                                   ("discriminator", cfg.discriminator == type(cfg.discriminator)()))
+              if not off]
+    if unread:
+        raise GankitError(f"{unread[0]} is set, but objective vae does not use it (its networks "
+                          "are set in vae:, its optimiser in optim: or g_optim:); remove it")
