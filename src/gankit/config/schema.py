@@ -15,8 +15,9 @@ __all__ = [
     "OptimConfig", "TrainConfig", "LOSS_NAMES", "DATASETS", "GENERATORS", "DISCRIMINATORS",
     "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS",
 ]
+__all__ += ["SRGANConfig"]
 
-DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist")
+DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist", "cifar10")
 GENERATORS = ("mlp", "dcgan")
 DISCRIMINATORS = ("maxout", "mlp", "dcgan")
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
@@ -39,6 +40,7 @@ KIND_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
 # A new objective with settings of its own adds a dataclass section to Config and a line here;
 # validate.py refuses a non-default value in a section the chosen objective does not read.
 OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {}
+OBJECTIVE_SECTIONS["srgan"] = ("srgan",)
 
 # Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
 # point data (2-D mixtures) by a linear layer.
@@ -148,6 +150,20 @@ class TrainConfig:
 
 
 @dataclass
+class SRGANConfig:
+    """objective srgan (train/srgan.py): x4 super-resolution, Ledig et al. 2017."""
+
+    pixel_weight: float = 1.0  # pixel MSE between the upscaled and the real image
+    # MSE between gankit's MNIST classifier's 128 features of the two (standing in for the
+    # paper's VGG features); 1 x 28 x 28 images only, so 0 (off) unless set.
+    feature_weight: float = 0.0
+    adversarial_weight: float = 1e-3  # the paper's; 0 trains SRResNet (no discriminator)
+    g_base: int = 64  # generator width (the paper's 64)
+    g_blocks: int = 16  # residual blocks (the paper's 16)
+    d_base: int = 64  # discriminator width of its first conv (the paper's 64)
+
+
+@dataclass
 class Config:
     name: str = "run"
     objective: str = "gan"  # what is trained: see gankit.train.objectives.OBJECTIVES
@@ -161,3 +177,4 @@ class Config:
     d_optim: dict = field(default_factory=dict)
     losses: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    srgan: SRGANConfig = field(default_factory=SRGANConfig)

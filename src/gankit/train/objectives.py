@@ -9,8 +9,10 @@ import torch
 from gankit.config import Config
 from gankit.train.gan import GANObjective
 from gankit.train.objective import Objective
+from gankit.train.srgan import SRGANObjective
 
 OBJECTIVES: dict[str, type[Objective]] = {"gan": GANObjective}
+OBJECTIVES["srgan"] = SRGANObjective
 
 
 def make_objective(cfg: Config, data: Any, device: torch.device) -> Objective:
