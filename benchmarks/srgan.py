@@ -208,7 +208,7 @@ def render(results: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=900)
+    parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--runs-dir", default=str(ROOT / "runs/bench-srgan"))
     parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args()
