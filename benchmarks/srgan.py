@@ -159,12 +159,13 @@ def pattern(results: dict[str, Any]) -> list[str]:
         f"{100 * acc_se:.2f} points: "
         f"{verdict(acc_diff, acc_se, 'SRGAN loses accuracy', 'SRGAN gains accuracy')}.",
     ]
-    fd_f = rows["SRResNet + feature loss"]["fd"]
-    (dpf, dpf_se) = paired["psnr_vs_features"]
-    lines.append(
-        f"- The ablation, SRResNet + feature loss (no D): FD {fd_f:.2f}; SRGAN's PSNR minus its "
-        f"{dpf:+.2f} ± {dpf_se:.2f} dB. D {'lowers' if fd_g < fd_f else 'does not lower'} the "
-        "FD beyond what the feature loss alone reaches (one number each).")
+    if "psnr_vs_features" in paired:  # results made before the ablation have none
+        fd_f = rows["SRResNet + feature loss"]["fd"]
+        (dpf, dpf_se) = paired["psnr_vs_features"]
+        lines.append(
+            f"- The ablation, SRResNet + feature loss (no D): FD {fd_f:.2f}; SRGAN's PSNR minus "
+            f"its {dpf:+.2f} ± {dpf_se:.2f} dB. D {'lowers' if fd_g < fd_f else 'does not lower'}"
+            " the FD beyond what the feature loss alone reaches (one number each).")
     both = lost and fd_g < fd_r
     lines.append("- So the published pattern (SRGAN lower in PSNR, better on the perceptual "
                  f"measure) is {'shown' if both else 'not shown'} by these numbers, at this "
