@@ -136,6 +136,9 @@ def test_srgan_resumes_exactly_and_upscales_files(tmp_path, capsys):
     assert outs == ["000.png", "001.png"]
     with Image.open(tmp_path / "up" / "000.png") as img:
         assert img.size == (32, 32) and img.mode == "RGB"
+    assert main(["upscale", str(tmp_path / "straight"), "--images", str(small / "001.png"),
+                 "--out", str(tmp_path / "one")]) == 0
+    assert [p.name for p in (tmp_path / "one").iterdir()] == ["001.png"]
     assert main(["upscale", str(tmp_path / "straight"), "--images", str(tmp_path / "nope"),
                  "--out", str(tmp_path / "up2")]) == 2
     assert not (tmp_path / "up2").exists()
@@ -160,7 +163,8 @@ def test_srgan_config_errors_are_one_line(tmp_path):
     for bad, match in (("srgan.adversarial_weight=-1", ">= 0"),
                        ("generator.kind=dcgan", "remove the generator"),
                        ("data.size=30", "divisible by 4"),
-                       ("train.update=simultaneous", "alternating")):
+                       ("train.update=simultaneous", "alternating"),
+                       ("loss=wgan-gp", "batch norm")):
         with pytest.raises(GankitError, match=match):
             folder_config(folder, 32, 3, bad)
     with pytest.raises(GankitError, match="only objective srgan reads"):

@@ -266,6 +266,9 @@ def _check_srgan(cfg: Config) -> None:
         if getattr(cfg, section) != type(getattr(cfg, section))():
             raise GankitError(f"objective srgan builds its networks from srgan.* (g_base, "
                               f"g_blocks, d_base); remove the {section}: settings")
+    if cfg.loss == "wgan-gp":
+        raise GankitError("loss wgan-gp needs a critic without batch norm; the srgan "
+                          "discriminator has it: choose another loss (e.g. non-saturating)")
     if cfg.train.update != "alternating":
         raise GankitError("objective srgan updates D, then G (train.update=alternating); remove "
                           "train.update=simultaneous")

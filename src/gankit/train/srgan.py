@@ -54,6 +54,8 @@ def feature_net() -> torch.nn.Module:
 
 
 class SRGANObjective(Objective):
+    G_ema = None  # no EMA copy: the trainer's G_ema property reads this
+
     def __init__(self, cfg: Config, data: Any, device: torch.device):
         shape = tuple(data.shape)
         if len(shape) != 3 or shape[-1] % SCALE or shape[-2] % SCALE:
@@ -79,7 +81,8 @@ class SRGANObjective(Objective):
             self.d_opt_cfg = merged_optim(cfg, "d_optim")
             self.opt_d = make_optimizer(self.D.parameters(), self.d_opt_cfg, cfg.train.fused_optim)
         self.phi = feature_net().to(device) if self.weights.feature_weight else None
-        # The per-epoch grids upscale the first training images (fixed inputs, like fixed z).
+        # The per-epoch grids (and the health monitor, which counts `fixed_z`) upscale the first
+        # training images: fixed inputs, as a GAN's fixed noise.
         n_grid = min(cfg.train.n_sample_grid, len(data.x))
         self.fixed_z = low_res(data.x[:n_grid]).to(device)
         self.last: dict[str, float] = {}
