@@ -169,3 +169,30 @@ def test_srgan_config_errors_are_one_line(tmp_path):
             folder_config(folder, 32, 3, bad)
     with pytest.raises(GankitError, match="only objective srgan reads"):
         load_config(REPO / "configs/mnist-dcgan.yaml", ["srgan.g_blocks=2"])
+
+
+def _bench():
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        return importlib.import_module("srgan")
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+
+def test_benchmark_doc_renders_from_its_saved_results_and_its_verdicts_can_flip():
+    import json
+
+    bench = _bench()
+    results = json.loads((REPO / "docs/results/srgan.json").read_text())
+    doc = bench.render(results, rendered_by="python benchmarks/srgan.py --render-only")
+    assert doc == (REPO / "docs/results/srgan.md").read_text()
+    assert "pattern (SRGAN lower in PSNR, better on the perceptual measure) is shown" in doc
+    # SRGAN ahead in PSNR, or behind on FD: the same code says the pattern is not shown.
+    results["paired"]["psnr"] = [0.5, 0.01]
+    assert "is not shown" in "\n".join(bench.pattern(results))
+    results["paired"]["psnr"] = [-0.5, 0.01]
+    results["rows"]["SRGAN"]["fd"] = results["rows"]["SRResNet"]["fd"] + 1
+    assert "is not shown" in "\n".join(bench.pattern(results))
