@@ -9,9 +9,14 @@ import torch
 from gankit.config import Config
 from gankit.train.gan import GANObjective
 from gankit.train.objective import Objective
+from gankit.train.srgan import SRGANObjective
 from gankit.train.vae import VAEObjective
 
-OBJECTIVES: dict[str, type[Objective]] = {"gan": GANObjective, "vae": VAEObjective}
+OBJECTIVES: dict[str, type[Objective]] = {
+    "gan": GANObjective,
+    "vae": VAEObjective,
+    "srgan": SRGANObjective,
+}
 
 
 def make_objective(cfg: Config, data: Any, device: torch.device) -> Objective:
