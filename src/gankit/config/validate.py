@@ -29,7 +29,7 @@ from gankit.errors import GankitError
 from gankit.metrics import registry
 
 AMP_MODES = ("off", "bf16")  # train.amp; train/speedups.py maps each to a dtype
-OBJECTIVE_NAMES = ("gan",)  # the registry itself is gankit.train.objectives.OBJECTIVES
+OBJECTIVE_NAMES = ("gan", "pix2pix")  # the registry itself is gankit.train.objectives.OBJECTIVES
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -207,6 +207,7 @@ def validate(cfg: Config) -> Config:
     if cfg.data.channels not in (1, 3):
         raise GankitError(f"data.channels = {cfg.data.channels} must be 1 or 3")
     _check_data(cfg)
+    _check_pix2pix(cfg)
     return cfg
 
 
@@ -240,3 +241,46 @@ def check_against_data(cfg: Config, data: Any) -> None:
             f"the training data ({cfg.data.dataset}) holds {bad} NaN or infinite values; fix "
             "the data (or the data.* settings that made it) before training"
         )
+
+
+PAIRED_DATASETS = ("mnist-sketch", "paired")  # datasets whose examples are (input, target) pairs
+
+
+def _check_pix2pix(cfg: Config) -> None:
+    """objective pix2pix trains on pairs only, with its own networks (the pix2pix: section)."""
+    p, data, t = cfg.pix2pix, cfg.data, cfg.train
+    if data.dataset != "paired" and (data.dir_a or data.dir_b):
+        raise GankitError(f"data.dir_a and data.dir_b are read by data.dataset paired only; "
+                          f"remove them (data.dataset is {data.dataset})")
+    if cfg.objective != "pix2pix":
+        if data.dataset in PAIRED_DATASETS:
+            raise GankitError(f"data.dataset {data.dataset} pairs input images with targets; "
+                              "only objective pix2pix reads the inputs: set objective: pix2pix")
+        return
+    if data.dataset not in PAIRED_DATASETS:
+        raise GankitError(f"objective pix2pix translates paired images; data.dataset "
+                          f"{data.dataset} has no inputs: use {' or '.join(PAIRED_DATASETS)}")
+    for section in ("generator", "discriminator"):
+        sec = getattr(cfg, section)
+        changed = [f.name for f in dataclasses.fields(sec)
+                   if getattr(sec, f.name) != getattr(type(sec)(), f.name)]
+        if changed:
+            raise GankitError(f"{section}.{changed[0]} is set, but objective pix2pix builds its "
+                              "U-Net and PatchGAN from the pix2pix: section (g_base, depth, "
+                              f"dropout, d_base, d_layers); remove the {section}: settings")
+    weights = (p.l1_weight, p.adversarial_weight)
+    if not all(math.isfinite(w) and w >= 0 for w in weights) or not any(weights):
+        raise GankitError(f"pix2pix.l1_weight = {p.l1_weight} and pix2pix.adversarial_weight = "
+                          f"{p.adversarial_weight} must be >= 0 and not both 0 (the paper: 100, 1)")
+    if not 0.0 <= p.dropout < 1.0:
+        raise GankitError(f"pix2pix.dropout = {p.dropout} must be in [0, 1)")
+    if min(p.g_base, p.d_base, p.d_layers) < 1 or p.depth < 0:
+        raise GankitError("pix2pix.g_base, d_base and d_layers must be >= 1 and pix2pix.depth "
+                          ">= 0 (0: down to 1x1)")
+    if data.conditional:
+        raise GankitError("objective pix2pix is conditioned on its input image, not on labels; "
+                          "set data.conditional=false")
+    if t.ema or t.topk < 1.0 or t.update != "alternating" or cfg.loss == "wgan-gp":
+        raise GankitError("objective pix2pix does not support train.ema, train.topk, "
+                          "train.update=simultaneous or loss wgan-gp (its PatchGAN has batch "
+                          "norm); remove them")

@@ -9,8 +9,10 @@ import torch
 from gankit.config import Config
 from gankit.train.gan import GANObjective
 from gankit.train.objective import Objective
+from gankit.train.pix2pix import Pix2PixObjective
 
 OBJECTIVES: dict[str, type[Objective]] = {"gan": GANObjective}
+OBJECTIVES["pix2pix"] = Pix2PixObjective  # Isola et al. 2017 (train/pix2pix.py)
 
 
 def make_objective(cfg: Config, data: Any, device: torch.device) -> Objective:
