@@ -124,6 +124,7 @@ def test_l1_alone_trains_no_discriminator_and_the_run_loads(tmp_path):
     (["generator.z_dim=8"], "generator.z_dim is set, but objective pix2pix"),
     (["train.ema=0.9"], "does not support train.ema"),
     (["data.dir_a=x"], "read by data.dataset paired only"),
+    (["data.dataset=paired", "data.dir=x"], "reads data.dir_a and data.dir_b"),
 ])
 def test_config_errors(overrides, message):
     with pytest.raises(GankitError, match=message):
@@ -154,3 +155,26 @@ def test_translate_writes_one_png_per_input_with_its_name(tmp_path, capsys):
     assert "--images" in capsys.readouterr().err and not (tmp_path / "x").exists()
     assert main(["sample", str(tmp_path / "run"), "--out", str(tmp_path / "s.png")]) == 2
     assert "use gankit translate" in capsys.readouterr().err
+    assert main(["translate", str(tmp_path / "run"), "--images", str(images), "--out",
+                 str(tmp_path / "y"), "--sketch"]) == 2
+    assert "drop --sketch" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_mnist_sketch_run_translates_plain_digits_with_sketch(tmp_path):
+    """The shipped config's data: inputs are the outlines of the training digits; --sketch
+    outlines the user's digit images the same way."""
+    from gankit.data.sketch import outline
+
+    cfg = load_config(CONFIG, ["pix2pix.g_base=4", "pix2pix.d_base=4", "train.max_steps=2",
+                               "train.progress=false", "train.n_sample_grid=4"])
+    t = Trainer(cfg, tmp_path / "run")
+    assert torch.equal(t.data.extras["input"], outline(t.data.x))
+    t.run()
+    digits = tmp_path / "digits"
+    digits.mkdir()
+    for i in range(3):
+        Image.fromarray((t.data.x[i, 0] * 255).byte().numpy()).save(digits / f"d{i}.png")
+    assert main(["translate", str(tmp_path / "run"), "--images", str(digits), "--out",
+                 str(tmp_path / "out"), "--sketch"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["d0.png", "d1.png", "d2.png"]

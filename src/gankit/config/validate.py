@@ -252,6 +252,10 @@ def _check_pix2pix(cfg: Config) -> None:
     if data.dataset != "paired" and (data.dir_a or data.dir_b):
         raise GankitError(f"data.dir_a and data.dir_b are read by data.dataset paired only; "
                           f"remove them (data.dataset is {data.dataset})")
+    if data.dataset == "paired" and (data.dir or data.channels != 1):
+        raise GankitError("data.dataset paired reads data.dir_a and data.dir_b (not data.dir), "
+                          "and each folder's images keep their own channels (not data.channels); "
+                          "remove data.dir / data.channels (--data-dir)")
     if cfg.objective != "pix2pix":
         if data.dataset in PAIRED_DATASETS:
             raise GankitError(f"data.dataset {data.dataset} pairs input images with targets; "
