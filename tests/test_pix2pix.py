@@ -178,3 +178,33 @@ def test_mnist_sketch_run_translates_plain_digits_with_sketch(tmp_path):
     assert main(["translate", str(tmp_path / "run"), "--images", str(digits), "--out",
                  str(tmp_path / "out"), "--sketch"]) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["d0.png", "d1.png", "d2.png"]
+
+
+def _bench():
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        return importlib.import_module("pix2pix")
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+
+def test_benchmark_doc_renders_from_its_saved_results_and_its_verdict_is_computed():
+    import copy
+    import json
+
+    bench = _bench()
+    saved = json.loads((REPO / "docs/results/pix2pix.json").read_text())
+    assert bench.render(saved) == (REPO / "docs/results/pix2pix.md").read_text()
+    r, facts = copy.deepcopy(saved["results"]), saved["training"]
+    truth = r["truth"]["grey_share"]
+    r["l1"].update(grey_share=truth + 0.1, fd=20.0)
+    r["l1gan"].update(grey_share=truth + 0.01, fd=5.0)
+    r["l1cpu"].update(grey_share=truth + 0.05, fd=10.0)
+    assert bench.lesson(r, facts).startswith("Shown here")
+    r["l1cpu"].update(grey_share=truth, fd=1.0)  # L1 alone wins given the same CPU time
+    assert bench.lesson(r, facts).startswith("Not shown here. At equal steps")
+    r["l1"].update(grey_share=truth, fd=1.0)
+    assert "did not measurably restore sharpness" in bench.lesson(r, facts)
