@@ -203,8 +203,11 @@ def test_benchmark_doc_renders_from_its_saved_results_and_its_verdict_is_compute
     r["l1"].update(grey_share=truth + 0.1, fd=20.0)
     r["l1gan"].update(grey_share=truth + 0.01, fd=5.0)
     r["l1cpu"].update(grey_share=truth + 0.05, fd=10.0)
+    r["l1ganlong"].update(grey_share=truth + 0.01, fd=4.0)
     assert bench.lesson(r, facts).startswith("Shown here")
-    r["l1cpu"].update(grey_share=truth, fd=1.0)  # L1 alone wins given the same CPU time
-    assert bench.lesson(r, facts).startswith("Not shown here. At equal steps")
+    r["l1cpu"].update(grey_share=truth, fd=1.0)  # L1 alone catches up given more steps
+    assert bench.lesson(r, facts).startswith("Not shown here. At")
     r["l1"].update(grey_share=truth, fd=1.0)
-    assert "did not measurably restore sharpness" in bench.lesson(r, facts)
+    assert "restored no sharpness at either" in bench.lesson(r, facts)
+    r["l1cpu"].update(grey_share=truth + 0.05, fd=10.0)
+    assert bench.lesson(r, facts).startswith("Shown at")
