@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gankit.augment import AugmentConfig
 from gankit.losses import LOSS_NAMES, LossConfig
 
 __all__ = [
@@ -51,7 +52,9 @@ class DataConfig:
     dir: str | None = (
         None  # MNIST folder or the user's image folder; None: GANKIT_DATA_DIR, shared, cache
     )
-    n_train: int = 100_000  # toy sets: size of the fixed training set (PacGAN used 100,000)
+    # toy sets: size of the fixed training set (PacGAN used 100,000); mnist: train on the first
+    # n_train images when fewer than its 50,000 (a small-data run)
+    n_train: int = 100_000
     modes: int = 8  # ring: number of Gaussians
     radius: float = 1.0  # ring radius
     side: int = 5  # grid: side x side Gaussians
@@ -161,3 +164,4 @@ class Config:
     d_optim: dict = field(default_factory=dict)
     losses: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)  # small data: gankit/augment.py

@@ -12,6 +12,7 @@ import math
 import re
 from typing import Any
 
+from gankit.augment import check_augment
 from gankit.config.schema import (
     DATASETS,
     DISCRIMINATORS,
@@ -207,6 +208,8 @@ def validate(cfg: Config) -> Config:
     if cfg.data.channels not in (1, 3):
         raise GankitError(f"data.channels = {cfg.data.channels} must be 1 or 3")
     _check_data(cfg)
+    # DiffAugment / ADA transform images: the datasets made of N x C x H x W images.
+    check_augment(cfg.augment, cfg.data.dataset in ("mnist", "image-folder", "stacked-mnist"))
     return cfg
 
 
