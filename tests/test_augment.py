@@ -114,7 +114,7 @@ def test_ada_p_rises_when_d_is_sure_of_the_reals_and_falls_when_not():
 def test_off_builds_nothing_and_bad_settings_are_refused():
     assert make_augment(AugmentConfig()) is None
     cfg = load_config(REPO / "configs/mnist-dcgan.yaml")
-    assert cfg.augment.kind == "off"
+    assert cfg.augment.kind == "none"
     for bad in ("augment.kind=mixup", "augment.policy=[flip]", "augment.ada_target=1.5"):
         with pytest.raises(GankitError, match="augment"):
             load_config(REPO / "configs/mnist-dcgan.yaml", [bad])

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from gankit.errors import GankitError
 
-KINDS = ("off", "diffaugment", "ada")
+KINDS = ("none", "diffaugment", "ada")  # not "off": YAML reads off as false
 OPS = ("color", "translation", "cutout")
 
 
@@ -36,7 +36,7 @@ OPS = ("color", "translation", "cutout")
 class AugmentConfig:
     """The `augment:` config section."""
 
-    kind: str = "off"  # off | diffaugment (always applied) | ada (applied with adaptive p)
+    kind: str = "none"  # none | diffaugment (always applied) | ada (applied with adaptive p)
     policy: list[str] = field(default_factory=lambda: list(OPS))  # DiffAugment's three
     translation: float = 0.125  # largest shift, as a fraction of the image side (1/8)
     cutout: float = 0.5  # side of the cut-out square, as a fraction of the image side
@@ -54,9 +54,9 @@ def check_augment(aug: AugmentConfig, is_image: bool) -> None:
     bad = [op for op in aug.policy if op not in OPS]
     if bad or not aug.policy:
         raise GankitError(f"augment.policy = {aug.policy} must list some of: {', '.join(OPS)}")
-    if aug.kind != "off" and not is_image:
+    if aug.kind != "none" and not is_image:
         raise GankitError(f"augment.kind = {aug.kind} augments images, but this dataset is not "
-                          "made of images; set augment.kind=off")
+                          "made of images; set augment.kind=none")
     if not (0 <= aug.translation <= 0.5 and 0 < aug.cutout <= 1):
         raise GankitError(f"augment.translation = {aug.translation} must be in [0, 0.5] and "
                           f"augment.cutout = {aug.cutout} in (0, 1]")
@@ -117,7 +117,7 @@ class Augment:
     def __call__(self, x: Tensor) -> Tensor:
         if x.dim() != 4:
             raise GankitError(f"augmentation needs N x C x H x W images, got shape "
-                              f"{tuple(x.shape)}; set augment.kind=off for this data")
+                              f"{tuple(x.shape)}; set augment.kind=none for this data")
         for op in self.cfg.policy:
             x = self._maybe(x, op)
         return x
@@ -159,5 +159,5 @@ class Augment:
 
 
 def make_augment(cfg: AugmentConfig) -> Augment | None:
-    """None when off: the update steps then run exactly the code they run without this."""
-    return None if cfg.kind == "off" else Augment(cfg)
+    """None for kind none: the update steps then run exactly the code they run without this."""
+    return None if cfg.kind == "none" else Augment(cfg)
