@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conftest import REPO, SHARED_MNIST, TINY_DCGAN
-from gankit.augment import Augment, AugmentConfig, make_augment
+from gankit.augment import Augment, AugmentConfig, AugmentedD, NoAugment, make_augment
 from gankit.config import load_config
 from gankit.errors import GankitError
 from gankit.losses import make_loss
@@ -42,53 +42,62 @@ def test_translation_moves_pixels_and_cutout_zeroes_a_square():
     assert ((zeros >= 1) & (zeros <= 16)).all()  # a 4x4 square, clipped at the border
 
 
+class _Recorder(torch.nn.Module):
+    """A linear D that records every input it judges."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(144, 1)
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x, y=None):
+        self.seen.append(x.detach().clone())
+        return self.lin(x.flatten(1)).squeeze(1)
+
+
 def test_generator_gradients_flow_through_the_augmentation():
     G = torch.nn.Sequential(torch.nn.Linear(4, 144), torch.nn.Unflatten(1, (1, 12, 12)))
-    D = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(144, 1))
-    G2 = lambda z, y: G(z)  # noqa: E731  (the steps call G(z, y) and D(x, y))
-    D2 = lambda x, y: D(x).squeeze(1)  # noqa: E731
+    G2 = lambda z, y: G(z)  # noqa: E731  (the steps call G(z, y))
+    D = AugmentedD(_Recorder(), Augment(AugmentConfig(kind="diffaugment")))
     before = [p.clone() for p in G.parameters()]
-    opt = torch.optim.SGD(G.parameters(), lr=0.1)
-    aug = Augment(AugmentConfig(kind="diffaugment"))
-    generator_step(G2, _Frozen(D, D2), opt, make_loss("non-saturating"), torch.randn(8, 4),
-                   None, augment=aug)
+    generator_step(G2, D, torch.optim.SGD(G.parameters(), lr=0.1), make_loss("non-saturating"),
+                   torch.randn(8, 4), None)
     assert any(not torch.equal(a, b) for a, b in zip(before, G.parameters(), strict=True))
-
-
-class _Frozen(torch.nn.Module):
-    """D as generator_step expects it: a module (it is frozen) called with (x, y)."""
-
-    def __init__(self, net: torch.nn.Module, call):
-        super().__init__()
-        self.net, self.call = net, call
-
-    def forward(self, x, y):
-        return self.call(x, y)
+    assert all(p.requires_grad for p in D.parameters())  # frozen only during G's step
 
 
 def test_d_sees_the_augmented_batches_in_both_updates():
-    seen: list[torch.Tensor] = []
-
-    def D(x, y):
-        seen.append(x.detach().clone())
-        return x.flatten(1).sum(1) * w
-
-    w = torch.ones((), requires_grad=True)
-    opt_d = torch.optim.SGD([w], lr=0.0)
     G = lambda z, y: z.view(-1, 1, 12, 12)  # noqa: E731
     aug = Augment(AugmentConfig(kind="diffaugment"))
+    D = AugmentedD(_Recorder(), aug)
     real, z = _images(4), _images(4, seed=1).flatten(1)
+    loss = make_loss("minimax")
     torch.manual_seed(5)
-    discriminator_step(G, D, opt_d, make_loss("minimax"), real, None, z, None, augment=aug)
+    discriminator_step(G, D, torch.optim.SGD(D.parameters(), lr=0.0), loss, real, None, z, None)
     torch.manual_seed(5)
     want_real, want_fake = aug(real), aug(z.view(-1, 1, 12, 12))
+    seen = D.net.seen
     assert torch.equal(seen[0], want_real) and torch.equal(seen[1], want_fake)
     torch.manual_seed(7)
-    generator_step(G, _Frozen(torch.nn.Identity(), D), torch.optim.SGD([w], lr=0.0),
-                   make_loss("minimax"), z, None, augment=aug)
+    zg = z.clone().requires_grad_(True)  # G here has no weights: the graph starts at z
+    generator_step(G, D, torch.optim.SGD([zg]), loss, zg, None)
     torch.manual_seed(7)
     assert torch.equal(seen[2], aug(z.view(-1, 1, 12, 12)))
     assert not torch.equal(seen[2], z.view(-1, 1, 12, 12))
+
+
+@pytest.mark.skipif(not SHARED_MNIST.exists(), reason="needs MNIST")
+def test_the_gan_wraps_d_only_when_augmentation_is_on():
+    from gankit.data.dataset import load_training_data
+    from gankit.train.gan import GANObjective
+
+    for kind, wrapped in (("none", False), ("diffaugment", True)):
+        cfg = load_config(REPO / "configs/mnist-dcgan.yaml",
+                          [*TINY_DCGAN, "data.n_train=64", f"augment.kind={kind}"])
+        gan = GANObjective(cfg, load_training_data(cfg.data), torch.device("cpu"))
+        assert isinstance(gan.D_step, AugmentedD) is wrapped
+        assert isinstance(gan.D_g, AugmentedD) is wrapped
+        assert (gan.D_step is gan.D) is not wrapped
 
 
 def test_ada_p_rises_when_d_is_sure_of_the_reals_and_falls_when_not():
@@ -112,7 +121,7 @@ def test_ada_p_rises_when_d_is_sure_of_the_reals_and_falls_when_not():
 
 
 def test_off_builds_nothing_and_bad_settings_are_refused():
-    assert make_augment(AugmentConfig()) is None
+    assert isinstance(make_augment(AugmentConfig()), NoAugment)
     cfg = load_config(REPO / "configs/mnist-dcgan.yaml")
     assert cfg.augment.kind == "none"
     for bad in ("augment.kind=mixup", "augment.policy=[flip]", "augment.ada_target=1.5"):

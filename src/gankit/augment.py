@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass, field
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from gankit.errors import GankitError
 
@@ -107,10 +107,12 @@ def _cutout(x: Tensor, ratio: float) -> Tensor:
 
 
 class Augment:
-    """The callable the GAN's update steps apply to every batch D sees (real and fake)."""
+    """The transform applied to every batch D sees (real and fake), and ADA's p."""
 
-    def __init__(self, cfg: AugmentConfig):
-        self.cfg = cfg
+    on = True
+
+    def __init__(self, cfg: AugmentConfig, batch_size: int = 1):
+        self.cfg, self.batch_size = cfg, batch_size  # images per D step, for ADA's rate
         self.p = 1.0 if cfg.kind == "diffaugment" else cfg.ada_p
         self._signs, self._count = 0.0, 0  # ADA: sum of sign(D(x_real)) since the last update
 
@@ -137,10 +139,15 @@ class Augment:
     def adaptive(self) -> bool:
         return self.cfg.kind == "ada"
 
+    def after_d_step(self, stats: dict[str, Tensor]) -> dict[str, Tensor]:
+        """ADA: count the signs of D's outputs on the real batch of a D step (its stats); p
+        moves every ada_interval D steps. Returns the stats, for the caller to pass on."""
+        if self.adaptive:
+            self.observe(stats["real_logits"], self.batch_size)
+        return stats
+
     def observe(self, real_logits: Tensor, batch_size: int) -> None:
         """ADA: count D's outputs on a real batch; adjust p every ada_interval D steps."""
-        if not self.adaptive:
-            return
         self._signs += float(torch.sign(real_logits.detach()).mean())
         self._count += 1
         if self._count < self.cfg.ada_interval:
@@ -158,6 +165,27 @@ class Augment:
         self.p, self._signs, self._count = state["p"], state["signs"], int(state["count"])
 
 
-def make_augment(cfg: AugmentConfig) -> Augment | None:
-    """None for kind none: the update steps then run exactly the code they run without this."""
-    return None if cfg.kind == "none" else Augment(cfg)
+class NoAugment:
+    """augment.kind none: nothing wraps D and nothing is counted (the steps as without it)."""
+
+    on = False
+
+    def after_d_step(self, stats: dict[str, Tensor]) -> dict[str, Tensor]:
+        return stats
+
+
+class AugmentedD(nn.Module):
+    """D as the update steps see it with augmentation on: D(T(x), y) for every batch it judges
+    -- real and fake in D's step, fake in G's (through which G's gradient flows) -- so nothing
+    in the steps changes. (WGAN-GP's penalty thus sees augmented interpolates.)"""
+
+    def __init__(self, net: nn.Module, augment: Augment):
+        super().__init__()
+        self.net, self.augment = net, augment
+
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.net(self.augment(x), y)
+
+
+def make_augment(cfg: AugmentConfig, batch_size: int = 1) -> Augment | NoAugment:
+    return NoAugment() if cfg.kind == "none" else Augment(cfg, batch_size)

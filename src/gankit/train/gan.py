@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from gankit.augment import make_augment
+from gankit.augment import AugmentedD, make_augment
 from gankit.config import Config, merged_optim
 from gankit.losses import make_loss
 from gankit.nets import build_discriminator, build_generator
@@ -49,7 +49,7 @@ class GANObjective(Objective):
         self.opt_d = make_optimizer(self.D.parameters(), self.d_opt_cfg, fused)
         self.loss = make_loss(cfg.loss, cfg.losses)
         self.probabilities = self.loss.probabilities
-        self.augment = make_augment(cfg.augment)  # None when off: the steps as without it
+        self.augment = make_augment(cfg.augment, cfg.train.batch_size)  # DiffAugment / ADA; kind none: NoAugment
         self.G_ema = None
         self.ema, self.ema_warmup = cfg.train.ema, cfg.train.ema_warmup
         if cfg.train.ema:
@@ -65,6 +65,14 @@ class GANObjective(Objective):
         )
         # What the update steps call: the nets themselves, or their DDP wrappers (distribute).
         self.G_step, self.D_step, self.shard = self.G, self.D, _whole
+        self.D_g = self.D  # the D that G's step runs through
+        self._augment_d()
+
+    def _augment_d(self) -> None:
+        """With augmentation on, every step sees D through it (gankit.augment.AugmentedD)."""
+        if self.augment.on:
+            self.D_step = AugmentedD(self.D_step, self.augment)
+            self.D_g = AugmentedD(self.D, self.augment)
 
     @classmethod
     def inference_nets(cls, cfg: Config, shape: tuple[int, ...], n_classes: int,
@@ -79,6 +87,7 @@ class GANObjective(Objective):
         self.shard = world.shard
         self.G_step = world.wrap(self.G, self.device, sync_bn)
         self.D_step = world.wrap(self.D, self.device, sync_bn)
+        self._augment_d()
 
     @property
     def sampler(self) -> torch.nn.Module:
@@ -99,18 +108,14 @@ class GANObjective(Objective):
         z, y_fake = self.noise(self.batch_size)
         # Labels reach the networks only in conditional runs; the nets refuse unexpected labels.
         y_real = batch[1] if self.conditional else None
-        stats = discriminator_step(self.G, self.D_step, self.opt_d, self.loss, batch[0], y_real,
-                                   z, y_fake, self.augment)
-        if self.augment is not None:
-            self.augment.observe(stats["real_logits"], self.batch_size)  # ADA's p
-        return stats
+        return self.augment.after_d_step(discriminator_step(  # ADA counts D's real outputs
+            self.G, self.D_step, self.opt_d, self.loss, batch[0], y_real, z, y_fake))
 
     def g_update(self, clock: Clock, batch: Batch) -> Stats:
         set_schedule(self.opt_g, self.g_opt_cfg, clock.g_steps, clock.epoch)
         z, y_fake = self.noise(self.batch_size)
         keep = topk_keep(len(z) // self.cfg.discriminator.pack, self.cfg.train, clock.epoch)
-        stats = generator_step(self.G_step, self.D, self.opt_g, self.loss, z, y_fake, keep,
-                               self.augment)
+        stats = generator_step(self.G_step, self.D_g, self.opt_g, self.loss, z, y_fake, keep)
         self._update_ema(clock.g_steps)
         return stats
 
@@ -119,10 +124,9 @@ class GANObjective(Objective):
         z, y_fake = self.noise(self.batch_size)
         set_schedule(self.opt_g, self.g_opt_cfg, clock.g_steps, clock.epoch)
         y_real = batch[1] if self.conditional else None
-        stats = simultaneous_step(self.G, self.D, self.opt_g, self.opt_d, self.loss,
-                                  batch[0], y_real, z, y_fake, self.augment)
-        if self.augment is not None:
-            self.augment.observe(stats["real_logits"], self.batch_size)
+        stats = simultaneous_step(self.G, self.D_g, self.opt_g, self.opt_d, self.loss,
+                                  batch[0], y_real, z, y_fake)
+        self.augment.after_d_step(stats)
         self._update_ema(clock.g_steps)
         return stats
 
@@ -166,7 +170,7 @@ class GANObjective(Objective):
         }
         if "momentum" in self.opt_d.param_groups[0]:
             out["momentum"] = self.opt_d.param_groups[0]["momentum"]
-        if self.augment is not None:
+        if self.augment.on:
             out["augment_p"] = self.augment.p
         return out
 
@@ -189,7 +193,7 @@ class GANObjective(Objective):
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
         }
-        if self.augment is not None:  # ADA's p and its running count travel with a resume
+        if self.augment.on:  # ADA's p and its running count travel with a resume
             state["augment"] = self.augment.state_dict()
         return state
 
@@ -200,5 +204,5 @@ class GANObjective(Objective):
             self.G_ema.load_state_dict(state["g_ema"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        if self.augment is not None and "augment" in state:
+        if self.augment.on and "augment" in state:
             self.augment.load_state_dict(state["augment"])

@@ -7,7 +7,7 @@ network untouched: D's step computes G(z) without a graph, G's step runs through
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,7 +22,6 @@ from gankit.train.speedups import optimizer_kwargs
 
 Stats = dict[str, torch.Tensor]
 Labels = torch.Tensor | None
-Augmenter = Callable[[torch.Tensor], torch.Tensor] | None  # gankit.augment.Augment, or off
 
 
 @contextmanager
@@ -50,15 +49,10 @@ def discriminator_loss(D: nn.Module, loss: Loss, real: torch.Tensor, y_real: Lab
 
 
 def discriminator_step(G: nn.Module, D: nn.Module, opt_d: Optimizer, loss: Loss,
-                       real: torch.Tensor, y_real: Labels, z: torch.Tensor, y_fake: Labels,
-                       augment: Augmenter = None) -> Stats:
-    """One update of D on a real and a generated minibatch; G is not touched.
-
-    With `augment` (gankit.augment), D sees the augmented real and fake batches."""
+                       real: torch.Tensor, y_real: Labels, z: torch.Tensor, y_fake: Labels) -> Stats:
+    """One update of D on a real and a generated minibatch; G is not touched."""
     with torch.no_grad():
         fake = G(z, y_fake)
-    if augment is not None:
-        real, fake = augment(real), augment(fake)
     total, real_logits, fake_logits = discriminator_loss(D, loss, real, y_real, fake, y_fake)
     opt_d.zero_grad(set_to_none=True)
     total.backward()
@@ -69,16 +63,14 @@ def discriminator_step(G: nn.Module, D: nn.Module, opt_d: Optimizer, loss: Loss,
 
 
 def generator_step(G: nn.Module, D: nn.Module, opt_g: Optimizer, loss: Loss, z: torch.Tensor,
-                   y_fake: Labels, keep: int | None = None, augment: Augmenter = None) -> Stats:
+                   y_fake: Labels, keep: int | None = None) -> Stats:
     """One update of G through a frozen D; D's parameters get no gradient.
 
     With `keep`, G's loss uses only the `keep` fakes D scores as most real (top-k training,
     Sinha et al. 2020): the worst fakes' gradients can push them away from the nearest mode.
-    With `augment`, D judges the augmented fakes and G's gradient flows back through it.
     """
     with frozen(D):
-        fake = G(z, y_fake)
-        fake_logits = D(fake if augment is None else augment(fake), y_fake)
+        fake_logits = D(G(z, y_fake), y_fake)
         scored = fake_logits if keep is None else fake_logits.topk(keep).values
         g_loss = loss.g_loss(scored)
         opt_g.zero_grad(set_to_none=True)
@@ -90,13 +82,11 @@ def generator_step(G: nn.Module, D: nn.Module, opt_g: Optimizer, loss: Loss, z: 
 def simultaneous_step(
     G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
     loss: Loss, real: torch.Tensor, y_real: torch.Tensor | None, z: torch.Tensor,
-    y_fake: torch.Tensor | None, augment: Augmenter = None,
+    y_fake: torch.Tensor | None,
 ) -> Stats:
     """D and G updated from the same minibatch and the same parameters (the authors' code):
     each network's gradient is taken of its own loss only, then both descend it."""
     fake = G(z, y_fake)
-    if augment is not None:
-        real, fake = augment(real), augment(fake)
     d_loss, real_logits, fake_logits = discriminator_loss(D, loss, real, y_real, fake, y_fake)
     g_loss = loss.g_loss(fake_logits)
     d_params = [p for p in D.parameters() if p.requires_grad]
