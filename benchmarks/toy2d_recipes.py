@@ -23,7 +23,7 @@ from pathlib import Path
 from common import header, load_average, machine, now, table, write_doc
 from gankit.config import LOSS_NAMES, load_config
 from toy2d_report import mean_se
-from toy2d_runs import REPO, cached_runs, run_many
+from toy2d_runs import REPO, cached_runs, run_key, run_many
 
 RUNS = REPO / "runs" / "toy2d-recipes"
 SAVED = REPO / "docs/results/toy2d_recipes.json"
@@ -199,6 +199,13 @@ def saved_search() -> list[dict]:
     return [{**p, "rows": [done[k] for k in p["keys"]]} for p in probes]
 
 
+def _rows(jobs: list[tuple[str, list[str], int]], cached_only: bool) -> list[dict]:
+    if not cached_only:
+        return run_many(jobs, RUNS)
+    done = cached_runs(RUNS)
+    return [done[k] for k in (run_key(c, o, s) for c, o, s in jobs) if k in done]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=GOAL_SEEDS)
@@ -209,6 +216,8 @@ def main() -> None:
     parser.add_argument("--pacgan", nargs="*", default=[], metavar="DATASET:LABEL:CONFIG",
                         help="also run a candidate for PacGAN's level at --seeds seeds")
     parser.add_argument("--search", nargs="+", metavar="ARG")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="train nothing: the doc from the finished runs (their seeds shown)")
     parser.add_argument("--out", default=str(REPO / "docs/results/toy2d_recipes.md"))
     parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args()
@@ -221,11 +230,13 @@ def main() -> None:
             for loss in args.losses:
                 config, overrides = recipe(d, loss)
                 n = args.seeds if (d, loss) in OWN else (args.seeds_shared or args.seeds)
-                rows = run_many([(config, overrides, s) for s in range(n)], RUNS)
+                rows = _rows([(config, overrides, s) for s in range(n)], args.cached_only)
+                if not rows:
+                    continue
                 saved["every_loss"].setdefault(d, {})[loss] = rows
         for spec in args.pacgan:
             d, label, config = spec.split(":")
-            rows = run_many([(config, [], s) for s in range(args.seeds)], RUNS)
+            rows = _rows([(config, [], s) for s in range(args.seeds)], args.cached_only)
             saved["pacgan"].setdefault(d, {})[label] = rows
         command = ("python benchmarks/toy2d_recipes.py " + " ".join(sys.argv[1:])).strip()
         saved.update(search=saved_search(), date=now(),  # the doc's rows come from all of these
