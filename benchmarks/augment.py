@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -92,6 +93,9 @@ def render(saved: dict) -> str:
         "",
         *checks,
         "",
+        "Samples of the final G (seed 0): "
+        + ", ".join(f"[{name}](augment-{i}-s0.png)" for i, name in enumerate(VARIANTS)) + ".",
+        "",
         "DiffAugment applies its three transforms to every image D sees (real and fake, in D's "
         "and G's updates); the ADA-style row applies each with probability p, raised while "
         "E[sign(D(x_real))] > 0.6 and lowered otherwise (gankit/augment.py).",
@@ -126,7 +130,19 @@ def main() -> None:
                  "protocol": {"steps": args.steps, "images": args.images, "n": args.n},
                  "rows": rows}
         saved_file.write_text(json.dumps(saved, indent=1))
-    write_doc(args.out, render(json.loads(saved_file.read_text())))
+    saved = json.loads(saved_file.read_text())
+    copy_pictures(saved, runs_dir, Path(args.out).parent)
+    write_doc(args.out, render(saved))
+
+
+def copy_pictures(saved: dict, runs_dir: Path, folder: Path) -> None:
+    """Each run's final sample grid as docs/results/augment-<variant number>-s<seed>.png."""
+    p = saved["protocol"]
+    for r in saved["rows"]:
+        index = list(VARIANTS).index(r["variant"])
+        grid = runs_dir / f"{index}-s{r['seed']}-n{p['images']}-t{p['steps']}/samples/final.png"
+        if grid.exists():
+            shutil.copyfile(grid, folder / f"augment-{index}-s{r['seed']}.png")
 
 
 if __name__ == "__main__":
