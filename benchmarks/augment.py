@@ -69,8 +69,9 @@ def render(saved: dict) -> str:
         if name != "none" and base:
             better = r["fid"] < base["fid"]
             checks.append(f"- {name}: FD {r['fid']:.1f} vs {base['fid']:.1f} without: "
-                          f"{'lower' if better else 'not lower'} (one seed: not a claim of "
-                          "an effect, a difference within seed noise is possible)")
+                          f"{'lower' if better else 'not lower'}"
+                          + ("; G collapsed (recall < 0.05)" if r["recall"] < 0.05 else "")
+                          + " (one seed: not a claim of an effect either way)")
     p = saved["protocol"]
     return "\n".join([
         *header("Small-data augmentation on MNIST (DiffAugment, ADA-style p)", saved["command"],

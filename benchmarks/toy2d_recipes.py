@@ -7,7 +7,7 @@ docs/results/toy2d_recipes.md; the rows are saved in docs/results/toy2d_recipes.
     python benchmarks/toy2d_recipes.py --render-only
 
 Each loss runs from a recipe: its own config where the shared one fails it (configs/
-ring8-wgan.yaml, ring8-wgan-gp.yaml, grid25-wgan.yaml, grid25-wgan-gp.yaml), else the dataset's
+ring8-wgan.yaml, ring8-wgan-gp.yaml, grid25-wgan-gp.yaml), else the dataset's
 recipe config with `loss=X` and the recipe's Adam schedule put back (as benchmarks/toy2d.py
 does). `--search` probes are cached and recorded with their label; the doc lists them all, so
 the search behind each recipe is in the doc with its numbers. Scoring: toy2d_runs.py.
@@ -172,10 +172,12 @@ NOTES = [
     "  10 (for images); `configs/ring8-wgan-gp.yaml` sets 0.1.",
     "- **WGAN: the warm-up, then the step count.** The reference code's warm-up (100 critic",
     "  steps for each of the first 25 G steps) consumed the sweep's whole budget, so WGAN made",
-    "  only a few dozen G steps. Without it and with more G steps every clipping value tried",
-    "  finds all ring modes, but the clipped critic stays smooth: most samples lie on the circle",
-    "  between the modes (a low HQ share), so WGAN meets the modes goal, not a quality one.",
-    "  `configs/ring8-wgan.yaml` turns the warm-up off and clips at 0.03.",
+    "  only a few dozen G steps. Without it and with more G steps, every clipping value tried",
+    "  finds all ring modes at seed 0; but the clipped critic stays smooth: most samples lie on",
+    "  the circle between the modes (a low HQ share), and at further seeds the recipe can miss",
+    "  modes (the table above). `configs/ring8-wgan.yaml` turns the warm-up off and clips at",
+    "  0.03; longer runs, a larger clip with more steps, or the paper's RMSProp are the next",
+    "  things to try.",
     "- The other four losses learn the ring from the shared recipe (`ring8-demo.yaml` with",
     "  `loss=X`, PacGAN packing of 2), as toy2d.md's sweep already showed.",
     "",
