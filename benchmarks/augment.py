@@ -60,7 +60,8 @@ def run_variant(name: str, seed: int, args: argparse.Namespace, runs_dir: Path) 
 def render(saved: dict) -> str:
     rows = [[r["variant"], r["seed"], f"{r['fid']:.1f}", f"{r['precision']:.3f}",
              f"{r['recall']:.3f}", r["classes_covered"],
-             "–" if r["final_p"] is None else f"{r['final_p']:.2f}", f"{r['train_cpu_s'] / 60:.1f}"]
+             "–" if r["final_p"] is None else f"{r['final_p']:.2f}",
+             f"{r['train_cpu_s'] / 60:.1f}"]
             for r in saved["rows"]]
     by = {r["variant"]: r for r in saved["rows"]}
     base = by.get("none")

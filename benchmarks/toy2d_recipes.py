@@ -28,7 +28,8 @@ from toy2d_runs import REPO, cached_runs, run_key, run_many
 RUNS = REPO / "runs" / "toy2d-recipes"
 SAVED = REPO / "docs/results/toy2d_recipes.json"
 BASE = {"ring": "configs/ring8-demo.yaml", "grid": "configs/grid25-pacgan.yaml"}
-OWN = {("ring", "wgan"): "configs/ring8-wgan.yaml", ("ring", "wgan-gp"): "configs/ring8-wgan-gp.yaml",
+OWN = {("ring", "wgan"): "configs/ring8-wgan.yaml",
+       ("ring", "wgan-gp"): "configs/ring8-wgan-gp.yaml",
        ("grid", "wgan-gp"): "configs/grid25-wgan-gp.yaml"}
 # A recipe config run as its base config plus overrides, so the benchmark reuses the probe that
 # found it (runs are cached by config and overrides); check_same() proves the two are one config.
@@ -134,9 +135,9 @@ def render(saved: dict) -> str:
                  every_loss_check(dataset, r)] for loss, r in losses.items()]
         lines += [*table([*COLUMNS, "goal check"], rows), ""]
     lines += ["## PacGAN's level", "",
-              "Goal: grid all 25 modes on ≥ 9 of 10 seeds, HQ ≥ 90 %, reverse KL ≤ 0.05; ring all",
-              "8 modes on every seed, HQ ≥ 97 %; each ≤ 10 CPU minutes per seed. Every row above",
-              "(and any candidate run with --pacgan), checked:", ""]
+              "Goal: grid all 25 modes on ≥ 9 of 10 seeds, HQ ≥ 90 %, reverse KL ≤ 0.05;",
+              "ring all 8 modes on every seed, HQ ≥ 97 %; each ≤ 10 CPU minutes per seed.",
+              "Every row above (and any candidate run with --pacgan), checked:", ""]
     candidates = {d: {**{f"{loss} recipe": r for loss, r in losses.items()},
                       **saved["pacgan"].get(d, {})} for d, losses in saved["every_loss"].items()}
     for dataset, groups in candidates.items():

@@ -37,7 +37,8 @@ def test_translation_moves_pixels_and_cutout_zeroes_a_square():
     outs = [moved(x) for _ in range(20)]
     assert all(o.sum() == 1 for o in outs)  # one pixel, somewhere within 2 of (4, 4)
     assert len({tuple(o.nonzero()[0].tolist()) for o in outs}) > 1
-    cut = Augment(AugmentConfig(kind="diffaugment", policy=["cutout"], cutout=0.5))(torch.ones(3, 1, 8, 8))
+    cutout = Augment(AugmentConfig(kind="diffaugment", policy=["cutout"], cutout=0.5))
+    cut = cutout(torch.ones(3, 1, 8, 8))
     zeros = (cut == 0).sum(dim=(1, 2, 3))
     assert ((zeros >= 1) & (zeros <= 16)).all()  # a 4x4 square, clipped at the border
 

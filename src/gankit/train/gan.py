@@ -49,7 +49,8 @@ class GANObjective(Objective):
         self.opt_d = make_optimizer(self.D.parameters(), self.d_opt_cfg, fused)
         self.loss = make_loss(cfg.loss, cfg.losses)
         self.probabilities = self.loss.probabilities
-        self.augment = make_augment(cfg.augment, cfg.train.batch_size)  # DiffAugment / ADA; kind none: NoAugment
+        # DiffAugment / ADA (gankit/augment.py); augment.kind none: a NoAugment that does nothing
+        self.augment = make_augment(cfg.augment, cfg.train.batch_size)
         self.G_ema = None
         self.ema, self.ema_warmup = cfg.train.ema, cfg.train.ema_warmup
         if cfg.train.ema:
