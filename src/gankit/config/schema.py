@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gankit.augment import AugmentConfig
 from gankit.losses import LOSS_NAMES, LossConfig
 
 __all__ = [
@@ -57,7 +58,9 @@ class DataConfig:
     dir: str | None = (
         None  # MNIST folder or the user's image folder; None: GANKIT_DATA_DIR, shared, cache
     )
-    n_train: int = 100_000  # toy sets: size of the fixed training set (PacGAN used 100,000)
+    # toy sets: size of the fixed training set (PacGAN used 100,000); mnist: train on the first
+    # n_train images when fewer than its 50,000 (a small-data run)
+    n_train: int = 100_000
     modes: int = 8  # ring: number of Gaussians
     radius: float = 1.0  # ring radius
     side: int = 5  # grid: side x side Gaussians
@@ -213,3 +216,4 @@ class Config:
     vae: VAEConfig = field(default_factory=VAEConfig)
     srgan: SRGANConfig = field(default_factory=SRGANConfig)
     pix2pix: Pix2PixConfig = field(default_factory=Pix2PixConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)  # small data: gankit/augment.py

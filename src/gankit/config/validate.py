@@ -12,6 +12,7 @@ import math
 import re
 from typing import Any
 
+from gankit.augment import check_augment
 from gankit.config.objective_checks import OBJECTIVE_CHECKS
 from gankit.config.schema import (
     DATASETS,
@@ -218,6 +219,8 @@ def validate(cfg: Config) -> Config:
     if cfg.data.dataset == "cifar10" and (cfg.data.size, cfg.data.channels) != (32, 3):
         raise GankitError(f"data.dataset cifar10 is 32 x 32 RGB: set data.size=32 and "
                           f"data.channels=3 (got {cfg.data.size} and {cfg.data.channels})")
+    # DiffAugment / ADA transform images: the datasets made of N x C x H x W images.
+    check_augment(cfg.augment, cfg.data.dataset in ("mnist", "image-folder", "stacked-mnist", "cifar10"))
     return cfg
 
 

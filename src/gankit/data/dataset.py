@@ -63,6 +63,8 @@ def load_training_data(cfg: DataConfig, seed: int = 0) -> TrainingData:
 
         x, y = load_mnist("train", cfg.dir)
         vx, vy = load_mnist("valid", cfg.dir)
+        if cfg.n_train < len(x):  # a small-data run: the first n_train training images
+            x, y = x[: cfg.n_train], y[: cfg.n_train]
         return TrainingData(x, y, 10, valid=vx, valid_y=vy)
     if name in ("ring", "grid"):
         from gankit.data.toy import make_toy
