@@ -17,6 +17,7 @@ __all__ = [
 ]
 
 DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist")
+DATASETS += ("mnist-captions",)  # MNIST with generated captions (data/captions.py)
 GENERATORS = ("mlp", "dcgan")
 DISCRIMINATORS = ("maxout", "mlp", "dcgan")
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
@@ -39,6 +40,7 @@ KIND_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
 # A new objective with settings of its own adds a dataclass section to Config and a line here;
 # validate.py refuses a non-default value in a section the chosen objective does not read.
 OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {}
+OBJECTIVE_SECTIONS["text2image"] = ("text2image",)
 
 # Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
 # point data (2-D mixtures) by a linear layer.
@@ -61,6 +63,9 @@ class DataConfig:
     size: int = 28  # image-folder: images are resized and centre-cropped to size x size
     channels: int = 1  # image-folder: 1 (grayscale) or 3 (RGB)
     conditional: bool = False  # feed labels to G and D
+    # mnist-captions: DIGIT:WORD combinations (e.g. "3:thin", "7:left") whose images are left
+    # out of training, so no training caption says them; scored separately (data/captions.py).
+    held_out: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -148,6 +153,18 @@ class TrainConfig:
 
 
 @dataclass
+class Text2ImageConfig:
+    """objective text2image (GAN-CLS + GAN-INT, Reed et al. 2016; train/text2image.py)."""
+
+    word_dim: int = 64  # word vectors of the bag-of-words sentence encoder
+    embed_dim: int = 32  # sentence embedding fed to G and D
+    drop: float = 0.3  # chance each attribute word is left out of a training caption
+    numeral: float = 0.1  # chance a training caption writes the digit as a numeral (7)
+    interpolate: float = 1.0  # weight of GAN-INT's term in G's loss; 0: GAN-CLS alone
+    beta: float = 0.5  # GAN-INT mixes beta * t1 + (1 - beta) * t2 (Reed et al.: 0.5)
+
+
+@dataclass
 class Config:
     name: str = "run"
     objective: str = "gan"  # what is trained: see gankit.train.objectives.OBJECTIVES
@@ -161,3 +178,4 @@ class Config:
     d_optim: dict = field(default_factory=dict)
     losses: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    text2image: Text2ImageConfig = field(default_factory=Text2ImageConfig)

@@ -30,6 +30,7 @@ from gankit.metrics import registry
 
 AMP_MODES = ("off", "bf16")  # train.amp; train/speedups.py maps each to a dtype
 OBJECTIVE_NAMES = ("gan",)  # the registry itself is gankit.train.objectives.OBJECTIVES
+OBJECTIVE_NAMES += ("text2image",)
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -207,6 +208,7 @@ def validate(cfg: Config) -> Config:
     if cfg.data.channels not in (1, 3):
         raise GankitError(f"data.channels = {cfg.data.channels} must be 1 or 3")
     _check_data(cfg)
+    _check_text2image(cfg)
     return cfg
 
 
@@ -240,3 +242,43 @@ def check_against_data(cfg: Config, data: Any) -> None:
             f"the training data ({cfg.data.dataset}) holds {bad} NaN or infinite values; fix "
             "the data (or the data.* settings that made it) before training"
         )
+
+
+def _check_text2image(cfg: Config) -> None:
+    """objective text2image and data.dataset mnist-captions (train/text2image.py)."""
+    if cfg.data.held_out:
+        if cfg.data.dataset != "mnist-captions":
+            raise GankitError(f"data.held_out holds out captioned combinations; data.dataset "
+                              f"{cfg.data.dataset} has no captions: use mnist-captions or "
+                              "remove data.held_out")
+        from gankit.data.captions import parse_held_out
+
+        parse_held_out(cfg.data.held_out)
+    if cfg.objective != "text2image":
+        return
+    if cfg.data.dataset != "mnist-captions":
+        raise GankitError(f"objective text2image needs captions: set data.dataset: "
+                          f"mnist-captions (not {cfg.data.dataset})")
+    wrong = [(k, v) for k, v in (("generator.kind", cfg.generator.kind),
+                                 ("discriminator.kind", cfg.discriminator.kind)) if v != "mlp"]
+    if wrong:
+        raise GankitError(f"objective text2image builds its own MLPs from generator.z_dim, "
+                          f"generator.hidden and discriminator.hidden; set {wrong[0][0]}: mlp "
+                          f"(not {wrong[0][1]})")
+    for key, off in (("data.conditional", not cfg.data.conditional),
+                     ("train.ema", not cfg.train.ema), ("loss", cfg.loss == "non-saturating"),
+                     ("train.update", cfg.train.update == "alternating"),
+                     ("train.topk", cfg.train.topk == 1.0)):
+        if not off:
+            raise GankitError(f"objective text2image does not use {key} (it conditions on "
+                              f"sentences, with GAN-CLS's own non-saturating loss and "
+                              f"alternating updates); remove the {key} setting")
+    t = cfg.text2image
+    if t.word_dim < 1 or t.embed_dim < 1:
+        raise GankitError(f"text2image.word_dim = {t.word_dim} and text2image.embed_dim = "
+                          f"{t.embed_dim} must be at least 1")
+    for key in ("drop", "numeral", "beta"):
+        if not 0.0 <= getattr(t, key) <= 1.0:
+            raise GankitError(f"text2image.{key} = {getattr(t, key)} must be in [0, 1]")
+    if not (math.isfinite(t.interpolate) and t.interpolate >= 0):
+        raise GankitError(f"text2image.interpolate = {t.interpolate} must be >= 0 (0: off)")

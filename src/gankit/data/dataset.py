@@ -100,4 +100,9 @@ def load_training_data(cfg: DataConfig, seed: int = 0) -> TrainingData:
                               "(or --set data.dir=PATH)")
         x, y, classes = load_image_folder(cfg.dir, size=cfg.size, channels=cfg.channels)
         return TrainingData(x, y, len(classes) if y is not None else 0)
+    if name == "mnist-captions":
+        from gankit.data.captions import captioned_mnist
+
+        x, y, extras, vx, vy = captioned_mnist(cfg.dir, cfg.held_out)
+        return TrainingData(x, y, 10, valid=vx, valid_y=vy, extras=extras)
     raise GankitError(f"unknown data.dataset {name!r}")

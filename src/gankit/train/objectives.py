@@ -9,8 +9,10 @@ import torch
 from gankit.config import Config
 from gankit.train.gan import GANObjective
 from gankit.train.objective import Objective
+from gankit.train.text2image import Text2ImageObjective
 
 OBJECTIVES: dict[str, type[Objective]] = {"gan": GANObjective}
+OBJECTIVES["text2image"] = Text2ImageObjective
 
 
 def make_objective(cfg: Config, data: Any, device: torch.device) -> Objective:
