@@ -3,8 +3,8 @@
 - `SentenceEncoder`: a bag of words, the mean of learned word vectors (padding excluded), then
   a linear layer and a LeakyReLU. The captions' grammar gives word order no meaning, so an
   order-blind encoder loses nothing and trains faster than a recurrent one on a CPU.
-- `TextGenerator`: an MLP from [z, sentence embedding] to an image (batch norm, ReLU, sigmoid
-  output whose bias starts at the logit of each pixel's training mean).
+- `TextGenerator`: an MLP from z to an image, the sentence embedding concatenated to every
+  layer's input (batch norm, ReLU, sigmoid output whose bias starts at the logit of each pixel's training mean).
 - `TextDiscriminator`: an MLP over the image; the sentence embedding joins its last hidden
   layer twice: concatenated and through one more layer (Reed et al.'s depth concatenation),
   and as a projection term <h, P e> (Miyato & Koyama 2018), which conditions D strongly.
@@ -39,13 +39,15 @@ class TextGenerator(nn.Module):
                  data_mean: torch.Tensor | None = None) -> None:
         super().__init__()
         self.z_dim, self.shape = z_dim, tuple(shape)
-        layers: list[nn.Module] = []
-        width = z_dim + embed_dim
+        # The sentence joins every layer's input, not only the first: its word then reaches
+        # the output through one layer wherever G's noise has taken the hidden units.
+        self.layers = nn.ModuleList()
+        width = z_dim
         for h in hidden:
-            layers += [nn.Linear(width, h), nn.BatchNorm1d(h), nn.ReLU()]
+            self.layers.append(nn.Sequential(nn.Linear(width + embed_dim, h), nn.BatchNorm1d(h),
+                                             nn.ReLU()))
             width = h
-        self.hidden = nn.Sequential(*layers)
-        self.out = nn.Linear(width, math.prod(shape))
+        self.out = nn.Linear(width + embed_dim, math.prod(shape))
         if data_mean is not None:  # start at the mean image, not at grey
             with torch.no_grad():
                 self.out.bias.copy_(torch.logit(data_mean.flatten().clamp(1e-3, 1 - 1e-3)))
@@ -54,8 +56,10 @@ class TextGenerator(nn.Module):
         return torch.randn(n, self.z_dim, generator=generator)
 
     def forward(self, z: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        h = self.hidden(torch.cat([z, e], dim=1))
-        return torch.sigmoid(self.out(h)).view(len(z), *self.shape)
+        h = z
+        for layer in self.layers:
+            h = layer(torch.cat([h, e], dim=1))
+        return torch.sigmoid(self.out(torch.cat([h, e], dim=1))).view(len(z), *self.shape)
 
 
 class TextDiscriminator(nn.Module):
