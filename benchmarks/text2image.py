@@ -39,7 +39,7 @@ from gankit.train.hooks import CpuBudget
 from gankit.train.loop import Trainer
 from gankit.train.run import load_run
 from gankit.viz.grid import save_grid
-from gankit.viz.text import save_text_interpolation, sample_text
+from gankit.viz.text import sample_text, save_text_interpolation
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "results" / "text2image.md"
@@ -112,6 +112,8 @@ def digit_scores(run, classifier, held) -> dict:
         pct, se = share(pred[mask] == vy[mask])
         word = C.VALUES[C.ATTRIBUTES[col]][value]
         out[f"{digit}:{word}"] = {"n": int(mask.sum()), "pct": pct, "se": se}
+    pct, se = share(classifier(vx).argmax(dim=1) == vy)
+    out["real validation images (reference)"] = {"n": len(vy), "pct": pct, "se": se}
     fd = evaluate(samples[~is_held], ["fid"], "mnist", n=int((~is_held).sum()),
                   classifier=classifier)
     out["fd"] = fd["metrics"]
@@ -179,17 +181,28 @@ def render(res: dict) -> str:
               f"took {res['eval_cpu_minutes']:.1f} CPU minutes. Config: "
               "`configs/mnist-text2digit.yaml`; held out of training (no image, no caption): "
               f"{', '.join(f['held_out'])}.", ""]
+    lines += ["What is trained: GAN-CLS with GAN-INT (Reed et al. 2016, arXiv:1605.05396). D "
+              "sees real images with their own caption (real), real images with a caption that "
+              "contradicts them (another digit, or the same digit with one attribute word "
+              "changed: fake) and G's images with the caption they were made from (fake); G "
+              "also learns from the midpoint of two captions' embeddings. The sentence encoder "
+              "is a bag of words (mean of learned word vectors, a linear layer) trained with D "
+              "by D's own loss: telling a caption from a contradicting one is a matching "
+              "objective, so no pre-training stage or downloaded weights are needed, and the "
+              "captions' grammar gives word order no meaning, so a recurrent encoder would buy "
+              "nothing on a CPU. G and D are MLPs (the sentence embedding enters every G layer; "
+              "D conditions by concatenation and a projection term).", ""]
     lines += ["## The digit of the sentence", "",
               "One caption per MNIST validation image (its digit and measured attributes, "
               "phrased as in training), one sample each; the share gankit's MNIST classifier "
-              "reads as the caption's digit (± binomial s.e.).", ""]
+              "reads as the caption's digit (± binomial s.e.). Held-out: the validation images "
+              "with a held-out combination, their captions written with every attribute word "
+              "(so each names its held-out word).", ""]
     lines += table(["captions", "n", "digit right (%)"],
                    [(k, dg[k]["n"], f"{dg[k]['pct']:.1f} ± {dg[k]['se']:.1f}")
                     for k in dg if k not in ("fd", "fd_protocol")])
-    verdict = "met" if check.met else "not met"
-    lines += ["", f"Goal ≥ {GOAL:.0f} % on the seen captions: **{verdict}** "
-              f"({check.value:.1f} ± {check.se:.1f} %; met only when the lead over {GOAL:.0f} % "
-              f"exceeds 2 s.e., here {check.margin:.1f} points; lead {check.lead:+.1f}).", ""]
+    lines += ["", f"Goal ≥ {GOAL:.0f} % of seen-caption samples showing their digit: "
+              f"**{'met' if check.met else 'not met'}** ({check.text}).", ""]
     p = dg["fd_protocol"]
     lines += [f"Classifier Fréchet distance of the seen-caption samples: "
               f"**{dg['fd']['fid']:.2f}** (n = {p.get('n')}, reference {p.get('reference_split')}"

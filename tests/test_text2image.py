@@ -141,3 +141,14 @@ def test_held_out_config_is_saved_and_applied(tmp_path):
     assert 0 < keep.sum() < 200
     Trainer(cfg, tmp_path / "r", data=data).run()
     assert "3:thin" in (tmp_path / "r" / "config.yaml").read_text()
+
+
+def test_the_doc_renders_from_its_saved_results():
+    import json
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import text2image
+
+    saved = json.loads((REPO / "docs/results/text2image.json").read_text())
+    assert text2image.render(saved) == (REPO / "docs/results/text2image.md").read_text()
