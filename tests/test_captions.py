@@ -85,11 +85,17 @@ def test_held_out_combinations_never_reach_training_captions():
     attrs = torch.randint(3, (300, 3), generator=torch.Generator().manual_seed(1))
     keep = ~C.held_out_mask(y, attrs, held)
     assert keep.sum() < 300  # some rows were held combinations
-    right, _ = C.minibatch_captions(y[keep], attrs[keep], "0-d-0", drop=0.0)
-    for text in right:
+    right, wrong = C.minibatch_captions(y[keep], attrs[keep], "0-d-0", drop=0.0, held=held)
+    for text in right + wrong:  # not even as a contradicting caption
         digit, said = C.parse(text)
         assert not (digit == 3 and said.get("thickness") == 1), text
         assert not (digit == 7 and said.get("slant") == 1), text
+
+
+def test_a_held_out_image_in_a_minibatch_is_an_error():
+    held = C.parse_held_out(["3:thin"])
+    with pytest.raises(GankitError, match="held-out"):
+        C.minibatch_captions(torch.tensor([3]), torch.tensor([[1, 0, 0]]), "s", 0.0, held=held)
 
 
 def test_bad_held_out_and_unknown_words_are_refused():
@@ -101,3 +107,20 @@ def test_bad_held_out_and_unknown_words_are_refused():
         C.encode(["a thin digit"])
     tokens = C.encode(["a thin three leaning left"])
     assert tokens.shape == (1, C.MAX_WORDS) and (tokens[0, 5:] == 0).all()
+
+
+@pytest.mark.slow  # loads and measures 50,000 images: seconds alone, more on a busy machine
+def test_mnist_captions_leaves_the_held_out_images_out():
+    from conftest import SHARED_MNIST
+
+    if not SHARED_MNIST.is_dir():
+        pytest.skip("no shared MNIST")
+    from gankit.config import DataConfig
+    from gankit.data.dataset import load_training_data
+
+    data = load_training_data(DataConfig(dataset="mnist-captions", held_out=["3:thin"]))
+    attrs = data.extras["attributes"]
+    assert len(data.x) == len(attrs) < 50_000
+    assert not ((data.y == 3) & (attrs[:, 0] == 1)).any()
+    assert ((data.y == 3) & (attrs[:, 0] == 2)).any()  # thick threes stay
+    assert ((data.y == 5) & (attrs[:, 0] == 1)).any()  # and thin fives

@@ -270,16 +270,32 @@ def contradicts(digit: int, attrs: list[int], text: str) -> bool:
     return any(attrs[ATTRIBUTES.index(a)] != v for a, v in said.items())
 
 
-def minibatch_captions(y: torch.Tensor, attrs: torch.Tensor, seed: int, drop: float,
-                       numeral: float = 0.1) -> tuple[list[str], list[str]]:
+def says_held_out(text: str, held: list[tuple[int, int, int]]) -> bool:
+    """Whether a caption names a held-out combination (its digit with the held-out word)."""
+    digit, said = parse(text)
+    return any(digit == d and said.get(ATTRIBUTES[col]) == value for d, col, value in held)
+
+
+def minibatch_captions(y: torch.Tensor, attrs: torch.Tensor, seed: str, drop: float,
+                       numeral: float = 0.1, held: list[tuple[int, int, int]] | None = None
+                       ) -> tuple[list[str], list[str]]:
     """For each row, a true caption and a contradicting one, drawn from `seed` alone (the
-    caller passes the run's seed and the update's number, so a resumed run draws the same)."""
+    caller passes the run's seed and the update's number, so a resumed run draws the same).
+    No caption, true or contradicting, names a `held` combination: those are never said in
+    training (the rows' images have none, as the dataset left them out)."""
     rng = random.Random(seed)
     right, wrong = [], []
     for d, a in zip(y.tolist(), attrs.tolist(), strict=True):
-        right.append(describe(d, a, rng, drop, numeral))
-        wd, wa = mismatch(d, a, rng)
-        # The contradicting value must be spoken: never dropped from the wrong caption.
-        text = describe(wd, wa, rng, 0.0 if wd == d else drop, numeral)
+        text = describe(d, a, rng, drop, numeral)
+        if held and says_held_out(text, held):
+            raise GankitError(f"the training data holds an image of a held-out combination "
+                              f"({text!r}); load it with data.held_out set, which leaves them out")
+        right.append(text)
+        for _ in range(1000):
+            wd, wa = mismatch(d, a, rng)
+            # The contradicting value must be spoken: never dropped from the wrong caption.
+            text = describe(wd, wa, rng, 0.0 if wd == d else drop, numeral)
+            if not held or not says_held_out(text, held):
+                break
         wrong.append(text)
     return right, wrong

@@ -66,6 +66,7 @@ class Text2ImageObjective(Objective):
     def __init__(self, cfg: Config, data: Any, device: torch.device):
         self.cfg, self.device, self.t = cfg, device, cfg.text2image
         self.batch_size = cfg.train.batch_size
+        self.held = captions.parse_held_out(cfg.data.held_out)
         self.E, self.G, self.D = self.build(cfg, data.shape, data.x.mean(dim=0))
         for net in (self.E, self.G, self.D):
             net.to(device)
@@ -108,7 +109,8 @@ class Text2ImageObjective(Objective):
         """Word indices of a true and a contradicting caption for each row of the batch."""
         y, attrs = batch[1], batch[2]
         right, wrong = captions.minibatch_captions(
-            y.cpu(), attrs.cpu(), f"{self.cfg.seed}-{what}-{step}", self.t.drop, self.t.numeral)
+            y.cpu(), attrs.cpu(), f"{self.cfg.seed}-{what}-{step}", self.t.drop, self.t.numeral,
+            self.held)
         return (captions.encode(right).to(self.device), captions.encode(wrong).to(self.device))
 
     # --- the updates --------------------------------------------------------------------------
