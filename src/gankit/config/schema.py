@@ -15,8 +15,9 @@ __all__ = [
     "OptimConfig", "TrainConfig", "LOSS_NAMES", "DATASETS", "GENERATORS", "DISCRIMINATORS",
     "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS",
 ]
+__all__ += ["SRGANConfig"]
 
-DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist")
+DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist", "cifar10")
 DATASETS += ("mnist-captions",)  # MNIST with generated captions (data/captions.py)
 GENERATORS = ("mlp", "dcgan")
 DISCRIMINATORS = ("maxout", "mlp", "dcgan")
@@ -39,7 +40,10 @@ KIND_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
 # Config sections that only some objectives read: section name -> the objectives that read it.
 # A new objective with settings of its own adds a dataclass section to Config and a line here;
 # validate.py refuses a non-default value in a section the chosen objective does not read.
-OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {}
+OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {
+    "vae": ("vae",),
+    "srgan": ("srgan",),
+}
 OBJECTIVE_SECTIONS["text2image"] = ("text2image",)
 
 # Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
@@ -107,7 +111,10 @@ class DiscriminatorConfig:
 class OptimConfig:
     name: str = "sgd"
     lr: float = 0.1
-    lr_decay: float = 1.000004  # lr divided by this at every update (the authors' mnist.yaml)
+    # lr divided by this at every update (the authors' mnist.yaml). Each network counts its own
+    # updates (a choice, stated): with k D steps per G step, D's rate decays k times as fast
+    # per iteration as G's. Give d_optim its own lr_decay to change that.
+    lr_decay: float = 1.000004
     lr_min: float = 1e-6
     momentum_start: float = 0.5  # classic momentum, rising linearly ...
     momentum_end: float = 0.7
@@ -153,6 +160,30 @@ class TrainConfig:
 
 
 @dataclass
+class VAEConfig:
+    """objective: vae (train/vae.py). Default: Burda et al. (2016)'s first MNIST architecture."""
+
+    z_dim: int = 50  # latent dimensions; prior N(0, I)
+    hidden: list[int] = field(default_factory=lambda: [200, 200])  # encoder tanh layers; the
+    # decoder mirrors them
+    decoder_bias_from_data: bool = True  # decoder output bias = logit of each pixel's mean
+
+
+@dataclass
+class SRGANConfig:
+    """objective srgan (train/srgan.py): x4 super-resolution, Ledig et al. 2017."""
+
+    pixel_weight: float = 1.0  # pixel MSE between the upscaled and the real image
+    # MSE between gankit's MNIST classifier's 128 features of the two (standing in for the
+    # paper's VGG features); 1 x 28 x 28 images only, so 0 (off) unless set.
+    feature_weight: float = 0.0
+    adversarial_weight: float = 1e-3  # the paper's; 0 trains SRResNet (no discriminator)
+    g_base: int = 64  # generator width (the paper's 64)
+    g_blocks: int = 16  # residual blocks (the paper's 16)
+    d_base: int = 64  # discriminator width of its first conv (the paper's 64)
+
+
+@dataclass
 class Text2ImageConfig:
     """objective text2image (GAN-CLS + GAN-INT, Reed et al. 2016; train/text2image.py)."""
 
@@ -178,4 +209,6 @@ class Config:
     d_optim: dict = field(default_factory=dict)
     losses: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    vae: VAEConfig = field(default_factory=VAEConfig)
+    srgan: SRGANConfig = field(default_factory=SRGANConfig)
     text2image: Text2ImageConfig = field(default_factory=Text2ImageConfig)

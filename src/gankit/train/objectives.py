@@ -9,9 +9,15 @@ import torch
 from gankit.config import Config
 from gankit.train.gan import GANObjective
 from gankit.train.objective import Objective
+from gankit.train.srgan import SRGANObjective
 from gankit.train.text2image import Text2ImageObjective
+from gankit.train.vae import VAEObjective
 
-OBJECTIVES: dict[str, type[Objective]] = {"gan": GANObjective}
+OBJECTIVES: dict[str, type[Objective]] = {
+    "gan": GANObjective,
+    "vae": VAEObjective,
+    "srgan": SRGANObjective,
+}
 OBJECTIVES["text2image"] = Text2ImageObjective
 
 

@@ -63,6 +63,8 @@ def grid_captions(n: int) -> list[str]:
 
 
 class Text2ImageObjective(Objective):
+    G_ema = None  # no EMA copy: samples come from G itself (Trainer.G_ema reads this)
+
     def __init__(self, cfg: Config, data: Any, device: torch.device):
         self.cfg, self.device, self.t = cfg, device, cfg.text2image
         self.batch_size = cfg.train.batch_size
