@@ -89,8 +89,11 @@ def test_verb_table_lists_exactly_the_verb_modules():
     verbs = {m for m in modules if not m.startswith("viz_")}
     assert set(cli.VERBS) == verbs
     assert all(module == f"gankit.commands.{verb}" for verb, module in cli.VERBS.items())
-    assert set(viz.PICTURES) == {m.removeprefix("viz_") for m in modules if m.startswith("viz_")}
-    assert all(module == f"gankit.commands.viz_{p}" for p, module in viz.PICTURES.items())
+    # A picture's name is its module's, with "-" for "_" (text-interpolate: viz_text_interpolate).
+    assert set(viz.PICTURES) == {m.removeprefix("viz_").replace("_", "-") for m in modules
+                                 if m.startswith("viz_")}
+    assert all(module == f"gankit.commands.viz_{p.replace('-', '_')}"
+               for p, module in viz.PICTURES.items())
 
 
 def test_help_shows_every_verb_and_picture(capsys):

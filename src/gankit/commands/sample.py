@@ -26,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", "--label", dest="labels", type=int, metavar="LABEL",
                    help="class label of every sample, for a conditional run (default: 0, 1, 2, "
                    "... in turn)")
+    p.add_argument("--text", help="a sentence every sample shows, for a text-to-image run "
+                   "(objective text2image), e.g. 'a thin three leaning left'")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--nrow", type=int, help="images per row of the grid")
 
@@ -57,8 +59,17 @@ def run(args: argparse.Namespace) -> int:
     from gankit.viz.grid import save_grid, save_points
 
     out, fmt = check_args(args)
+    text = getattr(args, "text", None)
+    if text is not None and args.labels is not None:
+        raise GankitError("--labels and --text both say what to draw; give one of them (a "
+                          "text-to-image run takes --text, a conditional run --labels)")
     loaded = load_run(args.run)
-    samples = loaded.sample(args.n, labels=args.labels, seed=args.seed)
+    if text is not None:
+        from gankit.viz.text import sample_text
+
+        samples = sample_text(loaded, text, args.n, seed=args.seed)
+    else:
+        samples = loaded.sample(args.n, labels=args.labels, seed=args.seed)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "npy":

@@ -16,6 +16,7 @@ PICTURES: dict[str, str] = {
     "arithmetic": "gankit.commands.viz_arithmetic",
     "theory": "gankit.commands.viz_theory",
 }
+PICTURES["text-interpolate"] = "gankit.commands.viz_text_interpolate"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

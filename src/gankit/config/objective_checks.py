@@ -123,8 +123,49 @@ def check_pix2pix(cfg: Config) -> None:
                           "norm); remove them")
 
 
+def check_text2image(cfg: Config) -> None:
+    """objective text2image and data.dataset mnist-captions (train/text2image.py)."""
+    if cfg.data.held_out:
+        if cfg.data.dataset != "mnist-captions":
+            raise GankitError(f"data.held_out holds out captioned combinations; data.dataset "
+                              f"{cfg.data.dataset} has no captions: use mnist-captions or "
+                              "remove data.held_out")
+        from gankit.data.captions import parse_held_out
+
+        parse_held_out(cfg.data.held_out)
+    if cfg.objective != "text2image":
+        return
+    if cfg.data.dataset != "mnist-captions":
+        raise GankitError(f"objective text2image needs captions: set data.dataset: "
+                          f"mnist-captions (not {cfg.data.dataset})")
+    wrong = [(k, v) for k, v in (("generator.kind", cfg.generator.kind),
+                                 ("discriminator.kind", cfg.discriminator.kind)) if v != "mlp"]
+    if wrong:
+        raise GankitError(f"objective text2image builds its own MLPs from generator.z_dim, "
+                          f"generator.hidden and discriminator.hidden; set {wrong[0][0]}: mlp "
+                          f"(not {wrong[0][1]})")
+    for key, off in (("data.conditional", not cfg.data.conditional),
+                     ("train.ema", not cfg.train.ema), ("loss", cfg.loss == "non-saturating"),
+                     ("train.update", cfg.train.update == "alternating"),
+                     ("train.topk", cfg.train.topk == 1.0)):
+        if not off:
+            raise GankitError(f"objective text2image does not use {key} (it conditions on "
+                              f"sentences, with GAN-CLS's own non-saturating loss and "
+                              f"alternating updates); remove the {key} setting")
+    t = cfg.text2image
+    if t.word_dim < 1 or t.embed_dim < 1:
+        raise GankitError(f"text2image.word_dim = {t.word_dim} and text2image.embed_dim = "
+                          f"{t.embed_dim} must be at least 1")
+    for key in ("drop", "numeral", "beta"):
+        if not 0.0 <= getattr(t, key) <= 1.0:
+            raise GankitError(f"text2image.{key} = {getattr(t, key)} must be in [0, 1]")
+    if not (math.isfinite(t.interpolate) and t.interpolate >= 0):
+        raise GankitError(f"text2image.interpolate = {t.interpolate} must be >= 0 (0: off)")
+
+
 OBJECTIVE_CHECKS: tuple[Callable[[Config], None], ...] = (
     check_vae,
     check_srgan,
     check_pix2pix,
+    check_text2image,
 )

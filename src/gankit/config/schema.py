@@ -19,7 +19,7 @@ __all__ = [
 __all__ += ["SRGANConfig"]
 
 DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist", "cifar10",
-            "mnist-sketch", "paired")
+            "mnist-sketch", "paired", "mnist-captions")
 GENERATORS = ("mlp", "dcgan")
 DISCRIMINATORS = ("maxout", "mlp", "dcgan")
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
@@ -45,6 +45,7 @@ OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {
     "vae": ("vae",),
     "srgan": ("srgan",),
     "pix2pix": ("pix2pix",),
+    "text2image": ("text2image",),
 }
 
 # Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
@@ -72,6 +73,9 @@ class DataConfig:
     conditional: bool = False  # feed labels to G and D
     dir_a: str | None = None  # paired: the input images (paired with dir_b's by file name)
     dir_b: str | None = None  # paired: the target images
+    # mnist-captions: DIGIT:WORD combinations (e.g. "3:thin", "7:left") whose images are left
+    # out of training, so no training caption says them; scored separately (data/captions.py).
+    held_out: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -200,6 +204,18 @@ class Pix2PixConfig:
 
 
 @dataclass
+class Text2ImageConfig:
+    """objective text2image (GAN-CLS + GAN-INT, Reed et al. 2016; train/text2image.py)."""
+
+    word_dim: int = 64  # word vectors of the bag-of-words sentence encoder
+    embed_dim: int = 32  # sentence embedding fed to G and D
+    drop: float = 0.3  # chance each attribute word is left out of a training caption
+    numeral: float = 0.1  # chance a training caption writes the digit as a numeral (7)
+    interpolate: float = 1.0  # weight of GAN-INT's term in G's loss; 0: GAN-CLS alone
+    beta: float = 0.5  # GAN-INT mixes beta * t1 + (1 - beta) * t2 (Reed et al.: 0.5)
+
+
+@dataclass
 class Config:
     name: str = "run"
     objective: str = "gan"  # what is trained: see gankit.train.objectives.OBJECTIVES
@@ -217,3 +233,4 @@ class Config:
     srgan: SRGANConfig = field(default_factory=SRGANConfig)
     pix2pix: Pix2PixConfig = field(default_factory=Pix2PixConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)  # small data: gankit/augment.py
+    text2image: Text2ImageConfig = field(default_factory=Text2ImageConfig)

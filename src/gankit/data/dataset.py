@@ -119,4 +119,9 @@ def load_training_data(cfg: DataConfig, seed: int = 0) -> TrainingData:
 
         a, b, _ = load_paired(cfg.dir_a, cfg.dir_b, cfg.size)
         return TrainingData(b, None, 0, extras={"input": a})
+    if name == "mnist-captions":
+        from gankit.data.captions import captioned_mnist
+
+        x, y, extras, vx, vy = captioned_mnist(cfg.dir, cfg.held_out)
+        return TrainingData(x, y, 10, valid=vx, valid_y=vy, extras=extras)
     raise GankitError(f"unknown data.dataset {name!r}")

@@ -11,6 +11,7 @@ from gankit.train.gan import GANObjective
 from gankit.train.objective import Objective
 from gankit.train.pix2pix import Pix2PixObjective
 from gankit.train.srgan import SRGANObjective
+from gankit.train.text2image import Text2ImageObjective
 from gankit.train.vae import VAEObjective
 
 OBJECTIVES: dict[str, type[Objective]] = {
@@ -18,6 +19,7 @@ OBJECTIVES: dict[str, type[Objective]] = {
     "vae": VAEObjective,
     "srgan": SRGANObjective,
     "pix2pix": Pix2PixObjective,
+    "text2image": Text2ImageObjective,
 }
 
 
