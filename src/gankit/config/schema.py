@@ -13,7 +13,7 @@ from gankit.losses import LOSS_NAMES, LossConfig
 __all__ = [
     "Config", "DataConfig", "DiscriminatorConfig", "GeneratorConfig", "LossConfig",
     "OptimConfig", "TrainConfig", "LOSS_NAMES", "DATASETS", "GENERATORS", "DISCRIMINATORS",
-    "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS",
+    "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS", "InpaintConfig", "MASK_KINDS",
 ]
 
 DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist")
@@ -39,6 +39,7 @@ KIND_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
 # A new objective with settings of its own adds a dataclass section to Config and a line here;
 # validate.py refuses a non-default value in a section the chosen objective does not read.
 OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {}
+OBJECTIVE_SECTIONS["inpaint"] = ("inpaint",)
 
 # Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
 # point data (2-D mixtures) by a linear layer.
@@ -147,6 +148,19 @@ class TrainConfig:
     amp: str = "off"  # bf16: matrix products and convolutions in bfloat16 (autocast)
 
 
+# Hidden regions of objective inpaint (data/masks.py): half (top, bottom, left or right), quarter
+# (one of four), box (a random rectangle, sides in inpaint.box_size), all (the whole image: G then
+# samples unconditionally), or one named half.
+MASK_KINDS = ("half", "quarter", "box", "all", "top", "bottom", "left", "right")
+
+
+@dataclass
+class InpaintConfig:
+    masks: list[str] = field(default_factory=lambda: ["half", "quarter", "box"])  # drawn uniformly
+    box_size: list[int] = field(default_factory=lambda: [8, 16])  # box sides: min, max (pixels)
+    adversarial: bool = True  # false: a deterministic completion net trained with L2 (no z, no D)
+
+
 @dataclass
 class Config:
     name: str = "run"
@@ -161,3 +175,4 @@ class Config:
     d_optim: dict = field(default_factory=dict)
     losses: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    inpaint: InpaintConfig = field(default_factory=InpaintConfig)  # objective inpaint

@@ -18,6 +18,7 @@ from gankit.config.schema import (
     GENERATORS,
     KIND_KEYS,
     LOSS_NAMES,
+    MASK_KINDS,
     OBJECTIVE_SECTIONS,
     OPTIMIZERS,
     OUTPUTS,
@@ -29,7 +30,7 @@ from gankit.errors import GankitError
 from gankit.metrics import registry
 
 AMP_MODES = ("off", "bf16")  # train.amp; train/speedups.py maps each to a dtype
-OBJECTIVE_NAMES = ("gan",)  # the registry itself is gankit.train.objectives.OBJECTIVES
+OBJECTIVE_NAMES = ("gan", "inpaint")  # the registry itself is gankit.train.objectives.OBJECTIVES
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -207,6 +208,8 @@ def validate(cfg: Config) -> Config:
     if cfg.data.channels not in (1, 3):
         raise GankitError(f"data.channels = {cfg.data.channels} must be 1 or 3")
     _check_data(cfg)
+    if cfg.objective == "inpaint":
+        _check_inpaint(cfg)
     return cfg
 
 
@@ -240,3 +243,36 @@ def check_against_data(cfg: Config, data: Any) -> None:
             f"the training data ({cfg.data.dataset}) holds {bad} NaN or infinite values; fix "
             "the data (or the data.* settings that made it) before training"
         )
+
+
+# What objective inpaint's own networks (nets/inpaint.py) do not read: key -> its default.
+_INPAINT_UNREAD = {"generator.attention": False, "generator.spectral_norm": False,
+                   "generator.extra_layers": 0, "discriminator.attention": False,
+                   "discriminator.extra_layers": 0, "discriminator.minibatch_std": False,
+                   "discriminator.pack": 1, "data.conditional": False, "train.ema": 0.0,
+                   "train.topk": 1.0, "train.update": "alternating", "generator.output": "sigmoid"}
+
+
+def _check_inpaint(cfg: Config) -> None:
+    """objective inpaint: mask names, box sizes, and the settings its networks cannot honour."""
+    p = cfg.inpaint
+    if not p.masks:
+        raise GankitError(f"inpaint.masks is empty; list some of: {', '.join(MASK_KINDS)}")
+    for name in p.masks:
+        _check_choice(name, MASK_KINDS, "inpaint.masks")
+    if len(p.box_size) != 2 or not 1 <= p.box_size[0] <= p.box_size[1]:
+        raise GankitError(f"inpaint.box_size = {p.box_size} must be [min, max] with "
+                          "1 <= min <= max (box sides in pixels), e.g. [8, 16]")
+    if cfg.data.dataset in ("ring", "grid", "gauss1d"):
+        raise GankitError(f"objective inpaint completes images; data.dataset {cfg.data.dataset} "
+                          "is point data: use mnist, stacked-mnist or image-folder")
+    for section in ("generator", "discriminator"):
+        if getattr(cfg, section).kind != "dcgan":
+            raise GankitError(f"objective inpaint builds convolutional nets: set {section}.kind: "
+                              f"dcgan (it reads {section}.base and generator.z_dim)")
+    for key, default in _INPAINT_UNREAD.items():
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if value != default:
+            raise GankitError(f"{key} = {value!r} is not supported by objective inpaint; "
+                              f"remove it (or set {key}={default})")

@@ -8,9 +8,11 @@ import torch
 
 from gankit.config import Config
 from gankit.train.gan import GANObjective
+from gankit.train.inpaint import InpaintObjective
 from gankit.train.objective import Objective
 
 OBJECTIVES: dict[str, type[Objective]] = {"gan": GANObjective}
+OBJECTIVES["inpaint"] = InpaintObjective
 
 
 def make_objective(cfg: Config, data: Any, device: torch.device) -> Objective:
