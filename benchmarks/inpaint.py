@@ -117,8 +117,8 @@ def reference(x: torch.Tensor, y: torch.Tensor, kind: str, run, classifier) -> d
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cpu-minutes", type=float, default=7.0,
-                        help="CPU minutes of training per model (default 7)")
+    parser.add_argument("--cpu-minutes", type=float, default=4.0,
+                        help="CPU minutes of training per model (default 4)")
     parser.add_argument("--runs-dir", default="runs/bench-inpaint", help="where the runs go")
     parser.add_argument("--out", default=str(ROOT / "docs/results/inpaint.md"))
     parser.add_argument("--n", type=int, default=1000, help="test digits per mask kind")
