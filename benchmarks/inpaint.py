@@ -115,6 +115,18 @@ def reference(x: torch.Tensor, y: torch.Tensor, kind: str, run, classifier) -> d
                 "grey": mean_se(grey.float())}
 
 
+def training_log(runs_dir: Path) -> dict:
+    """What each run's log says about training: health warnings and D's output on fakes."""
+    out = {}
+    for key, _ in MODELS:
+        records = runs.read_metrics(runs_dir / key)
+        out[key] = {
+            "warnings": [[r["step"], w] for r in records for w in r.get("warnings") or []],
+            "d_gz": [[r["step"], r["d_gz"]] for r in records if "d_gz" in r],
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cpu-minutes", type=float, default=4.0,
@@ -129,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     runs_dir, out = Path(args.runs_dir), Path(args.out)
     if args.render_only:
-        write_doc(out, render_doc(json.loads((runs_dir / RESULTS_FILE).read_text())))
+        saved = json.loads((runs_dir / RESULTS_FILE).read_text())
+        if "training_log" not in saved and (runs_dir / "gan").exists():
+            saved["training_log"] = training_log(runs_dir)  # results saved before it existed
+            (runs_dir / RESULTS_FILE).write_text(json.dumps(saved, indent=2))
+        write_doc(out, render_doc(saved))
         return 0
     torch.set_num_threads(1)
     eval_cpu = 0.0
@@ -153,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             save_inpainting(run, out.parent / name, kind, rows=8, k=6, seed=0)
             saved["pictures"].append(name)
     eval_cpu += time.process_time() - start
+    saved["training_log"] = training_log(runs_dir)
     saved.update(eval_cpu_minutes=eval_cpu / 60, date=now(),
                  machine=f"{machine(1)}; load average at the end "
                  + load_average("other jobs shared the cores; CPU budgets are per process, "

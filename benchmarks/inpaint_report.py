@@ -70,6 +70,23 @@ def findings(saved: dict) -> list[str]:
     return out
 
 
+def training_text(saved: dict) -> list[str]:
+    """The GAN's training as its log tells it: health warnings and D(G(z)) over the steps."""
+    log = saved.get("training_log", {}).get("gan")
+    if not log:
+        return []
+    out = ["", "## Training", ""]
+    d_gz = log["d_gz"]
+    if d_gz:
+        low_step, low = min(d_gz, key=lambda r: r[1])
+        out.append(f"The GAN's D(G(z)) (mean D output on completions, per {len(d_gz)} logged "
+                   f"records): {d_gz[0][1]:.3f} at step {d_gz[0][0]}, lowest {low:.4f} at step "
+                   f"{low_step}, {d_gz[-1][1]:.3f} at the last record (step {d_gz[-1][0]}).")
+    for step, text in log["warnings"]:
+        out += ["", f"Health monitor, step {step}: {text}"]
+    return out
+
+
 def render_doc(saved: dict[str, Any]) -> str:
     facts, res, ref, masks = saved["facts"], saved["results"], saved["reference"], saved["masks"]
     train_cpu = sum(f["cpu_minutes"] for f in facts.values())
@@ -131,6 +148,7 @@ def render_doc(saved: dict[str, Any]) -> str:
           pm(res["gan"][m]["grey"], 1, 100), pm(res["l2"][m]["grey"], 1, 100),
           pm(ref[m]["grey"], 1, 100)] for m in masks],
     )
+    lines += training_text(saved)
     lines += ["", "## Pictures", "",
               "Each row: the masked test digit (hidden pixels grey), 6 completions from different "
               "z, the original (`gankit viz inpaint RUN --mask KIND`).", ""]
