@@ -67,7 +67,37 @@ def findings(saved: dict) -> list[str]:
         "A sampler is not meant to win this: a varied completion is far from the original even "
         "when it is a plausible digit."
     )
+    out.append(verdict_text(saved))
     return out
+
+
+VARIED = 1.0  # diversity at which completions count as varied: one pixel's full swing
+
+
+def verdict_text(saved: dict) -> str:
+    """Whether the issue's expected story (GAN sharp and varied, L2 blurry and single) held."""
+    res, masks, ref = saved["results"], saved["masks"], saved["reference"]
+    n = len(masks)
+    sharp = tally(res, masks, "grey", higher_is_better=False)[0] == n
+    varied = min(res["gan"][m]["diversity"][0] for m in masks) >= VARIED
+    kept = tally(res, masks, "class_kept", higher_is_better=True)
+    below = sum(compare(res["gan"][m]["class_kept"], ref[m]["masked"], True) == -1 for m in masks)
+    shown = sharp and varied and kept[1] == 0
+    parts = [f"sharper: {'yes' if sharp else 'no'}",
+             f"varied (diversity >= {VARIED:g} on every mask kind): {'yes' if varied else 'no'}",
+             f"class kept at least as often as by the L2 net: "
+             f"{'yes' if kept[1] == 0 else f'no, less often on {kept[1]} of {n} mask kinds'}"]
+    text = (f"- The expected story, GAN completions sharp and varied and L2 completions blurry "
+            f"and single, is {'shown' if shown else 'not shown'} under this budget ("
+            + "; ".join(parts) + ").")
+    if below:
+        text += (f" On {below} of {n} mask kinds the GAN's completions keep the class less often "
+                 "than the masked input left uncompleted: the classifier finds the completed digits "
+                 "harder to read than digits with a black hole.")
+    if not varied:
+        text += (" A diversity this small means G ignores z: every completion of an input is "
+                 "nearly the same image.")
+    return text
 
 
 def training_text(saved: dict) -> list[str]:
@@ -149,6 +179,11 @@ def render_doc(saved: dict[str, Any]) -> str:
           pm(ref[m]["grey"], 1, 100)] for m in masks],
     )
     lines += training_text(saved)
+    lines += ["", "Not tried within this budget (suggestions, not results): longer training, a "
+              "discriminator without batch norm or with spectral norm (`--set "
+              "discriminator.batch_norm=false --set discriminator.spectral_norm=true`), a lower "
+              "D learning rate, and a term that rewards completions for differing with z "
+              "(mode seeking, Mao et al. 2019)."]
     lines += ["", "## Pictures", "",
               "Each row: the masked test digit (hidden pixels grey), 6 completions from different "
               "z, the original (`gankit viz inpaint RUN --mask KIND`).", ""]
