@@ -183,6 +183,17 @@ def test_bad_settings_are_one_line_errors(override, message):
     assert "\n" not in str(info.value)
 
 
+def test_unconditional_samples_only_from_runs_trained_with_the_mask_all():
+    torch.manual_seed(0)
+    g = InpaintGenerator(8, 1, SIZE, base=4, unconditional=False)
+    with pytest.raises(GankitError, match="not trained with the mask `all`"):
+        g(g.sample_z(2))
+    g.unconditional = True
+    assert g(g.sample_z(2)).shape == (2, 1, 28, 28)
+    with pytest.raises(GankitError, match="includes all"):
+        tiny_cfg("train.eval_every=1")
+
+
 def test_inpaint_settings_in_a_gan_config_are_refused():
     with pytest.raises(GankitError, match="only objective inpaint reads"):
         load_config(REPO / "configs" / "mnist-dcgan.yaml", ["inpaint.masks=[box]"])

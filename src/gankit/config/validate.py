@@ -263,6 +263,10 @@ def _check_inpaint(cfg: Config) -> None:
     if len(p.box_size) != 2 or not 1 <= p.box_size[0] <= p.box_size[1]:
         raise GankitError(f"inpaint.box_size = {p.box_size} must be [min, max] with "
                           "1 <= min <= max (box sides in pixels), e.g. [8, 16]")
+    if cfg.train.eval_every and "all" not in p.masks:
+        raise GankitError("train.eval_every scores unconditional samples, which objective inpaint "
+                          "draws only when inpaint.masks includes all; set train.eval_every=0 "
+                          "(benchmarks/inpaint.py scores completions) or add all to inpaint.masks")
     if cfg.data.dataset in ("ring", "grid", "gauss1d"):
         raise GankitError(f"objective inpaint completes images; data.dataset {cfg.data.dataset} "
                           "is point data: use mnist, stacked-mnist or image-folder")

@@ -34,8 +34,9 @@ class InpaintGenerator(nn.Module):
     """complete(z, x, mask): x with its hidden pixels (mask == 1) generated from z and the rest."""
 
     def __init__(self, z_dim: int, channels: int, size: tuple[int, int], base: int = 32,
-                 deterministic: bool = False):
+                 deterministic: bool = False, unconditional: bool = True):
         super().__init__()
+        self.unconditional = unconditional  # trained with the mask `all`: forward(z) samples
         height, width = size
         _check_size(height, width)
         self.z_dim, self.deterministic = z_dim, deterministic
@@ -80,6 +81,10 @@ class InpaintGenerator(nn.Module):
         """Samples with every pixel hidden (the mask kind `all`), for gankit sample and eval."""
         if y is not None:
             raise GankitError("an inpainting generator takes no labels; leave --labels out")
+        if not self.unconditional:
+            raise GankitError("this inpainting run was not trained with the mask `all` (inpaint."
+                              "masks), so it has no unconditional samples; gankit viz inpaint RUN "
+                              "shows its completions")
         h, w = self.map_shape[1] * 4, self.map_shape[2] * 4
         channels = self.out.out_channels
         x = torch.zeros(len(z), channels, h, w, device=z.device)
@@ -113,7 +118,8 @@ class InpaintDiscriminator(nn.Module):
 def build_inpaint_generator(cfg: Config, data_shape: tuple[int, ...]) -> InpaintGenerator:
     g = cfg.generator
     return InpaintGenerator(g.z_dim, data_shape[0], tuple(data_shape[1:]), g.base,
-                            deterministic=not cfg.inpaint.adversarial)
+                            deterministic=not cfg.inpaint.adversarial,
+                            unconditional="all" in cfg.inpaint.masks)
 
 
 def build_inpaint_discriminator(cfg: Config, data_shape: tuple[int, ...]) -> InpaintDiscriminator:

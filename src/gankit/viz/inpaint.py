@@ -61,6 +61,16 @@ def inpaint_rows(G: Any, x: torch.Tensor, mask: torch.Tensor, k: int,
     return torch.cat([masked[:, None], done, x[:, None]], 1).flatten(0, 1)
 
 
+@torch.no_grad()
+def inpaint_samples(run: Any, n: int, seed: int = 0) -> torch.Tensor:
+    """Completions of the first n held-out images, masks drawn as in training (inpaint.masks)."""
+    x = held_out_images(run, n)
+    g = torch.Generator().manual_seed(seed)
+    p = run.config.inpaint
+    mask = sample_masks(len(x), tuple(run.data_shape[1:]), p.masks, p.box_size, g)
+    return complete_many(run.generator, x, mask, 1, g)[0]
+
+
 def save_inpainting(run: Any, out: str | Path, kind: str, rows: int = 8, k: int = 6,
                     seed: int = 0) -> Path:
     """The picture of `gankit viz inpaint`: `rows` held-out images with masks of `kind`."""
