@@ -64,8 +64,14 @@ def smoke_run(config: str, run_dir: Path, steps: int = SMOKE_STEPS) -> Smoke:
     spread, is_image = float("nan"), False
     if done.returncode == 0:
         run = runs.load_run(run_dir)
-        samples = (upscaled(run) if run.config.objective == "srgan"
-                   else run.sample(100 if len(run.data_shape) == 3 else 2500))
+        if run.config.objective == "inpaint":  # completions of 100 held-out digits, as a
+            # conditional run's samples span its labels (z-dependence: docs/results/inpaint.md)
+            from gankit.viz.inpaint import inpaint_samples
+
+            samples = inpaint_samples(run, 100)
+        else:
+            samples = (upscaled(run) if run.config.objective == "srgan"
+                       else run.sample(100 if len(run.data_shape) == 3 else 2500))
         is_image = samples.dim() == 4
         if is_image:
             spread = samples.reshape(len(samples), -1).std(dim=0).mean().item()

@@ -8,7 +8,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 
-from gankit.config.schema import Config
+from gankit.config.schema import MASK_KINDS, Config
 from gankit.errors import GankitError
 
 
@@ -163,9 +163,51 @@ def check_text2image(cfg: Config) -> None:
         raise GankitError(f"text2image.interpolate = {t.interpolate} must be >= 0 (0: off)")
 
 
+# What objective inpaint's own networks (nets/inpaint.py) do not read: key -> its default.
+_INPAINT_UNREAD = {"generator.attention": False, "generator.spectral_norm": False,
+                   "generator.extra_layers": 0, "discriminator.attention": False,
+                   "discriminator.extra_layers": 0, "discriminator.minibatch_std": False,
+                   "discriminator.pack": 1, "data.conditional": False, "train.ema": 0.0,
+                   "train.topk": 1.0, "train.update": "alternating", "generator.output": "sigmoid"}
+
+
+def check_inpaint(cfg: Config) -> None:
+    """objective inpaint: mask names, box sizes, and the settings its networks cannot honour."""
+    if cfg.objective != "inpaint":
+        return
+    p = cfg.inpaint
+    if not p.masks:
+        raise GankitError(f"inpaint.masks is empty; list some of: {', '.join(MASK_KINDS)}")
+    for name in p.masks:
+        if name not in MASK_KINDS:
+            raise GankitError(f"inpaint.masks = {name!r} is not known; choose one of: "
+                              f"{', '.join(MASK_KINDS)}")
+    if len(p.box_size) != 2 or not 1 <= p.box_size[0] <= p.box_size[1]:
+        raise GankitError(f"inpaint.box_size = {p.box_size} must be [min, max] with "
+                          "1 <= min <= max (box sides in pixels), e.g. [8, 16]")
+    if cfg.train.eval_every and "all" not in p.masks:
+        raise GankitError("train.eval_every scores unconditional samples, which objective inpaint "
+                          "draws only when inpaint.masks includes all; set train.eval_every=0 "
+                          "(benchmarks/inpaint.py scores completions) or add all to inpaint.masks")
+    if cfg.data.dataset in ("ring", "grid", "gauss1d"):
+        raise GankitError(f"objective inpaint completes images; data.dataset {cfg.data.dataset} "
+                          "is point data: use mnist, stacked-mnist or image-folder")
+    for section in ("generator", "discriminator"):
+        if getattr(cfg, section).kind != "dcgan":
+            raise GankitError(f"objective inpaint builds convolutional nets: set {section}.kind: "
+                              f"dcgan (it reads {section}.base and generator.z_dim)")
+    for key, default in _INPAINT_UNREAD.items():
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if value != default:
+            raise GankitError(f"{key} = {value!r} is not supported by objective inpaint; "
+                              f"remove it (or set {key}={default})")
+
+
 OBJECTIVE_CHECKS: tuple[Callable[[Config], None], ...] = (
     check_vae,
     check_srgan,
     check_pix2pix,
     check_text2image,
+    check_inpaint,
 )

@@ -15,6 +15,7 @@ __all__ = [
     "Config", "DataConfig", "DiscriminatorConfig", "GeneratorConfig", "LossConfig",
     "OptimConfig", "TrainConfig", "LOSS_NAMES", "DATASETS", "GENERATORS", "DISCRIMINATORS",
     "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS", "Pix2PixConfig",
+    "InpaintConfig", "MASK_KINDS",
 ]
 __all__ += ["SRGANConfig"]
 
@@ -46,6 +47,7 @@ OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {
     "srgan": ("srgan",),
     "pix2pix": ("pix2pix",),
     "text2image": ("text2image",),
+    "inpaint": ("inpaint",),
 }
 
 # Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
@@ -165,6 +167,19 @@ class TrainConfig:
     amp: str = "off"  # bf16: matrix products and convolutions in bfloat16 (autocast)
 
 
+# Hidden regions of objective inpaint (data/masks.py): half (top, bottom, left or right), quarter
+# (one of four), box (a random rectangle, sides in inpaint.box_size), all (the whole image: G then
+# samples unconditionally), or one named half.
+MASK_KINDS = ("half", "quarter", "box", "all", "top", "bottom", "left", "right")
+
+
+@dataclass
+class InpaintConfig:
+    masks: list[str] = field(default_factory=lambda: ["half", "quarter", "box"])  # drawn uniformly
+    box_size: list[int] = field(default_factory=lambda: [8, 16])  # box sides: min, max (pixels)
+    adversarial: bool = True  # false: a deterministic completion net trained with L2 (no z, no D)
+
+
 @dataclass
 class VAEConfig:
     """objective: vae (train/vae.py). Default: Burda et al. (2016)'s first MNIST architecture."""
@@ -234,3 +249,4 @@ class Config:
     pix2pix: Pix2PixConfig = field(default_factory=Pix2PixConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)  # small data: gankit/augment.py
     text2image: Text2ImageConfig = field(default_factory=Text2ImageConfig)
+    inpaint: InpaintConfig = field(default_factory=InpaintConfig)  # objective inpaint

@@ -37,6 +37,7 @@ OBJECTIVE_NAMES = (  # the registry itself is gankit.train.objectives.OBJECTIVES
     "srgan",
     "pix2pix",
     "text2image",
+    "inpaint",
 )
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -8,6 +8,7 @@ import torch
 
 from gankit.config import Config
 from gankit.train.gan import GANObjective
+from gankit.train.inpaint import InpaintObjective
 from gankit.train.objective import Objective
 from gankit.train.pix2pix import Pix2PixObjective
 from gankit.train.srgan import SRGANObjective
@@ -20,6 +21,7 @@ OBJECTIVES: dict[str, type[Objective]] = {
     "srgan": SRGANObjective,
     "pix2pix": Pix2PixObjective,
     "text2image": Text2ImageObjective,
+    "inpaint": InpaintObjective,
 }
 
 
