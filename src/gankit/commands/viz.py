@@ -15,6 +15,7 @@ PICTURES: dict[str, str] = {
     "interpolate": "gankit.commands.viz_interpolate",
     "arithmetic": "gankit.commands.viz_arithmetic",
     "theory": "gankit.commands.viz_theory",
+    "reconstruct": "gankit.commands.viz_reconstruct",
 }
 
 

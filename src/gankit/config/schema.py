@@ -13,7 +13,7 @@ from gankit.losses import LOSS_NAMES, LossConfig
 __all__ = [
     "Config", "DataConfig", "DiscriminatorConfig", "GeneratorConfig", "LossConfig",
     "OptimConfig", "TrainConfig", "LOSS_NAMES", "DATASETS", "GENERATORS", "DISCRIMINATORS",
-    "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS",
+    "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS", "BiGANConfig",
 ]
 
 DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist")
@@ -39,6 +39,7 @@ KIND_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
 # A new objective with settings of its own adds a dataclass section to Config and a line here;
 # validate.py refuses a non-default value in a section the chosen objective does not read.
 OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {}
+OBJECTIVE_SECTIONS["bigan"] = ("bigan", "autoencoder")  # the encoder of train/bigan.py
 
 # Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
 # point data (2-D mixtures) by a linear layer.
@@ -148,6 +149,16 @@ class TrainConfig:
 
 
 @dataclass
+class BiGANConfig:
+    """The encoder E(x) -> z of objective bigan (and of its baseline, objective autoencoder).
+    Its code size is generator.z_dim; the joint D(x, z) is the discriminator: section's MLP."""
+
+    encoder_hidden: list[int] = field(default_factory=lambda: [512, 512])
+    encoder_batch_norm: bool = False
+    encoder_init_range: float = 0.0  # weights ~ U(-r, r); 0 keeps PyTorch's default init
+
+
+@dataclass
 class Config:
     name: str = "run"
     objective: str = "gan"  # what is trained: see gankit.train.objectives.OBJECTIVES
@@ -161,3 +172,4 @@ class Config:
     d_optim: dict = field(default_factory=dict)
     losses: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    bigan: BiGANConfig = field(default_factory=BiGANConfig)

@@ -29,7 +29,7 @@ from gankit.errors import GankitError
 from gankit.metrics import registry
 
 AMP_MODES = ("off", "bf16")  # train.amp; train/speedups.py maps each to a dtype
-OBJECTIVE_NAMES = ("gan",)  # the registry itself is gankit.train.objectives.OBJECTIVES
+OBJECTIVE_NAMES = ("gan", "bigan", "autoencoder")  # the registry itself is gankit.train.objectives.OBJECTIVES
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -207,7 +207,36 @@ def validate(cfg: Config) -> Config:
     if cfg.data.channels not in (1, 3):
         raise GankitError(f"data.channels = {cfg.data.channels} must be 1 or 3")
     _check_data(cfg)
+    if cfg.objective in ("bigan", "autoencoder"):
+        _check_bigan(cfg)
     return cfg
+
+
+def _check_bigan(cfg: Config) -> None:
+    """What objective bigan (and its autoencoder baseline) builds: MLP nets on unlabelled images."""
+    b, t, where = cfg.bigan, cfg.train, f"objective {cfg.objective}"
+    if not b.encoder_hidden or any(w < 1 for w in b.encoder_hidden):
+        raise GankitError(f"bigan.encoder_hidden = {b.encoder_hidden} must list positive layer "
+                          "widths, e.g. [512, 512]")
+    if not (math.isfinite(b.encoder_init_range) and b.encoder_init_range >= 0):
+        raise GankitError(f"bigan.encoder_init_range = {b.encoder_init_range} must be a number "
+                          ">= 0 (0: PyTorch's default init)")
+    unsupported = [
+        (cfg.generator.kind != "mlp", "generator.kind mlp"),
+        (cfg.objective == "bigan" and cfg.discriminator.kind == "dcgan",
+         "discriminator.kind mlp or maxout"),
+        (cfg.objective == "bigan" and cfg.loss != "non-saturating", "loss non-saturating"),
+        (cfg.data.conditional, "data.conditional=false"),
+        (cfg.discriminator.pack != 1 or cfg.discriminator.minibatch_std,
+         "discriminator.pack=1 and discriminator.minibatch_std=false"),
+        (t.update != "alternating", "train.update alternating"),
+        (t.ema != 0.0 or t.topk != 1.0, "train.ema=0 and train.topk=1"),
+        (cfg.data.dataset in ("ring", "grid", "gauss1d"), "an image dataset"),
+    ]
+    for bad, needed in unsupported:
+        if bad:
+            raise GankitError(f"{where} needs {needed} (what train/bigan.py implements); "
+                              "change that setting or use objective gan")
 
 
 def _check_data(cfg: Config) -> None:

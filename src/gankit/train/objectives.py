@@ -7,10 +7,14 @@ from typing import Any
 import torch
 
 from gankit.config import Config
+from gankit.train.autoencoder import AutoencoderObjective
+from gankit.train.bigan import BiGANObjective
 from gankit.train.gan import GANObjective
 from gankit.train.objective import Objective
 
 OBJECTIVES: dict[str, type[Objective]] = {"gan": GANObjective}
+OBJECTIVES["bigan"] = BiGANObjective
+OBJECTIVES["autoencoder"] = AutoencoderObjective  # BiGAN's baseline
 
 
 def make_objective(cfg: Config, data: Any, device: torch.device) -> Objective:
