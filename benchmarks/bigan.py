@@ -13,11 +13,11 @@ scores both on the MNIST test set:
 Raw pixels get the first two scores too, as a scale. The results are saved as
 RUNS/bigan.json and rendered into docs/results/bigan.md by bigan_report.py.
 
-    python benchmarks/bigan.py [--steps 8000] [--runs-dir runs/bench-bigan]
-        [--only bigan|autoencoder] [--render-only] [--quick]
+    python benchmarks/bigan.py [--steps 6000] [--runs-dir runs/bench-bigan]
+        [--only PART] [--render-only] [--quick]
 
-`--only` trains and scores one model (two processes can share the work); a later call without
-it scores what is missing and writes the doc.
+`--only PART` computes one part (bigan, autoencoder, pixels, untrained; processes can share the
+work); a later call without it computes what is missing and writes the doc.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from gankit.metrics.classifier import load_mnist_classifier
 from gankit.train.bigan import build_nets
 from gankit.train.loop import Trainer, seed_everything
 from gankit.train.run import load_run
+from gankit.train.stopping import Interrupted
 from gankit.viz.grid import save_grid
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,9 +52,8 @@ def one_nn_accuracy(train: torch.Tensor, train_y: torch.Tensor, test: torch.Tens
                     test_y: torch.Tensor, chunk: int = 1000) -> float:
     """Share of test rows whose nearest training row (Euclidean) has the same label."""
     hits = 0
-    train = train.double()
     for i in range(0, len(test), chunk):
-        nearest = torch.cdist(test[i : i + chunk].double(), train).argmin(dim=1)
+        nearest = torch.cdist(test[i : i + chunk], train).argmin(dim=1)
         hits += int((train_y[nearest] == test_y[i : i + chunk]).sum())
     return hits / len(test)
 
@@ -94,8 +94,11 @@ def train_model(name: str, steps: int, runs_dir: Path) -> dict[str, Any]:
     cfg = load_config(REPO / MODELS[name], overrides)
     run_dir = runs_dir / name
     cpu, wall = time.process_time(), time.perf_counter()
-    Trainer(cfg, run_dir).run()
-    return {"config": MODELS[name], "overrides": overrides, "steps": steps,
+    try:
+        Trainer(cfg, run_dir).run()
+    except Interrupted:  # SIGTERM or Ctrl-C: the checkpoint was saved; score what it holds
+        pass
+    return {"config": MODELS[name], "overrides": overrides, "steps": load_run(run_dir).step,
             "train_cpu_s": time.process_time() - cpu, "train_wall_s": time.perf_counter() - wall}
 
 
@@ -156,9 +159,9 @@ def pictures(runs_dir: Path, data: dict[str, torch.Tensor], out_dir: Path) -> li
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--steps", type=int, default=8000, help="updates per model (default 8000)")
+    p.add_argument("--steps", type=int, default=6000, help="updates per model (default 6000)")
     p.add_argument("--runs-dir", default="runs/bench-bigan")
-    p.add_argument("--only", choices=list(MODELS), help="train and score this model only")
+    p.add_argument("--only", choices=PARTS, help="compute this part of the results only")
     p.add_argument("--out", default=str(REPO / "docs/results/bigan.md"))
     p.add_argument("--render-only", action="store_true", help="re-render the doc from the JSON")
     p.add_argument("--quick", action="store_true", help="a 50-step smoke run")
@@ -167,24 +170,39 @@ def main() -> None:
     runs_dir = Path(args.runs_dir)
     steps = 50 if args.quick else args.steps
     if args.only:
-        save(runs_dir / f"{args.only}.json", run_one(args.only, steps, runs_dir))
+        part(args.only, steps, runs_dir)
         return
     results_file = runs_dir / "bigan.json"
     if not args.render_only:
-        results = {"models": {}, "steps": steps}
-        for name in MODELS:
-            part = runs_dir / f"{name}.json"
-            one = json.loads(part.read_text()) if part.exists() else run_one(name, steps, runs_dir)
-            save(part, one)
-            results["models"][name] = one
         data = test_data()
-        results["pixels"] = score_pixels(data)
-        results["untrained"] = score_untrained(data)
+        # Models are scored here, from their run folders, by this code (a part saved by a
+        # `--only` process records the training).
+        models = {m: {**part(m, steps, runs_dir), **score_model(runs_dir / m, data)}
+                  for m in MODELS}
+        results = {"steps": steps, "models": models, "pixels": part("pixels", steps, runs_dir),
+                   "untrained": part("untrained", steps, runs_dir)}
         results["pictures"] = pictures(runs_dir, data, Path(args.out).parent)
         results.update(date=now(), machine=machine(threads=1), load=load_average(),
                        command=f"python benchmarks/bigan.py --steps {steps}")
         save(results_file, results)
     write_doc(args.out, render_doc(json.loads(results_file.read_text())))
+
+
+PARTS = [*MODELS, "pixels", "untrained"]
+
+
+def part(name: str, steps: int, runs_dir: Path) -> dict[str, Any]:
+    """One part of the results, computed once and saved as RUNS/<part>.json (so parts can be
+    computed by processes of their own, `--only PART`)."""
+    file = runs_dir / f"{name}.json"
+    if file.exists():
+        return json.loads(file.read_text())
+    if name in MODELS:
+        result = run_one(name, steps, runs_dir)
+    else:
+        result = (score_pixels if name == "pixels" else score_untrained)(test_data())
+    save(file, {**result, "machine": machine(threads=1), "load": load_average()})
+    return json.loads(file.read_text())
 
 
 def test_data() -> dict[str, torch.Tensor]:
@@ -194,11 +212,15 @@ def test_data() -> dict[str, torch.Tensor]:
 
 
 def run_one(name: str, steps: int, runs_dir: Path) -> dict[str, Any]:
-    trained = train_model(name, steps, runs_dir)
-    print(f"{name}: trained {steps} updates in {trained['train_cpu_s']:.0f} CPU-s", flush=True)
-    scored = score_model(runs_dir / name, test_data())
-    print(f"{name}: {scored}", flush=True)
-    return {**trained, **scored, "machine": machine(threads=1), "load": load_average()}
+    """Train (or take the run an earlier, interrupted invocation left)."""
+    if (runs_dir / name / "checkpoint.pt").exists():
+        trained = {"config": MODELS[name], "steps": load_run(runs_dir / name).step,
+                   "train_cpu_s": None, "note": "trained by an earlier invocation that was "
+                   "stopped before scoring; its CPU time was not recorded"}
+    else:
+        trained = train_model(name, steps, runs_dir)
+    print(f"{name}: trained {trained['steps']} updates", flush=True)
+    return {**trained, "target_steps": steps}
 
 
 def save(path: Path, obj: dict[str, Any]) -> None:

@@ -214,3 +214,41 @@ def test_bigan_settings_in_a_gan_config_are_refused():
 
     with pytest.raises(GankitError, match="only objective bigan or autoencoder reads"):
         validate(tiny_config("bigan.encoder_hidden=[8]"))
+
+
+def _bench(name: str):
+    import importlib
+    import sys
+
+    if str(REPO / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+    return importlib.import_module(name)
+
+
+def test_benchmark_scores_on_a_toy_problem():
+    bench = _bench("bigan")
+    train = torch.tensor([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+    train_y, test_y = torch.tensor([0, 0, 1, 1]), torch.tensor([1, 0])
+    test = torch.tensor([[4.9, 5.2], [0.2, -0.1]])
+    assert bench.one_nn_accuracy(train, train_y, test, test_y) == 1.0
+    assert bench.one_nn_accuracy(train, 1 - train_y, test, test_y) == 0.0
+    assert bench.linear_probe_accuracy(train, train_y, test, test_y, n_classes=2) == 1.0
+
+
+def test_benchmark_doc_says_when_the_budgets_differ_and_computes_the_verdicts():
+    report = _bench("bigan_report")
+    model = {"knn": 0.95, "probe": 0.90, "recon_class": 0.8, "recon_mse": 0.02,
+             "train_cpu_s": 100.0, "eval_cpu_s": 10.0, "steps": 600}
+    r = {"steps": 600, "models": {"bigan": dict(model, knn=0.97),
+                                  "autoencoder": dict(model, steps=500, train_cpu_s=None)},
+         "pixels": {"knn": 0.96, "probe": 0.92, "recon_class": 0.99, "eval_cpu_s": 5.0},
+         "untrained": {"knn": 0.9, "probe": 0.8, "eval_cpu_s": 1.0},
+         "pictures": ["a.png", "b.png"], "date": "d", "machine": "m", "load": "l",
+         "command": "c"}
+    doc = report.render_doc(r)
+    assert "not run at its full, equal budget" in doc
+    assert "1-NN accuracy above the autoencoder's: met: 97.00" in doc
+    assert "linear probe above the autoencoder's: not met" in doc
+    assert "above the published 97.39 % (different protocol and a far smaller budget): not met" in doc
+    r["models"]["autoencoder"]["steps"] = 600
+    assert "Budget: 600 updates of G and E per model" in report.render_doc(r)
