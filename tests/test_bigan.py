@@ -252,3 +252,13 @@ def test_benchmark_doc_says_when_the_budgets_differ_and_computes_the_verdicts():
     assert "above the published 97.39 % (different protocol and a far smaller budget): not met" in doc
     r["models"]["autoencoder"]["steps"] = 600
     assert "Budget: 600 updates of G and E per model" in report.render_doc(r)
+
+
+def test_bigan_doc_renders_byte_for_byte_from_its_saved_results():
+    """docs/results/bigan.md is what bigan_report.py makes of the saved results (a copy of the
+    run's RUNS/bigan.json in tests/data/benchmarks/): no number in it is typed by hand."""
+    import json
+
+    report = _bench("bigan_report")
+    saved = json.loads((REPO / "tests/data/benchmarks/bigan.json").read_text())
+    assert report.render_doc(saved) == (REPO / "docs/results/bigan.md").read_text()
