@@ -9,6 +9,7 @@
     gankit theory [--mean 1 --std 1.5] [--json]
     gankit bench speed CONFIG [--set key=value ...] [--json]
     gankit encode RUN (--images FILE | --split test) --out z.npy
+    gankit upscale RUN --images DIR|FILE --out DIR
 
 Each verb is one module, `gankit/commands/<verb>.py`, with `add_parser(subparsers)` and
 `run(args) -> int`; VERBS below lists them, so adding a verb is one line there. A module that
@@ -39,6 +40,7 @@ VERBS: dict[str, str] = {
     "bench": "gankit.commands.bench",
     "encode": "gankit.commands.encode",
 }
+VERBS["upscale"] = "gankit.commands.upscale"
 
 # The status of a process that a closed pipe ended (128 + SIGPIPE), as the shell reports it.
 EXIT_BROKEN_PIPE = 141

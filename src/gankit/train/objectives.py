@@ -11,10 +11,16 @@ from gankit.train.autoencoder import AutoencoderObjective
 from gankit.train.bigan import BiGANObjective
 from gankit.train.gan import GANObjective
 from gankit.train.objective import Objective
+from gankit.train.srgan import SRGANObjective
+from gankit.train.vae import VAEObjective
 
-OBJECTIVES: dict[str, type[Objective]] = {"gan": GANObjective}
-OBJECTIVES["bigan"] = BiGANObjective
-OBJECTIVES["autoencoder"] = AutoencoderObjective  # BiGAN's baseline
+OBJECTIVES: dict[str, type[Objective]] = {
+    "gan": GANObjective,
+    "vae": VAEObjective,
+    "srgan": SRGANObjective,
+    "bigan": BiGANObjective,
+    "autoencoder": AutoencoderObjective,  # BiGAN's baseline
+}
 
 
 def make_objective(cfg: Config, data: Any, device: torch.device) -> Objective:
