@@ -10,6 +10,7 @@
     gankit bench speed CONFIG [--set key=value ...] [--json]
     gankit encode RUN (--images FILE | --split test) --out z.npy
     gankit upscale RUN --images DIR|FILE --out DIR
+    gankit translate RUN --images DIR|FILE --out DIR [--sketch]
 
 Each verb is one module, `gankit/commands/<verb>.py`, with `add_parser(subparsers)` and
 `run(args) -> int`; VERBS below lists them, so adding a verb is one line there. A module that
@@ -38,6 +39,7 @@ VERBS: dict[str, str] = {
     "report": "gankit.commands.report",
     "theory": "gankit.commands.theory",
     "bench": "gankit.commands.bench",
+    "translate": "gankit.commands.translate",
     "encode": "gankit.commands.encode",
 }
 VERBS["upscale"] = "gankit.commands.upscale"

@@ -11,6 +11,7 @@ from gankit.train.autoencoder import AutoencoderObjective
 from gankit.train.bigan import BiGANObjective
 from gankit.train.gan import GANObjective
 from gankit.train.objective import Objective
+from gankit.train.pix2pix import Pix2PixObjective
 from gankit.train.srgan import SRGANObjective
 from gankit.train.vae import VAEObjective
 
@@ -18,6 +19,7 @@ OBJECTIVES: dict[str, type[Objective]] = {
     "gan": GANObjective,
     "vae": VAEObjective,
     "srgan": SRGANObjective,
+    "pix2pix": Pix2PixObjective,
     "bigan": BiGANObjective,
     "autoencoder": AutoencoderObjective,  # BiGAN's baseline
 }

@@ -1,0 +1,160 @@
+"""The checks of the settings that belong to one objective (its config section and what it
+refuses), one function per objective; `validate` runs every one of them on every config, so a
+check may also refuse its section's datasets or settings under another objective."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+from gankit.config.schema import Config
+from gankit.errors import GankitError
+
+
+def check_vae(cfg: Config) -> None:
+    """objective: vae (train/vae.py) reads vae: and the g_optim side of the optimiser only."""
+    v = cfg.vae
+    if v.z_dim < 1 or not v.hidden or any(w < 1 for w in v.hidden):
+        raise GankitError(f"vae.z_dim = {v.z_dim} must be >= 1 and vae.hidden = {v.hidden} must "
+                          "list positive layer widths, e.g. [200, 200]")
+    if cfg.objective != "vae":
+        return
+    if cfg.data.dataset in ("ring", "grid", "gauss1d"):
+        raise GankitError(f"objective vae models binary images (a Bernoulli decoder); data.dataset"
+                          f" {cfg.data.dataset} is point data: use mnist or an image dataset")
+    unread = [key for key, off in (("data.conditional", not cfg.data.conditional),
+                                   ("train.ema", not cfg.train.ema), ("d_optim", not cfg.d_optim),
+                                   ("train.compile", not cfg.train.compile),
+                                   ("train.channels_last", not cfg.train.channels_last),
+                                   ("train.amp", cfg.train.amp == "off"),
+                                   ("train.k", cfg.train.k == 1), ("train.topk", cfg.train.topk == 1),
+                                   ("train.update", cfg.train.update == "alternating"),
+                                   ("generator", cfg.generator == type(cfg.generator)()),
+                                   ("discriminator", cfg.discriminator == type(cfg.discriminator)()))
+              if not off]
+    if unread:
+        raise GankitError(f"{unread[0]} is set, but objective vae does not use it (its networks "
+                          "are set in vae:, its optimiser in optim: or g_optim:); remove it")
+
+
+def check_srgan(cfg: Config) -> None:
+    """objective srgan: weights, widths, and the sections it does not read."""
+    if cfg.objective != "srgan":
+        return
+    s = cfg.srgan
+    weights = {"pixel_weight": s.pixel_weight, "feature_weight": s.feature_weight,
+               "adversarial_weight": s.adversarial_weight}
+    for key, w in weights.items():
+        if not (math.isfinite(w) and w >= 0):
+            raise GankitError(f"srgan.{key} = {w} must be a number >= 0")
+    if s.pixel_weight == 0 and s.feature_weight == 0:
+        raise GankitError("srgan.pixel_weight and srgan.feature_weight are both 0, so nothing "
+                          "ties the output to the image; set srgan.pixel_weight=1")
+    if min(s.g_base, s.d_base) < 1 or s.g_blocks < 0:
+        raise GankitError(f"srgan.g_base = {s.g_base} and srgan.d_base = {s.d_base} must be "
+                          f">= 1 and srgan.g_blocks = {s.g_blocks} >= 0")
+    for section in ("generator", "discriminator"):
+        if getattr(cfg, section) != type(getattr(cfg, section))():
+            raise GankitError(f"objective srgan builds its networks from srgan.* (g_base, "
+                              f"g_blocks, d_base); remove the {section}: settings")
+    if cfg.loss == "wgan-gp":
+        raise GankitError("loss wgan-gp needs a critic without batch norm; the srgan "
+                          "discriminator has it: choose another loss (e.g. non-saturating)")
+    if cfg.train.update != "alternating":
+        raise GankitError("objective srgan updates D, then G (train.update=alternating); remove "
+                          "train.update=simultaneous")
+    if cfg.data.conditional or cfg.train.eval_every:
+        raise GankitError("objective srgan upscales images: data.conditional and "
+                          "train.eval_every do not apply (benchmarks/srgan.py scores it); "
+                          "set them to false / 0")
+    if cfg.data.dataset in ("ring", "grid", "gauss1d"):
+        raise GankitError(f"objective srgan needs images; data.dataset {cfg.data.dataset} is "
+                          "point data")
+    if cfg.data.dataset in ("image-folder", "cifar10") and cfg.data.size % 4:
+        raise GankitError(f"data.size = {cfg.data.size} must be divisible by 4 for x4 "
+                          "super-resolution (e.g. 32 or 64)")
+
+
+PAIRED_DATASETS = ("mnist-sketch", "paired")  # datasets whose examples are (input, target) pairs
+
+
+def check_pix2pix(cfg: Config) -> None:
+    """objective pix2pix trains on pairs only, with its own networks (the pix2pix: section)."""
+    p, data, t = cfg.pix2pix, cfg.data, cfg.train
+    if data.dataset != "paired" and (data.dir_a or data.dir_b):
+        raise GankitError(f"data.dir_a and data.dir_b are read by data.dataset paired only; "
+                          f"remove them (data.dataset is {data.dataset})")
+    if data.dataset == "paired" and (data.dir or data.channels != 1):
+        raise GankitError("data.dataset paired reads data.dir_a and data.dir_b (not data.dir), "
+                          "and each folder's images keep their own channels (not data.channels); "
+                          "remove data.dir / data.channels (--data-dir)")
+    if cfg.objective != "pix2pix":
+        if data.dataset in PAIRED_DATASETS:
+            raise GankitError(f"data.dataset {data.dataset} pairs input images with targets; "
+                              "only objective pix2pix reads the inputs: set objective: pix2pix")
+        return
+    if data.dataset not in PAIRED_DATASETS:
+        raise GankitError(f"objective pix2pix translates paired images; data.dataset "
+                          f"{data.dataset} has no inputs: use {' or '.join(PAIRED_DATASETS)}")
+    for section in ("generator", "discriminator"):
+        sec = getattr(cfg, section)
+        changed = [f.name for f in dataclasses.fields(sec)
+                   if getattr(sec, f.name) != getattr(type(sec)(), f.name)]
+        if changed:
+            raise GankitError(f"{section}.{changed[0]} is set, but objective pix2pix builds its "
+                              "U-Net and PatchGAN from the pix2pix: section (g_base, depth, "
+                              f"dropout, d_base, d_layers); remove the {section}: settings")
+    weights = (p.l1_weight, p.adversarial_weight)
+    if not all(math.isfinite(w) and w >= 0 for w in weights) or not any(weights):
+        raise GankitError(f"pix2pix.l1_weight = {p.l1_weight} and pix2pix.adversarial_weight = "
+                          f"{p.adversarial_weight} must be >= 0 and not both 0 (the paper: 100, 1)")
+    if not 0.0 <= p.dropout < 1.0:
+        raise GankitError(f"pix2pix.dropout = {p.dropout} must be in [0, 1)")
+    if min(p.g_base, p.d_base, p.d_layers) < 1 or p.depth < 0:
+        raise GankitError("pix2pix.g_base, d_base and d_layers must be >= 1 and pix2pix.depth "
+                          ">= 0 (0: down to 1x1)")
+    if data.conditional:
+        raise GankitError("objective pix2pix is conditioned on its input image, not on labels; "
+                          "set data.conditional=false")
+    if t.ema or t.topk < 1.0 or t.update != "alternating" or cfg.loss == "wgan-gp":
+        raise GankitError("objective pix2pix does not support train.ema, train.topk, "
+                          "train.update=simultaneous or loss wgan-gp (its PatchGAN has batch "
+                          "norm); remove them")
+
+
+def check_bigan(cfg: Config) -> None:
+    """What objective bigan (and its autoencoder baseline) builds: MLP nets on unlabelled images."""
+    if cfg.objective not in ("bigan", "autoencoder"):
+        return
+    b, t, where = cfg.bigan, cfg.train, f"objective {cfg.objective}"
+    if not b.encoder_hidden or any(w < 1 for w in b.encoder_hidden):
+        raise GankitError(f"bigan.encoder_hidden = {b.encoder_hidden} must list positive layer "
+                          "widths, e.g. [512, 512]")
+    if not (math.isfinite(b.encoder_init_range) and b.encoder_init_range >= 0):
+        raise GankitError(f"bigan.encoder_init_range = {b.encoder_init_range} must be a number "
+                          ">= 0 (0: PyTorch's default init)")
+    unsupported = [
+        (cfg.generator.kind != "mlp", "generator.kind mlp"),
+        (cfg.objective == "bigan" and cfg.discriminator.kind == "dcgan",
+         "discriminator.kind mlp or maxout"),
+        (cfg.objective == "bigan" and cfg.loss != "non-saturating", "loss non-saturating"),
+        (cfg.data.conditional, "data.conditional=false"),
+        (cfg.discriminator.pack != 1 or cfg.discriminator.minibatch_std,
+         "discriminator.pack=1 and discriminator.minibatch_std=false"),
+        (t.update != "alternating", "train.update alternating"),
+        (t.ema != 0.0 or t.topk != 1.0, "train.ema=0 and train.topk=1"),
+        (cfg.data.dataset in ("ring", "grid", "gauss1d"), "an image dataset"),
+    ]
+    for bad, needed in unsupported:
+        if bad:
+            raise GankitError(f"{where} needs {needed} (what train/bigan.py implements); "
+                              "change that setting or use objective gan")
+
+
+OBJECTIVE_CHECKS: tuple[Callable[[Config], None], ...] = (
+    check_vae,
+    check_srgan,
+    check_pix2pix,
+    check_bigan,
+)
