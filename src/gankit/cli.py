@@ -8,6 +8,7 @@
     gankit report RUN [--out FILE]
     gankit theory [--mean 1 --std 1.5] [--json]
     gankit bench speed CONFIG [--set key=value ...] [--json]
+    gankit encode RUN (--images FILE | --split test) --out z.npy
     gankit upscale RUN --images DIR|FILE --out DIR
     gankit translate RUN --images DIR|FILE --out DIR [--sketch]
 
@@ -39,6 +40,7 @@ VERBS: dict[str, str] = {
     "theory": "gankit.commands.theory",
     "bench": "gankit.commands.bench",
     "translate": "gankit.commands.translate",
+    "encode": "gankit.commands.encode",
 }
 VERBS["upscale"] = "gankit.commands.upscale"
 

@@ -16,6 +16,7 @@ PICTURES: dict[str, str] = {
     "arithmetic": "gankit.commands.viz_arithmetic",
     "theory": "gankit.commands.viz_theory",
     "inpaint": "gankit.commands.viz_inpaint",
+    "reconstruct": "gankit.commands.viz_reconstruct",
 }
 PICTURES["text-interpolate"] = "gankit.commands.viz_text_interpolate"
 

@@ -203,6 +203,34 @@ def check_inpaint(cfg: Config) -> None:
             raise GankitError(f"{key} = {value!r} is not supported by objective inpaint; "
                               f"remove it (or set {key}={default})")
 
+def check_bigan(cfg: Config) -> None:
+    """What objective bigan (and its autoencoder baseline) builds: MLP nets on unlabelled images."""
+    if cfg.objective not in ("bigan", "autoencoder"):
+        return
+    b, t, where = cfg.bigan, cfg.train, f"objective {cfg.objective}"
+    if not b.encoder_hidden or any(w < 1 for w in b.encoder_hidden):
+        raise GankitError(f"bigan.encoder_hidden = {b.encoder_hidden} must list positive layer "
+                          "widths, e.g. [512, 512]")
+    if not (math.isfinite(b.encoder_init_range) and b.encoder_init_range >= 0):
+        raise GankitError(f"bigan.encoder_init_range = {b.encoder_init_range} must be a number "
+                          ">= 0 (0: PyTorch's default init)")
+    unsupported = [
+        (cfg.generator.kind != "mlp", "generator.kind mlp"),
+        (cfg.objective == "bigan" and cfg.discriminator.kind == "dcgan",
+         "discriminator.kind mlp or maxout"),
+        (cfg.objective == "bigan" and cfg.loss != "non-saturating", "loss non-saturating"),
+        (cfg.data.conditional, "data.conditional=false"),
+        (cfg.discriminator.pack != 1 or cfg.discriminator.minibatch_std,
+         "discriminator.pack=1 and discriminator.minibatch_std=false"),
+        (t.update != "alternating", "train.update alternating"),
+        (t.ema != 0.0 or t.topk != 1.0, "train.ema=0 and train.topk=1"),
+        (cfg.data.dataset in ("ring", "grid", "gauss1d"), "an image dataset"),
+    ]
+    for bad, needed in unsupported:
+        if bad:
+            raise GankitError(f"{where} needs {needed} (what train/bigan.py implements); "
+                              "change that setting or use objective gan")
+
 
 OBJECTIVE_CHECKS: tuple[Callable[[Config], None], ...] = (
     check_vae,
@@ -210,4 +238,5 @@ OBJECTIVE_CHECKS: tuple[Callable[[Config], None], ...] = (
     check_pix2pix,
     check_text2image,
     check_inpaint,
+    check_bigan,
 )

@@ -15,7 +15,7 @@ __all__ = [
     "Config", "DataConfig", "DiscriminatorConfig", "GeneratorConfig", "LossConfig",
     "OptimConfig", "TrainConfig", "LOSS_NAMES", "DATASETS", "GENERATORS", "DISCRIMINATORS",
     "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS", "Pix2PixConfig",
-    "InpaintConfig", "MASK_KINDS",
+    "InpaintConfig", "MASK_KINDS", "BiGANConfig",
 ]
 __all__ += ["SRGANConfig"]
 
@@ -48,6 +48,7 @@ OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {
     "pix2pix": ("pix2pix",),
     "text2image": ("text2image",),
     "inpaint": ("inpaint",),
+    "bigan": ("bigan", "autoencoder"),  # the encoder of train/bigan.py
 }
 
 # Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
@@ -181,6 +182,16 @@ class InpaintConfig:
 
 
 @dataclass
+class BiGANConfig:
+    """The encoder E(x) -> z of objective bigan (and of its baseline, objective autoencoder).
+    Its code size is generator.z_dim; the joint D(x, z) is the discriminator: section's MLP."""
+
+    encoder_hidden: list[int] = field(default_factory=lambda: [512, 512])
+    encoder_batch_norm: bool = False
+    encoder_init_range: float = 0.0  # weights ~ U(-r, r); 0 keeps PyTorch's default init
+
+
+@dataclass
 class VAEConfig:
     """objective: vae (train/vae.py). Default: Burda et al. (2016)'s first MNIST architecture."""
 
@@ -244,6 +255,7 @@ class Config:
     d_optim: dict = field(default_factory=dict)
     losses: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    bigan: BiGANConfig = field(default_factory=BiGANConfig)
     vae: VAEConfig = field(default_factory=VAEConfig)
     srgan: SRGANConfig = field(default_factory=SRGANConfig)
     pix2pix: Pix2PixConfig = field(default_factory=Pix2PixConfig)

@@ -38,6 +38,8 @@ OBJECTIVE_NAMES = (  # the registry itself is gankit.train.objectives.OBJECTIVES
     "pix2pix",
     "text2image",
     "inpaint",
+    "bigan",
+    "autoencoder",
 )
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -224,8 +226,6 @@ def validate(cfg: Config) -> Config:
     # DiffAugment / ADA transform images: the datasets made of N x C x H x W images.
     check_augment(cfg.augment, cfg.data.dataset in ("mnist", "image-folder", "stacked-mnist", "cifar10"))
     return cfg
-
-
 def _check_data(cfg: Config) -> None:
     data = cfg.data
     if not 1 <= data.n_train <= 10_000_000:

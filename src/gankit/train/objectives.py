@@ -7,6 +7,8 @@ from typing import Any
 import torch
 
 from gankit.config import Config
+from gankit.train.autoencoder import AutoencoderObjective
+from gankit.train.bigan import BiGANObjective
 from gankit.train.gan import GANObjective
 from gankit.train.inpaint import InpaintObjective
 from gankit.train.objective import Objective
@@ -22,6 +24,8 @@ OBJECTIVES: dict[str, type[Objective]] = {
     "pix2pix": Pix2PixObjective,
     "text2image": Text2ImageObjective,
     "inpaint": InpaintObjective,
+    "bigan": BiGANObjective,
+    "autoencoder": AutoencoderObjective,  # BiGAN's baseline
 }
 
 
