@@ -13,7 +13,7 @@ from gankit.losses import LOSS_NAMES, LossConfig
 __all__ = [
     "Config", "DataConfig", "DiscriminatorConfig", "GeneratorConfig", "LossConfig",
     "OptimConfig", "TrainConfig", "LOSS_NAMES", "DATASETS", "GENERATORS", "DISCRIMINATORS",
-    "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS",
+    "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS", "SemiConfig",
 ]
 
 DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist")
@@ -38,7 +38,9 @@ KIND_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
 # Config sections that only some objectives read: section name -> the objectives that read it.
 # A new objective with settings of its own adds a dataclass section to Config and a line here;
 # validate.py refuses a non-default value in a section the chosen objective does not read.
-OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {}
+OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {
+    "semi": ("semi",),
+}
 
 # Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
 # point data (2-D mixtures) by a linear layer.
@@ -148,6 +150,23 @@ class TrainConfig:
 
 
 @dataclass
+class SemiConfig:
+    """objective: semi (Salimans et al. 2016, §5): a (K+1)-class D trained on `labels` labelled
+    training images and every training image as unlabelled data; G by feature matching."""
+
+    labels: int = 100  # labelled training images, labels / K from each class
+    label_seed: int = 0  # which images are labelled (independent of the run's seed)
+    # D: an MLP with Gaussian noise on its input and after every hidden layer, weight norm and
+    # K class logits (the paper's MNIST D: 1000, 500, 250, 250, 250; noise 0.3 and 0.5).
+    hidden: list[int] = field(default_factory=lambda: [1000, 500, 250, 250, 250])
+    input_noise: float = 0.3
+    hidden_noise: float = 0.5
+    weight_norm: bool = True
+    unlabelled_weight: float = 1.0  # weight of the real/fake term beside the labelled one
+    generator_loss: str = "feature-matching"  # or non-saturating (on D's logsumexp logit)
+
+
+@dataclass
 class Config:
     name: str = "run"
     objective: str = "gan"  # what is trained: see gankit.train.objectives.OBJECTIVES
@@ -161,3 +180,4 @@ class Config:
     d_optim: dict = field(default_factory=dict)
     losses: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    semi: SemiConfig = field(default_factory=SemiConfig)

@@ -29,7 +29,7 @@ from gankit.errors import GankitError
 from gankit.metrics import registry
 
 AMP_MODES = ("off", "bf16")  # train.amp; train/speedups.py maps each to a dtype
-OBJECTIVE_NAMES = ("gan",)  # the registry itself is gankit.train.objectives.OBJECTIVES
+OBJECTIVE_NAMES = ("gan", "semi")  # the registry itself is gankit.train.objectives.OBJECTIVES
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -207,6 +207,7 @@ def validate(cfg: Config) -> Config:
     if cfg.data.channels not in (1, 3):
         raise GankitError(f"data.channels = {cfg.data.channels} must be 1 or 3")
     _check_data(cfg)
+    _check_semi(cfg)
     return cfg
 
 
@@ -240,3 +241,46 @@ def check_against_data(cfg: Config, data: Any) -> None:
             f"the training data ({cfg.data.dataset}) holds {bad} NaN or infinite values; fix "
             "the data (or the data.* settings that made it) before training"
         )
+    if cfg.objective == "semi":
+        _check_semi_data(cfg, data)
+
+
+def _check_semi(cfg: Config) -> None:
+    """objective: semi reads semi.*, G's settings and the optimisers; D is its own network."""
+    if cfg.objective != "semi":
+        return
+    s = cfg.semi
+    if s.labels < 1 or s.label_seed < 0:
+        raise GankitError(f"semi.labels = {s.labels} must be >= 1 and semi.label_seed = "
+                          f"{s.label_seed} >= 0")
+    if not s.hidden or any(w < 1 for w in s.hidden):
+        raise GankitError(f"semi.hidden = {s.hidden} must list positive layer widths")
+    for key in ("input_noise", "hidden_noise", "unlabelled_weight"):
+        value = getattr(s, key)
+        if not (math.isfinite(value) and value >= 0):
+            raise GankitError(f"semi.{key} = {value} must be a number >= 0")
+    _check_choice(s.generator_loss, ("feature-matching", "non-saturating"), "semi.generator_loss")
+    ignored = [f"discriminator.{f.name}" for f in dataclasses.fields(cfg.discriminator)
+               if getattr(cfg.discriminator, f.name) != getattr(type(cfg.discriminator)(), f.name)]
+    ignored += ["loss"] if cfg.loss != Config().loss else []
+    ignored += ["train.ema"] if cfg.train.ema else []
+    ignored += ["train.topk"] if cfg.train.topk < 1.0 else []
+    ignored += [f"train.{k}" for k in ("compile", "channels_last") if getattr(cfg.train, k)]
+    ignored += ["train.amp"] if cfg.train.amp != "off" else []
+    ignored += ["data.conditional"] if cfg.data.conditional else []
+    ignored += ["train.update"] if cfg.train.update != "alternating" else []
+    if ignored:
+        raise GankitError(f"{ignored[0]} is set, but objective semi does not read it (its D is "
+                          "built from semi.hidden and trained with Salimans et al.'s loss, "
+                          "alternating with G); remove it")
+
+
+def _check_semi_data(cfg: Config, data: Any) -> None:
+    labels, k = cfg.semi.labels, data.n_classes
+    if data.y is None or not k:
+        raise GankitError(f"objective semi needs a dataset with class labels; "
+                          f"{cfg.data.dataset} has none: use data.dataset mnist")
+    smallest = int(data.y.bincount(minlength=k).min())
+    if labels % k or labels // k > smallest:
+        raise GankitError(f"semi.labels = {labels} must be a multiple of the {k} classes and at "
+                          f"most {k} x {smallest} (the smallest class's training images)")

@@ -43,8 +43,9 @@ class EvalInputs:
 
     def __init__(self, samples: Any, dataset: str, n: int, seed: int = 0, data_dir: Any = None,
                  classifier: MnistClassifier | None = None, classifier_weights: Any = None,
-                 inception_weights: Any = None, data: Any = None) -> None:
+                 inception_weights: Any = None, data: Any = None, nets: Any = None) -> None:
         self.samples, self.dataset, self.n, self.seed = samples, dataset, n, seed
+        self.nets = nets or {}
         self.data_dir, self.data = data_dir, data
         self.given_classifier, self.classifier_weights = classifier, classifier_weights
         self.inception_weights = inception_weights
@@ -180,3 +181,30 @@ def stacked_modes(inputs: EvalInputs) -> tuple[dict, dict]:
                               classifier_weights=inputs.classifier_weights, n=inputs.n,
                               classifier=inputs.given_classifier)
     return result["metrics"], result["protocol"]
+
+
+@torch.no_grad()
+def accuracy(inputs: EvalInputs, split: str) -> tuple[dict, dict]:
+    """Classification by a semi-supervised D: argmax of its K class logits (eval mode: no
+    noise) on the first n images of the MNIST split, against their labels."""
+    d = inputs.nets["discriminator"]
+    if not hasattr(d, "class_logits"):
+        raise GankitError("metric accuracy scores the K class outputs of a semi-supervised "
+                          "discriminator; this run's discriminator has only a real/fake output: "
+                          "train one with objective: semi (e.g. gankit train mnist-semi-100)")
+    x, y = load_mnist(split, data_dir=inputs.data_dir)
+    n = min(inputs.n, len(x))
+    was_training = d.training
+    d.eval()
+    try:
+        device = next(d.parameters()).device
+        predicted = torch.cat([d.class_logits(x[i:i + 1000].to(device)).argmax(1).cpu()
+                               for i in range(0, n, 1000)])[:n]
+    finally:
+        d.train(was_training)
+    errors = int((predicted != y[:n]).sum())
+    return ({"accuracy": 100.0 * (n - errors) / n, "test_error": 100.0 * errors / n,
+             "errors": errors},
+            {"accuracy_split": split, "accuracy_n": n,
+             "accuracy_net": "discriminator (argmax of its K class logits)",
+             "accuracy_unit": "percent", "test_error_unit": "percent"})

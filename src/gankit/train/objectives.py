@@ -9,8 +9,12 @@ import torch
 from gankit.config import Config
 from gankit.train.gan import GANObjective
 from gankit.train.objective import Objective
+from gankit.train.semi import SemiObjective
 
-OBJECTIVES: dict[str, type[Objective]] = {"gan": GANObjective}
+OBJECTIVES: dict[str, type[Objective]] = {
+    "gan": GANObjective,
+    "semi": SemiObjective,
+}
 
 
 def make_objective(cfg: Config, data: Any, device: torch.device) -> Objective:
