@@ -183,26 +183,14 @@ def stacked_modes(inputs: EvalInputs) -> tuple[dict, dict]:
     return result["metrics"], result["protocol"]
 
 
-@torch.no_grad()
+
 def accuracy(inputs: EvalInputs, split: str) -> tuple[dict, dict]:
-    """Classification by a semi-supervised D: argmax of its K class logits (eval mode: no
-    noise) on the first n images of the MNIST split, against their labels."""
-    d = inputs.nets["discriminator"]
-    if not hasattr(d, "class_logits"):
-        raise GankitError("metric accuracy scores the K class outputs of a semi-supervised "
-                          "discriminator; this run's discriminator has only a real/fake output: "
-                          "train one with objective: semi (e.g. gankit train mnist-semi-100)")
+    """A semi-supervised D's K classes on the first n images of the MNIST split."""
+    from gankit.metrics.accuracy import class_errors
+
     x, y = load_mnist(split, data_dir=inputs.data_dir)
     n = min(inputs.n, len(x))
-    was_training = d.training
-    d.eval()
-    try:
-        device = next(d.parameters()).device
-        predicted = torch.cat([d.class_logits(x[i:i + 1000].to(device)).argmax(1).cpu()
-                               for i in range(0, n, 1000)])[:n]
-    finally:
-        d.train(was_training)
-    errors = int((predicted != y[:n]).sum())
+    errors = class_errors(inputs.nets["discriminator"], x[:n], y[:n])
     return ({"accuracy": 100.0 * (n - errors) / n, "test_error": 100.0 * errors / n,
              "errors": errors},
             {"accuracy_split": split, "accuracy_n": n,
