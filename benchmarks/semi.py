@@ -179,10 +179,11 @@ def render(res: dict[str, Any]) -> str:
         "`accuracy` protocol: `gankit eval RUN --metrics accuracy`), mean ± standard error over "
         "label draws (`semi.label_seed` = the run's seed). Config: "
         "[configs/mnist-semi-100.yaml](../../configs/mnist-semi-100.yaml), scaled down from the "
-        "paper as its comments say (D 784-500-250-250-10 instead of 1000-500-250-250-250, "
-        "ReLU instead of softplus in G, weight norm without its data-dependent init, "
-        f"{res['n_train']:,} unlabelled training images instead of 60,000) and trained for "
-        f"{steps} generator steps ({epochs:g} epochs) instead of the paper's hundreds of epochs.",
+        "authors' setup as its comments say (D 784-500-250-250-10 instead of "
+        "784-1000-500-250-250-250-10, ReLU instead of softplus in G, weight norm without its "
+        f"data-dependent init, the {res['n_train']:,} images of gankit's MNIST training split "
+        "as unlabelled data, the 100 labelled ones among them, instead of 60,000) and trained "
+        f"for {steps} generator steps ({epochs:g} epochs) instead of hundreds of epochs.",
         "", *table(["", "labels", "test error (%)", "errors of 10,000", "runs",
                     "CPU-min per run"], rows),
         "", f"**Goal (issue #16: at most {GOAL_ERROR} % in {GOAL_MINUTES:g} minutes on "

@@ -157,7 +157,7 @@ class SemiConfig:
     labels: int = 100  # labelled training images, labels / K from each class
     label_seed: int = 0  # which images are labelled (independent of the run's seed)
     # D: an MLP with Gaussian noise on its input and after every hidden layer, weight norm and
-    # K class logits (the paper's MNIST D: 1000, 500, 250, 250, 250; noise 0.3 and 0.5).
+    # K class logits (the authors' MNIST D: 1000, 500, 250, 250, 250; noise 0.3 and 0.5).
     hidden: list[int] = field(default_factory=lambda: [1000, 500, 250, 250, 250])
     input_noise: float = 0.3
     hidden_noise: float = 0.5
