@@ -184,3 +184,32 @@ def test_eval_accuracy_bad_inputs_are_one_line_errors(tmp_path, capsys):
         assert message in err and "\n" not in err, err
     with pytest.raises(GankitError, match="not a metric for mnist during training"):
         registry.check_metrics(["accuracy"], "mnist", training=True)
+
+
+# --- the benchmark's doc --------------------------------------------------------------------
+def _bench():
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        return importlib.import_module("semi")
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+
+def test_the_goal_is_claimed_only_when_measured_within_its_budget():
+    bench = _bench()
+    assert bench.goal_text([100, 110, 120], 80.0).startswith("met: measured 1.10 % ± 0.06")
+    assert bench.goal_text([140, 150, 160], 80.0).startswith("not met")  # 1.5 within 2 s.e.
+    short = bench.goal_text([100, 110, 120], 10.0)  # good enough, on less than the budget
+    assert short.startswith("met")
+    slow = bench.goal_text([900, 950, 1000], 10.0)
+    assert slow.startswith("not run at its full budget") and "9.50 %" in slow
+    assert bench.goal_text([900, 950, 1000], 200.0).startswith("not met")
+
+
+def test_the_semi_doc_renders_byte_for_byte_from_its_saved_results():
+    bench = _bench()
+    saved = json.loads((REPO / "docs/results/semi.json").read_text())
+    assert bench.render(saved) == (REPO / "docs/results/semi.md").read_text()
