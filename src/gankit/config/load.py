@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from gankit.config.schema import KIND_KEYS, Config
+from gankit.config.schema import KIND_KEYS, OBJECTIVE_SECTIONS, Config
 from gankit.config.shipped import find_config
 from gankit.config.typed import build
 from gankit.config.validate import validate
@@ -131,6 +131,10 @@ def config_as_read(raw: dict) -> dict:
     `discriminator` keep `kind` and the keys KIND_KEYS lists (the rest must keep their defaults
     and do nothing, e.g. a DCGAN's z_dist: it draws N(0, I)). For people; files keep every key."""
     out = dict(raw)
+    # Sections only other objectives read (they hold their defaults: validate refuses others).
+    for section, readers in OBJECTIVE_SECTIONS.items():
+        if raw.get("objective", "gan") not in readers:
+            out.pop(section, None)
     for section in ("generator", "discriminator"):
         values = raw.get(section)
         if isinstance(values, dict) and (section, values.get("kind")) in KIND_KEYS:
