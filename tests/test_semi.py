@@ -213,3 +213,11 @@ def test_the_semi_doc_renders_byte_for_byte_from_its_saved_results():
     bench = _bench()
     saved = json.loads((REPO / "docs/results/semi.json").read_text())
     assert bench.render(saved) == (REPO / "docs/results/semi.md").read_text()
+
+
+def test_the_config_people_see_has_the_semi_section_only_in_semi_runs():
+    from gankit.config import config_as_read, config_to_dict
+
+    gan = config_as_read(config_to_dict(load_config(REPO / "configs/mnist-paper-fast.yaml")))
+    assert "semi" not in gan and "train" in gan
+    assert config_as_read(config_to_dict(semi_config()))["semi"]["labels"] == 20
