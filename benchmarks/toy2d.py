@@ -8,7 +8,8 @@ gankit's protocol (CPU budget ~1 hour; PacGAN's own runs were far longer):
   1. sweep: every loss x {no packing, PacGAN packing (2 for the ring, 4 for the grid)} x both
      datasets, SWEEP_SEEDS seeds, SWEEP_EPOCHS epochs;
   2. final: per dataset, the best (loss, packing) of the sweep at FINAL_SEEDS seeds and the
-     plain GAN baseline (non-saturating loss, no packing) at BASELINE_SEEDS, FINAL_EPOCHS epochs.
+     plain GAN baseline (non-saturating loss, no packing) at as many, FINAL_EPOCHS epochs; the
+     final seeds follow the sweep's, so a recipe is never confirmed on the seeds it was chosen on.
 All runs use the dataset's recipe config (configs/ring8-demo.yaml, configs/grid25-pacgan.yaml);
 only the loss and the packing change. One epoch is 1,000 discriminator steps (100,000 points,
 batch 100), so losses with k = 5 (wgan, wgan-gp) get a fifth of the generator steps.
@@ -47,7 +48,7 @@ N_SAMPLES = 2500  # PacGAN scores 2,500 generated samples
 BASELINE = ("non-saturating", 1)  # "GAN" in PacGAN's Table 1
 SWEEP_SEEDS, SWEEP_EPOCHS = 3, {"ring": 2, "grid": 2}
 FINAL_SEEDS, FINAL_EPOCHS = 10, {"ring": 5, "grid": 5}
-BASELINE_SEEDS = 5  # the plain GAN's final runs (half, to fit the CPU budget)
+# The plain GAN's final runs: as many seeds as the best row's, so the two rows compare alike.
 QUICK = {"sweep_seeds": 1, "final_seeds": 2, "epochs": 0.2}
 SUMMARY_FILE = "toy2d.json"  # in --runs-dir: what --render-only renders
 
@@ -179,10 +180,10 @@ def run_final(sweep: dict[str, list[dict]], args: argparse.Namespace,
                 continue  # the plain GAN won the sweep: its 10 seeds are the best row's
             name = f"{method_name(loss, pack)} ({'best of sweep' if label == 'best' else 'GAN'})"
             labels[(d, loss, pack)] = name
-            final_jobs += [
-                Job(d, loss, pack, seed, args.final_epochs[d], "final")
-                for seed in range(args.final_seeds if label == "best" else args.baseline_seeds)
-            ]
+            # Fresh seeds: the recipe is confirmed on seeds it was not chosen on.
+            start = args.final_seed_start
+            final_jobs += [Job(d, loss, pack, seed, args.final_epochs[d], "final")
+                           for seed in range(start, start + args.final_seeds)]
     final: dict[str, dict[str, list[dict]]] = {}
     for r in run_all(list(dict.fromkeys(final_jobs)), runs_dir, args.jobs):
         name = labels[(r["dataset"], r["loss"], r["pack"])]
@@ -219,7 +220,8 @@ def main() -> None:
     quick = args.quick
     args.sweep_seeds = args.sweep_seeds or (QUICK["sweep_seeds"] if quick else SWEEP_SEEDS)
     args.final_seeds = args.seeds or (QUICK["final_seeds"] if quick else FINAL_SEEDS)
-    args.baseline_seeds = min(args.final_seeds, QUICK["final_seeds"] if quick else BASELINE_SEEDS)
+    args.baseline_seeds = args.final_seeds
+    args.final_seed_start = args.sweep_seeds
     args.sweep_epochs = {d: QUICK["epochs"] if quick else SWEEP_EPOCHS[d] for d in DATASETS}
     args.final_epochs = {d: QUICK["epochs"] if quick else FINAL_EPOCHS[d] for d in DATASETS}
     suffix = "-quick" if quick else ""
@@ -250,7 +252,7 @@ def main() -> None:
                    + load_average("other jobs shared the cores"),
         "cpu_minutes": sum(r["cpu_s"] for r in rows) / 60,
         "protocol": {key: getattr(args, key) for key in ("sweep_seeds", "final_seeds",
-                     "baseline_seeds", "sweep_epochs", "final_epochs")},
+                     "baseline_seeds", "final_seed_start", "sweep_epochs", "final_epochs")},
         "sweep": sweep,
         "final": final,
     }

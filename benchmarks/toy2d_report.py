@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from common import header, table
+from common import Row, goal_check, header, table
 from gankit.config import LOSS_NAMES
 
 
@@ -43,8 +43,40 @@ PUBLISHED = {
         ("VEEGAN (VEEGAN Table 1)", "24.6", "40", "–"),
     ],
 }
-# Goal: beat every published row: all modes on every seed, >= 95 % HQ, reverse KL <= 0.03.
-GOAL_HQ, GOAL_KL = 95.0, 0.03
+# The goal: the best final row beats the strongest published row on each metric (modes, HQ,
+# reverse KL), each row of the table with its standard error, by common.goal_check's two
+# standard errors of the difference. The published reverse KL is PacGAN's, which bins only the
+# high-quality samples (its released metric code): compared with `reverse_kl_hq` where the runs
+# saved it, else with the all-samples `reverse_kl`, and the check says which.
+GOAL_METRICS = (("modes", True, 1), ("high_quality", True, 1), ("reverse_kl", False, 3))
+
+
+def published_rows(dataset: str, metric: str) -> list[Row]:
+    """The published rows with a value (and s.e., 0 where none was given) for `metric`."""
+    column = {"modes": 1, "high_quality": 2, "reverse_kl": 3}[metric]
+    rows = []
+    for row in PUBLISHED[dataset]:
+        cell = row[column]
+        if cell == "–":
+            continue
+        value, _, se = cell.partition(" ± ")
+        rows.append(Row(row[0], float(value), float(se or 0.0)))
+    return rows
+
+
+def g_steps(loss: str, epochs: float, batches_per_epoch: int = 1000) -> int:
+    """Generator steps of a run of `epochs` with `loss`'s k and warm-up (train/plan.py's rule)."""
+    from gankit.config import TrainConfig
+    from gankit.losses import LOSS_DEFAULTS, make_loss
+    from gankit.train.plan import planned_steps
+
+    k = LOSS_DEFAULTS[loss].get("train", {}).get("k", 1)
+    train = TrainConfig(epochs=0, max_steps=0)
+    train.epochs = 1  # planned_steps reads epochs * batches_per_epoch D steps as the end
+    d_end = round(epochs * batches_per_epoch)
+    rule = make_loss(loss)
+    plan = planned_steps(train, 0, 0, d_end, lambda g: rule.critic_steps(k, g))
+    return plan[0] if plan else 0
 
 
 # --- summaries ---------------------------------------------------------------------------------
@@ -60,8 +92,9 @@ def mean_se(values: list[float]) -> tuple[float, float]:
 
 def summarise(rows: list[dict]) -> dict:
     out = {"n": len(rows)}
-    for key in ("modes", "high_quality", "reverse_kl"):
-        out[key] = mean_se([r[key] for r in rows])
+    for key in ("modes", "high_quality", "reverse_kl", "reverse_kl_hq"):
+        if all(key in r for r in rows):
+            out[key] = mean_se([r[key] for r in rows])
     out["all_modes"] = sum(r["modes"] == DATASETS[rows[0]["dataset"]].k_modes for r in rows)
     out["diverged"] = sum(r["diverged"] for r in rows)
     out["warnings"] = sum(r["warnings"] for r in rows)
@@ -97,6 +130,18 @@ def _epochs_text(epochs: dict[str, float]) -> str:
     return ", ".join(f"{d} {e:g} epochs ({int(e * 1000)} D steps)" for d, e in epochs.items())
 
 
+def _seeds_text(p: dict[str, Any]) -> str:
+    start = p.get("final_seed_start", 0)
+    if start >= p["sweep_seeds"]:
+        return (f"The final seeds ({start}-{start + p['final_seeds'] - 1}) are not the sweep's "
+                f"(0-{p['sweep_seeds'] - 1}): the recipe is confirmed on seeds it was not "
+                "chosen on.")
+    return (f"**The final seeds (0-{p['final_seeds'] - 1}) include the sweep's "
+            f"(0-{p['sweep_seeds'] - 1})**: the confirmation reuses the seeds the recipe was "
+            "chosen on, which flatters it (this run predates the fix; benchmarks/toy2d.py now "
+            "confirms on fresh seeds).")
+
+
 def _protocol(p: dict[str, Any]) -> list[str]:
     return [
         "## Protocol",
@@ -106,8 +151,10 @@ def _protocol(p: dict[str, Any]) -> list[str]:
         "(2i-4, 2j-4); 100,000 training points; 2,500 generated samples are scored with",
         "`gankit.metrics.modes2d`: a sample is high quality (HQ) within 3 std of its nearest mode,",
         "a mode is captured when it is the nearest mode of at least one HQ sample, reverse KL is",
-        "KL(sample histogram over nearest modes ‖ uniform). Values are mean ± standard error over",
-        "seeds (s.e. = std / √n). The generator scored is the EMA copy (`train.ema`).",
+        "KL(sample histogram over nearest modes ‖ uniform) over *all* samples (VEEGAN's wording;",
+        "PacGAN's released code bins only the HQ samples, `reverse_kl_hq`, which these runs did",
+        "not save where no column shows it). Values are mean ± standard error over seeds (s.e. =",
+        "std / √n). The generator scored is the EMA copy (`train.ema`).",
         "",
         "gankit's protocol is shorter than PacGAN's, to fit about an hour of one CPU core:",
         "",
@@ -117,6 +164,7 @@ def _protocol(p: dict[str, Any]) -> list[str]:
         "2. **Final**: per dataset the best sweep row (most modes, then most HQ, then lowest KL)",
         f"   at {p['final_seeds']} seeds and the plain GAN (non-saturating loss, no packing) at "
         f"{p['baseline_seeds']} seeds; " + _epochs_text(p["final_epochs"]) + ".",
+        "   " + _seeds_text(p),
         "",
         "One epoch = 1,000 discriminator steps (batch 100). Every run uses the recipe config of its",
         "dataset (`configs/ring8-demo.yaml`, `configs/grid25-pacgan.yaml`); only the loss and",
@@ -131,44 +179,61 @@ def _protocol(p: dict[str, Any]) -> list[str]:
 def _dataset(dataset: str, sweep: list[dict], final: dict[str, list[dict]],
              p: dict[str, Any]) -> list[str]:
     k = DATASETS[dataset].k_modes
+    final_epochs, sweep_epochs = p["final_epochs"][dataset], p["sweep_epochs"][dataset]
     finals = [[f"**gankit: {label}**", s["n"], fmt(s["modes"], 1), f"{s['all_modes']}/{s['n']}",
-               fmt(s["high_quality"], 1), fmt(s["reverse_kl"], 3)]
-              for label, s in ((label, summarise(rows)) for label, rows in final.items())]
+               fmt(s["high_quality"], 1), fmt(s["reverse_kl"], 3),
+               f"{g_steps(rows[0]['loss'], final_epochs):,}"]
+              for label, rows, s in ((label, rows, summarise(rows))
+                                     for label, rows in final.items())]
     ranked = sorted(group(sweep).items(), key=lambda kv: rank_key(summarise(kv[1])))
     sweeps = [[loss, pack, s["n"], fmt(s["modes"], 1), fmt(s["high_quality"], 1),
-               fmt(s["reverse_kl"], 3), s["diverged"], s["warnings"]]
+               fmt(s["reverse_kl"], 3), f"{g_steps(loss, sweep_epochs):,}", s["diverged"],
+               s["warnings"]]
               for (loss, pack), s in ((key, summarise(rows)) for key, rows in ranked)]
+    d_final = round(final_epochs * 1000)
     return [
         f"## {dataset.capitalize()} ({k} modes)", "", "### Final", "",
-        *table(["method", "seeds", f"modes (max {k})", "all modes", "HQ %", "reverse KL"],
-               [*([name, 10, m, "", hq, kl] for name, m, hq, kl in PUBLISHED[dataset]),
+        f"gankit's rows: {d_final:,} D steps per run; the G steps each loss's k and warm-up "
+        "leave are in the last column. The published rows trained for PacGAN's own budget.",
+        "",
+        *table(["method", "seeds", f"modes (max {k})", "all modes", "HQ %", "reverse KL",
+                "G steps"],
+               [*([name, 10, m, "", hq, kl, "-"] for name, m, hq, kl in PUBLISHED[dataset]),
                 *finals]),
-        "", f"### Sweep ({p['sweep_epochs'][dataset]:g} epochs, {p['sweep_seeds']} seeds)", "",
-        *table(["loss", "pack", "seeds", "modes", "HQ %", "reverse KL", "diverged",
+        "", f"### Sweep ({sweep_epochs:g} epochs = {round(sweep_epochs * 1000):,} D steps, "
+        f"{p['sweep_seeds']} seeds)", "",
+        *table(["loss", "pack", "seeds", "modes", "HQ %", "reverse KL", "G steps", "diverged",
                 "monitor warnings"], sweeps),
         "",
         f"![{dataset} samples](toy2d-{dataset}.png)",
         "",
-        f"*Seed 0's 2,500 samples (blue) over the {k} true modes (red x): top rows the sweep,",
-        "last panels the final runs.*",
+        f"*2,500 samples (blue) over the {k} true modes (red x): top rows the sweep (its seed 0),",
+        "last panels the final runs (their first seed).*",
         "",
     ]
 
 
 def _goal_check(final: dict) -> list[str]:
-    lines = ["## Goal check (best final row vs. all modes on every seed, HQ ≥ 95 %, KL ≤ 0.03)", ""]
+    lines = ["## Goal check (the best final row against the strongest published row, per metric)",
+             "", "Met only with a lead of more than two standard errors of the difference "
+             "(benchmarks/common.py).", ""]
     for dataset, groups in final.items():
         for label, rows in groups.items():
             if "best" not in label:
                 continue
             s = summarise(rows)
-            checks = [
-                ("all modes on every seed", s["all_modes"] == s["n"]),
-                (f"HQ ≥ {GOAL_HQ:g} %", s["high_quality"][0] >= GOAL_HQ),
-                (f"reverse KL ≤ {GOAL_KL:g}", s["reverse_kl"][0] <= GOAL_KL),
-            ]
-            cells = "; ".join(f"{name}: {'yes' if ok else 'no'}" for name, ok in checks)
-            lines.append(f"- {dataset}, {label}: {cells}")
+            for metric, higher, digits in GOAL_METRICS:
+                name = metric
+                if metric == "reverse_kl" and "reverse_kl_hq" in s:
+                    name = "reverse_kl_hq"  # PacGAN's definition, like its published numbers
+                value, se = s[name]
+                check = goal_check(value, se, published_rows(dataset, metric), higher, digits)
+                note = (" (all-samples KL against PacGAN's HQ-only KL: not like for like)"
+                        if metric == "reverse_kl" and name == "reverse_kl" else "")
+                lines.append(f"- {dataset}, {label}, {name}: {check.text}{note}")
+            lines.append(f"- {dataset}, {label}, all modes on every seed: "
+                         f"{'met' if s['all_modes'] == s['n'] else 'not met'} "
+                         f"({s['all_modes']} of {s['n']} seeds)")
     return [*lines, ""]
 
 

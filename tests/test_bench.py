@@ -23,7 +23,7 @@ CONTRACT = {
     "images_per_iteration", "images_per_s", "flops_per_iteration", "flops_per_image",
     "gflops_per_s", "matmul_peak_gflops", "peak_ratio", "gemm_calls", "gemm_limit_s",
     "gemm_limit_ratio", "reference_images_per_s", "reference_iteration_s",
-    "reference_flops_per_iteration", "speedup_vs_reference",
+    "reference_flops_per_iteration", "speedup_vs_reference", "speedup_vs_reference_se",
 }
 
 

@@ -60,7 +60,7 @@ def test_half_the_modes_evenly_gives_kl_log_2():
     samples = np.repeat(means[::2], 25, axis=0)  # modes 0, 2, 4, 6, 25 points each
     m = mode_metrics(samples, means, RING_STD)
     assert m == {"modes": 4, "high_quality": 100.0, "reverse_kl": pytest.approx(math.log(2.0)),
-                 "n": 100}
+                 "reverse_kl_hq": pytest.approx(math.log(2.0)), "n": 100}
 
 
 def test_far_away_samples_are_not_high_quality():
@@ -112,3 +112,19 @@ def test_accepts_torch_tensors_with_grad():
 def test_bad_input_raises_gankit_error(samples, means, std, match):
     with pytest.raises(GankitError, match=match):
         mode_metrics(samples, means, std)
+
+
+def test_pacgan_reverse_kl_bins_only_the_high_quality_samples():
+    # 8 ring modes, 10 high-quality samples on each, plus 80 off-mode samples that all fall
+    # nearest mode 0: over all samples the histogram is lopsided, over the high-quality ones it
+    # is uniform. The two definitions must come apart here.
+    means = ring_means(8)
+    on_modes = np.repeat(means, 10, axis=0)
+    off_mode = np.repeat(means[:1] * 1.5, 80, axis=0)  # far outside 3 std of mode 0
+    m = mode_metrics(np.concatenate([on_modes, off_mode]), means, RING_STD)
+    assert m["high_quality"] == pytest.approx(50.0)
+    assert m["reverse_kl_hq"] == pytest.approx(0.0, abs=1e-12)
+    p = np.array([90] + [10] * 7) / 160  # all samples' histogram
+    assert m["reverse_kl"] == pytest.approx(float(np.sum(p * np.log(p * 8))))
+    far = mode_metrics(np.full((5, 2), 50.0), means, RING_STD)  # none high quality
+    assert far["reverse_kl_hq"] == pytest.approx(math.log(8.0))

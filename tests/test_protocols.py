@@ -172,3 +172,36 @@ def test_real_mnist_validation_split_and_what_parzen_uses(monkeypatch):
     assert torch.equal(seen["test"], test)
     protocol = result["protocol"]
     assert protocol["parzen_valid"] == "valid[:1000]" and protocol["parzen_n_test"] == 10_000
+
+
+def test_prdc_keeps_its_precision_far_from_the_origin():
+    # Features offset by 3000 in every coordinate: in float32, ||a||^2 + ||b||^2 - 2 a.b then
+    # cancels to noise unless the features are centred first. The offset must change nothing.
+    rng = np.random.default_rng(7)
+    real = rng.normal(size=(300, 16)).astype(np.float32)
+    fake = (0.3 + rng.normal(size=(300, 16))).astype(np.float32)
+    expected = _brute_prdc(real.astype(np.float64), fake.astype(np.float64), 3)
+    got = prdc(real + 3000.0, fake + 3000.0, k=3)
+    for name in expected:
+        assert got[name] == pytest.approx(expected[name], abs=2 / 300), name
+
+
+def test_pr_and_dc_share_one_pass_over_the_distances(monkeypatch):
+    from gankit.metrics import prdc as prdc_module
+
+    rng = np.random.default_rng(4)
+    real = (0.7 * rng.random((N, 2))).astype(np.float32)
+    fake = (0.3 + 0.7 * rng.random((N, 2))).astype(np.float32)
+    _splits(monkeypatch, test=_images(real))
+    passes = []
+    original = prdc_module._neighbour_sq_distances
+    monkeypatch.setattr(prdc_module, "_neighbour_sq_distances",
+                        lambda f, k, chunk: passes.append(k) or original(f, k, chunk))
+    together = registry.evaluate(_images(fake), ["pr", "dc"], "mnist", n=N,
+                                 classifier=PixelFeatures())["metrics"]
+    assert passes == [5, 5]  # the real and the fake self-distances, once each, up to k = 5
+    alone = {**registry.evaluate(_images(fake), ["pr"], "mnist", n=N,
+                                 classifier=PixelFeatures())["metrics"],
+             **registry.evaluate(_images(fake), ["dc"], "mnist", n=N,
+                                 classifier=PixelFeatures())["metrics"]}
+    assert together == alone

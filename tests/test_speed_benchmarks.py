@@ -16,6 +16,8 @@ from gankit.bench.speed import bench_speed
 
 
 def _load(name: str):
+    if str(REPO / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(REPO / "benchmarks"))  # the scripts import `common` by name
     spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / f"benchmarks/{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -44,11 +46,29 @@ def test_speed_goal_lines_are_computed_from_the_numbers():
     lines = speed.goal_lines(results, EVAL)
     assert lines[0].startswith("- paper MLP") and "**met**" in lines[0] and "91%" in lines[0]
     assert "float32 options **met** (1.60x)" in lines[1]
-    assert "**met** with the float32 options (1.50x)" in lines[2]
+    assert "**met** with the float32 options (1.50x, no per-round spread saved" in lines[2]
     assert "float32 options **not met** (1.28x)" in lines[3]
     assert "bf16 autocast **met** (1.70x)" in lines[3]
     assert "**not met**" in lines[4]  # 0.9x the reference
     assert "**met** (7.5 s)" in lines[5] and "**not met** (6.2 s)" in lines[6]
+
+
+def test_ahead_of_the_reference_needs_two_standard_errors():
+    speed = _load("speed")
+    shipped = _bench("as shipped", 1.0)
+    close = {**_bench("cl", 1.3, ref=1.05), "speedup_vs_reference_se": 0.03}
+    assert speed.reference_text(close, shipped).startswith("**not met**")  # 0.05 < 2 x 0.03
+    clear = {**close, "speedup_vs_reference_se": 0.02}
+    assert speed.reference_text(clear, shipped).startswith("**met**")  # 0.05 > 2 x 0.02
+
+
+def test_the_speed_up_standard_error_comes_from_paired_rounds():
+    from gankit.bench.speed import paired_ratio_se
+
+    # Each round's ratio is reference / iteration: 2, 2, 2 -> no spread at all.
+    assert paired_ratio_se([2.0, 4.0, 6.0], [1.0, 2.0, 3.0], 1.0) == 0.0
+    # Ratios 1 and 3: std sqrt(2), s.e. 1; scaled by images per iteration / batch.
+    assert paired_ratio_se([1.0, 3.0], [1.0, 1.0], 2.0) == pytest.approx(2.0)
 
 
 def test_gpu_script_parses_and_refuses_a_machine_without_a_gpu():

@@ -404,3 +404,36 @@ def test_a_section_of_another_objective_is_refused(monkeypatch):
     with pytest.raises(GankitError, match=r"^losses.gp_weight is set, but only objective other reads"):
         validate_module.validate(tiny_config("losses.gp_weight=1.0"))
     validate_module.validate(tiny_config("objective=other", "losses.gp_weight=1.0"))
+
+
+def test_each_network_decays_its_learning_rate_by_its_own_updates(tmp_path):
+    # The stated choice (OptimConfig.lr_decay): with k = 3, after 4 iterations D has made 12
+    # updates and G 4, and each rate is lr / decay ** (its own updates).
+    cfg = tiny_config("train.k=3", "train.max_steps=4", "optim.name=sgd", "optim.lr=0.1",
+                      "optim.lr_decay=1.01", "optim.lr_min=1e-9")
+    t = Trainer(cfg, tmp_path / "run")
+    t.run()
+    lr_d = t.objective.opt_d.param_groups[0]["lr"]
+    lr_g = t.objective.opt_g.param_groups[0]["lr"]
+    assert (t.progress.d_steps, t.progress.g_steps) == (12, 4)
+    # The schedule is set before each update: the last D update ran at step 11, G's at step 3.
+    assert lr_d == pytest.approx(0.1 / 1.01 ** 11, rel=1e-9)
+    assert lr_g == pytest.approx(0.1 / 1.01 ** 3, rel=1e-9)
+
+
+def test_a_conditional_penalty_scores_interpolates_under_the_real_labels():
+    from gankit.losses import make_loss
+    from gankit.train.steps import discriminator_loss
+
+    seen = []
+
+    def D(x, y):
+        seen.append((x.requires_grad, y.clone()))
+        return (x.flatten(1) * (1 + y[:, None])).sum(1)
+
+    real, fake = torch.randn(4, 3), torch.randn(4, 3)
+    y_real, y_fake = torch.tensor([0, 1, 2, 3]), torch.tensor([3, 3, 3, 3])
+    discriminator_loss(D, make_loss("wgan-gp"), real, y_real, fake, y_fake)
+    interpolate_calls = [y for grad, y in seen if grad]
+    assert len(seen) == 3 and len(interpolate_calls) == 1
+    assert torch.equal(interpolate_calls[0], y_real)

@@ -8,6 +8,7 @@
     gankit report RUN [--out FILE]
     gankit theory [--mean 1 --std 1.5] [--json]
     gankit bench speed CONFIG [--set key=value ...] [--json]
+    gankit upscale RUN --images DIR|FILE --out DIR
 
 Each verb is one module, `gankit/commands/<verb>.py`, with `add_parser(subparsers)` and
 `run(args) -> int`; VERBS below lists them, so adding a verb is one line there. A module that
@@ -37,6 +38,7 @@ VERBS: dict[str, str] = {
     "theory": "gankit.commands.theory",
     "bench": "gankit.commands.bench",
 }
+VERBS["upscale"] = "gankit.commands.upscale"
 
 # The status of a process that a closed pipe ended (128 + SIGPIPE), as the shell reports it.
 EXIT_BROKEN_PIPE = 141

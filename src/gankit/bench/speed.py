@@ -18,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import math
 import os
 import platform
+import statistics
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +36,7 @@ from gankit.bench.reference import ReferenceLoop
 from gankit.bench.timing import Workload, calibrate, measure
 from gankit.config import Config
 from gankit.data.dataset import TrainingData
+from gankit.errors import GankitError
 
 # The speed options of `train:` reported beside every measurement.
 OPTION_KEYS = ("compile", "channels_last", "fused_optim", "amp")
@@ -79,9 +82,22 @@ def bench_speed(cfg: Config, *, rounds: int = 5, warmup: int = 3, round_seconds:
         torch.set_num_threads(threads_before)
 
 
+def paired_ratio_se(reference_s: list[float], iteration_s: list[float], scale: float) -> float:
+    """Standard error of the speed-up over the reference loop from the interleaved rounds: each
+    round gives its own ratio (the two loops ran side by side, under the same load), and the
+    spread of those ratios says how far the median one can be trusted. 0 for a single round."""
+    ratios = [scale * r / i for r, i in zip(reference_s, iteration_s, strict=True)]
+    if len(ratios) < 2:
+        return 0.0
+    return statistics.stdev(ratios) / math.sqrt(len(ratios))
+
+
 def _measure(trainer: Any, rounds: int, warmup: int, round_seconds: float, reference: bool,
              peak_sizes: tuple[int, ...], load_before: float) -> dict[str, Any]:
     cfg, device = trainer.cfg, trainer.device
+    if not trainer.objective.adversarial:  # the reference loop and the schedule are a GAN's
+        raise GankitError(f"gankit bench speed times GAN iterations; objective {cfg.objective} "
+                          "has no discriminator: time it with gankit train's images/s instead")
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     iteration = (trainer.simultaneous_iteration if cfg.train.update == "simultaneous"
                  else trainer.algorithm1_iteration)
@@ -148,10 +164,13 @@ def _measure(trainer: Any, rounds: int, warmup: int, round_seconds: float, refer
         "reference_iteration_s": None,
         "reference_flops_per_iteration": None,
         "speedup_vs_reference": None,
+        "speedup_vs_reference_se": None,
     }
     if loop is not None:
         ref_s = works[-1].median
         result.update(reference_iteration_s=ref_s, reference_images_per_s=batch / ref_s,
                       reference_flops_per_iteration=reference_flops.get_total_flops(),
-                      speedup_vs_reference=result["images_per_s"] / (batch / ref_s))
+                      speedup_vs_reference=result["images_per_s"] / (batch / ref_s),
+                      speedup_vs_reference_se=paired_ratio_se(
+                          works[-1].seconds, step_work.seconds, images_per_iteration / batch))
     return result

@@ -40,6 +40,7 @@ networks. Medians over the rounds; every ratio compares numbers measured in this
   reference_flops_per_iteration     its FLOPs: it reuses one G(z) for both updates but also
                                     computes D's weight gradients in G's update
   speedup_vs_reference              images_per_s / reference_images_per_s
+  speedup_vs_reference_se           its standard error over the interleaved rounds
   config_file, overrides            the command line's CONFIG and --set/--data-dir values
 """
 

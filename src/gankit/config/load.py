@@ -129,17 +129,17 @@ def config_to_yaml(cfg: Config) -> str:
 def config_as_read(raw: dict) -> dict:
     """A config dict without the network keys its kinds do not read: `generator` and
     `discriminator` keep `kind` and the keys KIND_KEYS lists (the rest must keep their defaults
-    and do nothing, e.g. a DCGAN's z_dist: it draws N(0, I)). For people; files keep every key."""
+    and do nothing, e.g. a DCGAN's z_dist: it draws N(0, I)), and without the sections of
+    objectives other than its own (OBJECTIVE_SECTIONS). For people; files keep every key."""
     out = dict(raw)
-    # Sections only other objectives read (they hold their defaults: validate refuses others).
-    for section, readers in OBJECTIVE_SECTIONS.items():
-        if raw.get("objective", "gan") not in readers:
-            out.pop(section, None)
     for section in ("generator", "discriminator"):
         values = raw.get(section)
         if isinstance(values, dict) and (section, values.get("kind")) in KIND_KEYS:
             reads = KIND_KEYS[(section, values["kind"])]
             out[section] = {k: v for k, v in values.items() if k == "kind" or k in reads}
+    for section, readers in OBJECTIVE_SECTIONS.items():  # another objective's settings
+        if raw.get("objective", "gan") not in readers:
+            out.pop(section, None)
     return out
 
 

@@ -15,8 +15,9 @@ __all__ = [
     "OptimConfig", "TrainConfig", "LOSS_NAMES", "DATASETS", "GENERATORS", "DISCRIMINATORS",
     "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS", "SemiConfig",
 ]
+__all__ += ["SRGANConfig"]
 
-DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist")
+DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist", "cifar10")
 GENERATORS = ("mlp", "dcgan")
 DISCRIMINATORS = ("maxout", "mlp", "dcgan")
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
@@ -40,6 +41,8 @@ KIND_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
 # validate.py refuses a non-default value in a section the chosen objective does not read.
 OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {
     "semi": ("semi",),
+    "vae": ("vae",),
+    "srgan": ("srgan",),
 }
 
 # Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
@@ -104,7 +107,10 @@ class DiscriminatorConfig:
 class OptimConfig:
     name: str = "sgd"
     lr: float = 0.1
-    lr_decay: float = 1.000004  # lr divided by this at every update (the authors' mnist.yaml)
+    # lr divided by this at every update (the authors' mnist.yaml). Each network counts its own
+    # updates (a choice, stated): with k D steps per G step, D's rate decays k times as fast
+    # per iteration as G's. Give d_optim its own lr_decay to change that.
+    lr_decay: float = 1.000004
     lr_min: float = 1e-6
     momentum_start: float = 0.5  # classic momentum, rising linearly ...
     momentum_end: float = 0.7
@@ -167,6 +173,30 @@ class SemiConfig:
 
 
 @dataclass
+class VAEConfig:
+    """objective: vae (train/vae.py). Default: Burda et al. (2016)'s first MNIST architecture."""
+
+    z_dim: int = 50  # latent dimensions; prior N(0, I)
+    hidden: list[int] = field(default_factory=lambda: [200, 200])  # encoder tanh layers; the
+    # decoder mirrors them
+    decoder_bias_from_data: bool = True  # decoder output bias = logit of each pixel's mean
+
+
+@dataclass
+class SRGANConfig:
+    """objective srgan (train/srgan.py): x4 super-resolution, Ledig et al. 2017."""
+
+    pixel_weight: float = 1.0  # pixel MSE between the upscaled and the real image
+    # MSE between gankit's MNIST classifier's 128 features of the two (standing in for the
+    # paper's VGG features); 1 x 28 x 28 images only, so 0 (off) unless set.
+    feature_weight: float = 0.0
+    adversarial_weight: float = 1e-3  # the paper's; 0 trains SRResNet (no discriminator)
+    g_base: int = 64  # generator width (the paper's 64)
+    g_blocks: int = 16  # residual blocks (the paper's 16)
+    d_base: int = 64  # discriminator width of its first conv (the paper's 64)
+
+
+@dataclass
 class Config:
     name: str = "run"
     objective: str = "gan"  # what is trained: see gankit.train.objectives.OBJECTIVES
@@ -181,3 +211,5 @@ class Config:
     losses: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     semi: SemiConfig = field(default_factory=SemiConfig)
+    vae: VAEConfig = field(default_factory=VAEConfig)
+    srgan: SRGANConfig = field(default_factory=SRGANConfig)

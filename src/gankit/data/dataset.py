@@ -100,4 +100,9 @@ def load_training_data(cfg: DataConfig, seed: int = 0) -> TrainingData:
                               "(or --set data.dir=PATH)")
         x, y, classes = load_image_folder(cfg.dir, size=cfg.size, channels=cfg.channels)
         return TrainingData(x, y, len(classes) if y is not None else 0)
+    if name == "cifar10":
+        from gankit.data.cifar import load_cifar10
+
+        x, y = load_cifar10("train", cfg.dir)
+        return TrainingData(x, y, 10)
     raise GankitError(f"unknown data.dataset {name!r}")

@@ -26,7 +26,7 @@ from gankit.metrics.kid import kid_score, kid_subset_size
 from gankit.metrics.modes import classifier_score as _classifier_score
 from gankit.metrics.modes import mnist_modes as _mnist_modes
 from gankit.metrics.parzen import parzen_evaluate
-from gankit.metrics.prdc import prdc
+from gankit.metrics.prdc import prdc_for_ks
 from gankit.metrics.samples import check_mnist_samples
 
 REFERENCE_SPLIT = "test"  # MNIST's reference images: the t10k split, 10,000 like the default n
@@ -50,6 +50,15 @@ class EvalInputs:
         self.given_classifier, self.classifier_weights = classifier, classifier_weights
         self.inception_weights = inception_weights
         self._generator = torch.Generator().manual_seed(seed)
+        # The k of every PRDC-type metric of this evaluation (evaluate sets it), computed in
+        # one pass over the distance matrices when the first of them is asked for.
+        self.prdc_ks: tuple[int, ...] = ()
+        self._prdc: dict[int, dict[str, float]] = {}
+
+    def prdc(self, k: int) -> dict[str, float]:
+        if k not in self._prdc:
+            self._prdc.update(prdc_for_ks(self.real_feats, self.fake_feats, {k, *self.prdc_ks}))
+        return self._prdc[k]
 
     @cached_property
     def fake(self) -> torch.Tensor:
@@ -120,13 +129,13 @@ def kid(inputs: EvalInputs, subsets: int, subset_size: int) -> tuple[dict, dict]
 
 
 def precision_recall(inputs: EvalInputs, k: int) -> tuple[dict, dict]:
-    result = prdc(inputs.real_feats, inputs.fake_feats, k=k)
+    result = inputs.prdc(k)
     return ({"precision": result["precision"], "recall": result["recall"]},
             {**inputs.reference(), "pr_k": k})
 
 
 def density_coverage(inputs: EvalInputs, k: int) -> tuple[dict, dict]:
-    result = prdc(inputs.real_feats, inputs.fake_feats, k=k)
+    result = inputs.prdc(k)
     return ({"density": result["density"], "coverage": result["coverage"]},
             {**inputs.reference(), "dc_k": k})
 

@@ -8,7 +8,11 @@ ring or grid of K equal Gaussians (common std) by:
 * modes captured: the number of distinct modes that are the nearest mode of at least one
   high-quality sample;
 * reverse KL: KL(p_hat || u), where p_hat is the histogram of *all* samples assigned to their
-  nearest mode and u is uniform over the K modes.
+  nearest mode and u is uniform over the K modes (`reverse_kl`, VEEGAN's wording);
+  `reverse_kl_hq` bins only the high-quality samples, as PacGAN's released metric code does.
+  The two differ when off-mode samples fall unevenly: report the one a comparison uses, named.
+  With no high-quality sample at all, `reverse_kl_hq` is log K, the value of a histogram that
+  holds a single mode (an empty histogram has no KL; this keeps the key a finite worst case).
 
 Reverse KL needs no epsilon: the sum runs over p_hat, and a bin with p_hat = 0 contributes
 0 * log(0 / u) = 0 (the limit), while u = 1/K is never 0. A collapsed generator thus scores a
@@ -44,10 +48,10 @@ def nearest_mode(samples: np.ndarray, means: np.ndarray) -> tuple[np.ndarray, np
 def mode_metrics(samples: np.ndarray, means: np.ndarray, std: float) -> dict[str, float | int]:
     """Score 2-D samples against a mixture with the given mode means and common std.
 
-    Returns ``{"modes", "high_quality", "reverse_kl", "n"}``: modes captured (int, 0..K),
-    high-quality samples as a percentage (0..100, as the papers' tables report it), reverse KL
-    in nats (0 for a perfectly balanced histogram, log K when every sample falls at one
-    mode), and the number of samples scored.
+    Returns ``{"modes", "high_quality", "reverse_kl", "reverse_kl_hq", "n"}``: modes captured
+    (int, 0..K), high-quality samples as a percentage (0..100, as the papers' tables report it),
+    reverse KL in nats (0 for a perfectly balanced histogram, log K when every sample falls at
+    one mode) over all samples and over the high-quality ones, and the number of samples scored.
     """
     try:
         std = float(std)
@@ -60,15 +64,22 @@ def mode_metrics(samples: np.ndarray, means: np.ndarray, std: float) -> dict[str
     n, k = len(index), len(np.asarray(means))
     high_quality = distance <= HIGH_QUALITY_STDS * std
     modes = len(np.unique(index[high_quality]))
-    p_hat = np.bincount(index, minlength=k) / n
-    occupied = p_hat > 0  # empty bins contribute 0 * log 0 = 0; see the module docstring
-    reverse_kl = float(np.sum(p_hat[occupied] * np.log(p_hat[occupied] * k)))
+    hq_kl = _reverse_kl(index[high_quality], k) if high_quality.any() else math.log(k)
     return {
         "modes": int(modes),
         "high_quality": 100.0 * float(high_quality.mean()),
-        "reverse_kl": max(reverse_kl, 0.0),  # clip -1e-17 float noise at a perfect histogram
+        "reverse_kl": _reverse_kl(index, k),
+        "reverse_kl_hq": hq_kl,
         "n": int(n),
     }
+
+
+def _reverse_kl(index: np.ndarray, k: int) -> float:
+    """KL(histogram of the mode indices || uniform over k), in nats."""
+    p_hat = np.bincount(index, minlength=k) / len(index)
+    occupied = p_hat > 0  # empty bins contribute 0 * log 0 = 0; see the module docstring
+    kl = float(np.sum(p_hat[occupied] * np.log(p_hat[occupied] * k)))
+    return max(kl, 0.0)  # clip -1e-17 float noise at a perfect histogram
 
 
 def evaluate_modes2d(samples: object, means: object, std: float, dataset: str,

@@ -6,10 +6,13 @@ recall: share of reals inside the fake manifold; density: mean number of real ba
 a fake, over k; coverage: share of real balls holding at least one fake. Comparisons are
 strict (<), as in Naeem et al.'s reference code. The papers use k = 3 (P/R) and k = 5 (D/C).
 
-Distances are computed in chunks of rows, so memory stays at chunk x N however large N is.
+Distances are computed in chunks of rows, so memory stays at chunk x N however large N is,
+and once for every k asked for together (`prdc_for_ks`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -35,14 +38,19 @@ def _squared_distances(a: torch.Tensor, b: torch.Tensor, b_norms: torch.Tensor) 
     return d2.clamp_(min=0.0)
 
 
-def _kth_neighbour_sq_distances(feats: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
+def _neighbour_sq_distances(feats: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
+    """N x k: squared distances from each row to its 1st..k-th nearest other row."""
     norms = (feats * feats).sum(dim=1)
-    radii = torch.empty(len(feats), dtype=feats.dtype)
+    out = torch.empty(len(feats), k, dtype=feats.dtype)
     for start in range(0, len(feats), chunk):
         d = _squared_distances(feats[start:start + chunk], feats, norms)
         # k + 1 smallest: the first is the row's zero distance to itself.
-        radii[start:start + chunk] = d.topk(k + 1, dim=1, largest=False).values[:, k]
-    return radii
+        out[start:start + chunk] = d.topk(k + 1, dim=1, largest=False).values[:, 1:]
+    return out
+
+
+def _kth_neighbour_sq_distances(feats: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
+    return _neighbour_sq_distances(feats, k, chunk)[:, k - 1]
 
 
 def kth_neighbour_distances(feats: np.ndarray | torch.Tensor, k: int,
@@ -55,34 +63,52 @@ def kth_neighbour_distances(feats: np.ndarray | torch.Tensor, k: int,
 def prdc(real_feats: np.ndarray | torch.Tensor, fake_feats: np.ndarray | torch.Tensor,
          k: int = 5, chunk: int = 1000) -> dict[str, float]:
     """Precision, recall, density and coverage of fake features against real ones."""
+    return prdc_for_ks(real_feats, fake_feats, (k,), chunk)[k]
+
+
+def prdc_for_ks(real_feats: np.ndarray | torch.Tensor, fake_feats: np.ndarray | torch.Tensor,
+                ks: Sequence[int], chunk: int = 1000) -> dict[int, dict[str, float]]:
+    """`prdc` for several k at the cost of one: every distance matrix is computed once (the
+    protocol's precision/recall use k = 3 and its density/coverage k = 5)."""
     real = _as_tensor(real_feats, "real features")
     fake = _as_tensor(fake_feats, "fake features")
     if real.shape[1] != fake.shape[1]:
         raise GankitError(f"PRDC needs features of one dimension, got {real.shape[1]} (real) "
                           f"and {fake.shape[1]} (fake)")
-    if not 1 <= k < min(len(real), len(fake)):
-        raise GankitError(f"PRDC needs 1 <= k < number of points, got k={k} with "
-                          f"{len(real)} real and {len(fake)} fake points")
+    ks = sorted(set(ks))
+    for k in ks:
+        if not 1 <= k < min(len(real), len(fake)):
+            raise GankitError(f"PRDC needs 1 <= k < number of points, got k={k} with "
+                              f"{len(real)} real and {len(fake)} fake points")
+    # Distances do not change under a shift; centring on the real mean keeps the norms in
+    # ||a||^2 + ||b||^2 - 2 a.b small, so float32 does not cancel away the distances of
+    # features far from the origin.
+    centre = real.double().mean(dim=0).float()
+    real, fake = real - centre, fake - centre
 
     with torch.no_grad():
-        real_radii = _kth_neighbour_sq_distances(real, k, chunk)  # squared, like d below
-        fake_radii = _kth_neighbour_sq_distances(fake, k, chunk)
+        # Squared radii, like d below: column i is the (ks[i])-th neighbour's.
+        real_radii = _neighbour_sq_distances(real, ks[-1], chunk)[:, [k - 1 for k in ks]]
+        fake_radii = _neighbour_sq_distances(fake, ks[-1], chunk)[:, [k - 1 for k in ks]]
         real_norms = (real * real).sum(dim=1)
-        fake_in_real = torch.empty(len(fake), dtype=torch.bool)
-        real_balls_per_fake = torch.empty(len(fake), dtype=torch.float64)
-        real_in_fake = torch.zeros(len(real), dtype=torch.bool)
+        m = len(ks)
+        fake_in_real = torch.empty(m, len(fake), dtype=torch.bool)
+        real_balls_per_fake = torch.empty(m, len(fake), dtype=torch.float64)
+        real_in_fake = torch.zeros(m, len(real), dtype=torch.bool)
         nearest_fake = torch.full((len(real),), float("inf"))
         for start in range(0, len(fake), chunk):
-            d = _squared_distances(fake[start:start + chunk], real, real_norms)  # chunk x n_real
-            inside_real_ball = d < real_radii[None, :]
-            fake_in_real[start:start + chunk] = inside_real_ball.any(dim=1)
-            real_balls_per_fake[start:start + chunk] = inside_real_ball.sum(dim=1)
-            real_in_fake |= (d < fake_radii[start:start + chunk, None]).any(dim=0)
+            rows = slice(start, start + chunk)
+            d = _squared_distances(fake[rows], real, real_norms)  # chunk x n_real
+            for i in range(m):
+                inside_real_ball = d < real_radii[None, :, i]
+                fake_in_real[i, rows] = inside_real_ball.any(dim=1)
+                real_balls_per_fake[i, rows] = inside_real_ball.sum(dim=1)
+                real_in_fake[i] |= (d < fake_radii[rows, i, None]).any(dim=0)
             nearest_fake = torch.minimum(nearest_fake, d.min(dim=0).values)
 
-    return {
-        "precision": float(fake_in_real.double().mean()),
-        "recall": float(real_in_fake.double().mean()),
-        "density": float(real_balls_per_fake.mean() / k),
-        "coverage": float((nearest_fake < real_radii).double().mean()),
-    }
+    return {k: {
+        "precision": float(fake_in_real[i].double().mean()),
+        "recall": float(real_in_fake[i].double().mean()),
+        "density": float(real_balls_per_fake[i].mean() / k),
+        "coverage": float((nearest_fake < real_radii[:, i]).double().mean()),
+    } for i, k in enumerate(ks)}

@@ -71,7 +71,7 @@ METRICS: tuple[Metric, ...] = (
            ("fid_inception_extractor",), default=False, training_default=False, training=False),
     # PacGAN (Lin et al. 2018): 2,500 samples, each assigned to its nearest true mode.
     Metric("modes", ("ring", "grid"), 2_500, _IMPL + "modes2d",
-           ("modes", "high_quality", "reverse_kl", "n"),
+           ("modes", "high_quality", "reverse_kl", "reverse_kl_hq", "n"),
            (*_SEEDED, "dataset", "modes_total", "std", "high_quality_within_stds",
             "high_quality_unit", "reference"),
            needs_data=True),
@@ -170,6 +170,11 @@ def samples_dataset(names: Iterable[str] | None) -> str:
     return next((d for d in scorable if first in metric_names(d)), scorable[0])
 
 
+# Metrics computed from one PRDC pass (compute.EvalInputs.prdc): asked for together, they share
+# their distance matrices.
+PRDC_FUNCTIONS = (":precision_recall", ":density_coverage")
+
+
 def evaluate(samples: Any, names: str | Iterable[str], dataset: str = "mnist", *,
              n: int | None = None, seed: int = 0, data_dir: Any = None, classifier: Any = None,
              classifier_weights: Any = None, inception_weights: Any = None,
@@ -199,6 +204,8 @@ def evaluate(samples: Any, names: str | Iterable[str], dataset: str = "mnist", *
     inputs = EvalInputs(samples, dataset, n=n, seed=seed, data_dir=data_dir,
                         classifier=classifier, classifier_weights=classifier_weights,
                         inception_weights=inception_weights, data=data, nets=nets)
+    inputs.prdc_ks = tuple(m.params["k"] for m in METRICS
+                           if m.name in names and m.compute.endswith(PRDC_FUNCTIONS))
     metrics: dict[str, Any] = {}
     protocol: dict[str, Any] = {}
     for metric in METRICS:

@@ -10,9 +10,13 @@ from gankit.config import Config
 from gankit.train.gan import GANObjective
 from gankit.train.objective import Objective
 from gankit.train.semi import SemiObjective
+from gankit.train.srgan import SRGANObjective
+from gankit.train.vae import VAEObjective
 
 OBJECTIVES: dict[str, type[Objective]] = {
     "gan": GANObjective,
+    "vae": VAEObjective,
+    "srgan": SRGANObjective,
     "semi": SemiObjective,
 }
 

@@ -18,7 +18,7 @@ LINE_SECONDS = 60.0
 
 def _values(record: dict[str, Any]) -> dict[str, str]:
     """The few logged values worth showing while training."""
-    return {
+    values = {
         "ep": str(record["epoch"]),
         "D": f"{record.get('d_loss', 0):.4g}",
         "G": f"{record.get('g_loss', 0):.4g}",
@@ -26,6 +26,10 @@ def _values(record: dict[str, Any]) -> dict[str, str]:
         "D(G(z))": f"{record.get('d_gz', 0):.2f}",
         "img/s": f"{record['images_per_s']:.0f}",
     }
+    if "d_loss" not in record:  # no discriminator (a VAE): G is its loss, the negative ELBO
+        for key in ("D", "D(x)", "D(G(z))"):
+            del values[key]
+    return values
 
 
 class ProgressBar:

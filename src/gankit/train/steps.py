@@ -44,6 +44,9 @@ def discriminator_loss(D: nn.Module, loss: Loss, real: torch.Tensor, y_real: Lab
                        fake: torch.Tensor, y_fake: Labels) -> tuple[torch.Tensor, ...]:
     """D's loss (with the loss's own penalty, if any) and the logits it came from."""
     real_logits, fake_logits = D(real, y_real), D(fake, y_fake)
+    # A conditional WGAN-GP scores its interpolates under the real minibatch's labels (the
+    # fake half of each interpolate was drawn for another label): a choice, stated; the
+    # penalty only needs D's gradient norm near the data, and it is taken there.
     total = loss.critic_loss(lambda x: D(x, y_real), real_logits, fake_logits, real, fake)
     return total, real_logits, fake_logits
 
