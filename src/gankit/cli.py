@@ -9,6 +9,7 @@
     gankit theory [--mean 1 --std 1.5] [--json]
     gankit bench speed CONFIG [--set key=value ...] [--json]
     gankit upscale RUN --images DIR|FILE --out DIR
+    gankit translate RUN --images DIR|FILE --out DIR [--sketch]
 
 Each verb is one module, `gankit/commands/<verb>.py`, with `add_parser(subparsers)` and
 `run(args) -> int`; VERBS below lists them, so adding a verb is one line there. A module that
@@ -37,6 +38,7 @@ VERBS: dict[str, str] = {
     "report": "gankit.commands.report",
     "theory": "gankit.commands.theory",
     "bench": "gankit.commands.bench",
+    "translate": "gankit.commands.translate",
 }
 VERBS["upscale"] = "gankit.commands.upscale"
 

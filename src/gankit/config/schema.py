@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gankit.augment import AugmentConfig
 from gankit.losses import LOSS_NAMES, LossConfig
 
 __all__ = [
     "Config", "DataConfig", "DiscriminatorConfig", "GeneratorConfig", "LossConfig",
     "OptimConfig", "TrainConfig", "LOSS_NAMES", "DATASETS", "GENERATORS", "DISCRIMINATORS",
-    "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS", "SemiConfig",
+    "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS", "Pix2PixConfig",
+    "SemiConfig",
 ]
 __all__ += ["SRGANConfig"]
 
-DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist", "cifar10")
+DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist", "cifar10",
+            "mnist-sketch", "paired")
 GENERATORS = ("mlp", "dcgan")
 DISCRIMINATORS = ("maxout", "mlp", "dcgan")
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
@@ -43,6 +46,7 @@ OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {
     "semi": ("semi",),
     "vae": ("vae",),
     "srgan": ("srgan",),
+    "pix2pix": ("pix2pix",),
 }
 
 # Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
@@ -56,7 +60,9 @@ class DataConfig:
     dir: str | None = (
         None  # MNIST folder or the user's image folder; None: GANKIT_DATA_DIR, shared, cache
     )
-    n_train: int = 100_000  # toy sets: size of the fixed training set (PacGAN used 100,000)
+    # toy sets: size of the fixed training set (PacGAN used 100,000); mnist: train on the first
+    # n_train images when fewer than its 50,000 (a small-data run)
+    n_train: int = 100_000
     modes: int = 8  # ring: number of Gaussians
     radius: float = 1.0  # ring radius
     side: int = 5  # grid: side x side Gaussians
@@ -66,6 +72,8 @@ class DataConfig:
     size: int = 28  # image-folder: images are resized and centre-cropped to size x size
     channels: int = 1  # image-folder: 1 (grayscale) or 3 (RGB)
     conditional: bool = False  # feed labels to G and D
+    dir_a: str | None = None  # paired: the input images (paired with dir_b's by file name)
+    dir_b: str | None = None  # paired: the target images
 
 
 @dataclass
@@ -197,6 +205,20 @@ class SRGANConfig:
 
 
 @dataclass
+class Pix2PixConfig:
+    """objective pix2pix (Isola et al. 2017): G's loss is adversarial_weight * the GAN loss +
+    l1_weight * |G(a) - b|; the paper's lambda is 100. Either weight 0 is an ablation."""
+
+    l1_weight: float = 100.0
+    adversarial_weight: float = 1.0  # 0: no discriminator is trained (L1 alone)
+    g_base: int = 64  # U-Net width unit (the paper's 64); channels double per level up to 8x
+    depth: int = 0  # U-Net stride-2 levels; 0: down to a 1x1 bottleneck (28x28: 4)
+    dropout: float = 0.5  # G's noise: dropout in the innermost decoder blocks (training only)
+    d_base: int = 64  # PatchGAN width unit
+    d_layers: int = 3  # PatchGAN stride-2 layers: 3 is the paper's 70x70 patch, 1 a 16x16 one
+
+
+@dataclass
 class Config:
     name: str = "run"
     objective: str = "gan"  # what is trained: see gankit.train.objectives.OBJECTIVES
@@ -213,3 +235,5 @@ class Config:
     semi: SemiConfig = field(default_factory=SemiConfig)
     vae: VAEConfig = field(default_factory=VAEConfig)
     srgan: SRGANConfig = field(default_factory=SRGANConfig)
+    pix2pix: Pix2PixConfig = field(default_factory=Pix2PixConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)  # small data: gankit/augment.py

@@ -12,6 +12,8 @@ import math
 import re
 from typing import Any
 
+from gankit.augment import check_augment
+from gankit.config.objective_checks import OBJECTIVE_CHECKS, check_semi_data
 from gankit.config.schema import (
     DATASETS,
     DISCRIMINATORS,
@@ -34,6 +36,7 @@ OBJECTIVE_NAMES = (  # the registry itself is gankit.train.objectives.OBJECTIVES
     "vae",
     "srgan",
     "semi",
+    "pix2pix",
 )
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -212,12 +215,13 @@ def validate(cfg: Config) -> Config:
     if cfg.data.channels not in (1, 3):
         raise GankitError(f"data.channels = {cfg.data.channels} must be 1 or 3")
     _check_data(cfg)
-    _check_semi(cfg)
-    _check_vae(cfg)
-    _check_srgan(cfg)
+    for check in OBJECTIVE_CHECKS:
+        check(cfg)
     if cfg.data.dataset == "cifar10" and (cfg.data.size, cfg.data.channels) != (32, 3):
         raise GankitError(f"data.dataset cifar10 is 32 x 32 RGB: set data.size=32 and "
                           f"data.channels=3 (got {cfg.data.size} and {cfg.data.channels})")
+    # DiffAugment / ADA transform images: the datasets made of N x C x H x W images.
+    check_augment(cfg.augment, cfg.data.dataset in ("mnist", "image-folder", "stacked-mnist", "cifar10"))
     return cfg
 
 
@@ -252,109 +256,4 @@ def check_against_data(cfg: Config, data: Any) -> None:
             "the data (or the data.* settings that made it) before training"
         )
     if cfg.objective == "semi":
-        _check_semi_data(cfg, data)
-
-
-def _check_semi(cfg: Config) -> None:
-    """objective: semi reads semi.*, G's settings and the optimisers; D is its own network."""
-    if cfg.objective != "semi":
-        return
-    s = cfg.semi
-    if s.labels < 1 or s.label_seed < 0:
-        raise GankitError(f"semi.labels = {s.labels} must be >= 1 and semi.label_seed = "
-                          f"{s.label_seed} >= 0")
-    if not s.hidden or any(w < 1 for w in s.hidden):
-        raise GankitError(f"semi.hidden = {s.hidden} must list positive layer widths")
-    for key in ("input_noise", "hidden_noise", "unlabelled_weight"):
-        value = getattr(s, key)
-        if not (math.isfinite(value) and value >= 0):
-            raise GankitError(f"semi.{key} = {value} must be a number >= 0")
-    _check_choice(s.generator_loss, ("feature-matching", "non-saturating"), "semi.generator_loss")
-    ignored = [f"discriminator.{f.name}" for f in dataclasses.fields(cfg.discriminator)
-               if getattr(cfg.discriminator, f.name) != getattr(type(cfg.discriminator)(), f.name)]
-    ignored += ["loss"] if cfg.loss != Config().loss else []
-    ignored += ["train.ema"] if cfg.train.ema else []
-    ignored += ["train.topk"] if cfg.train.topk < 1.0 else []
-    ignored += [f"train.{k}" for k in ("compile", "channels_last") if getattr(cfg.train, k)]
-    ignored += ["train.amp"] if cfg.train.amp != "off" else []
-    ignored += ["data.conditional"] if cfg.data.conditional else []
-    ignored += ["train.update"] if cfg.train.update != "alternating" else []
-    if ignored:
-        raise GankitError(f"{ignored[0]} is set, but objective semi does not read it (its D is "
-                          "built from semi.hidden and trained with Salimans et al.'s loss, "
-                          "alternating with G); remove it")
-
-
-def _check_semi_data(cfg: Config, data: Any) -> None:
-    labels, k = cfg.semi.labels, data.n_classes
-    if data.y is None or not k:
-        raise GankitError(f"objective semi needs a dataset with class labels; "
-                          f"{cfg.data.dataset} has none: use data.dataset mnist")
-    smallest = int(data.y.bincount(minlength=k).min())
-    if labels % k or labels // k > smallest:
-        raise GankitError(f"semi.labels = {labels} must be a multiple of the {k} classes and at "
-                          f"most {k} x {smallest} (the smallest class's training images)")
-
-
-def _check_vae(cfg: Config) -> None:
-    """objective: vae (train/vae.py) reads vae: and the g_optim side of the optimiser only."""
-    v = cfg.vae
-    if v.z_dim < 1 or not v.hidden or any(w < 1 for w in v.hidden):
-        raise GankitError(f"vae.z_dim = {v.z_dim} must be >= 1 and vae.hidden = {v.hidden} must "
-                          "list positive layer widths, e.g. [200, 200]")
-    if cfg.objective != "vae":
-        return
-    if cfg.data.dataset in ("ring", "grid", "gauss1d"):
-        raise GankitError(f"objective vae models binary images (a Bernoulli decoder); data.dataset"
-                          f" {cfg.data.dataset} is point data: use mnist or an image dataset")
-    unread = [key for key, off in (("data.conditional", not cfg.data.conditional),
-                                   ("train.ema", not cfg.train.ema), ("d_optim", not cfg.d_optim),
-                                   ("train.compile", not cfg.train.compile),
-                                   ("train.channels_last", not cfg.train.channels_last),
-                                   ("train.amp", cfg.train.amp == "off"),
-                                   ("train.k", cfg.train.k == 1), ("train.topk", cfg.train.topk == 1),
-                                   ("train.update", cfg.train.update == "alternating"),
-                                   ("generator", cfg.generator == type(cfg.generator)()),
-                                   ("discriminator", cfg.discriminator == type(cfg.discriminator)()))
-              if not off]
-    if unread:
-        raise GankitError(f"{unread[0]} is set, but objective vae does not use it (its networks "
-                          "are set in vae:, its optimiser in optim: or g_optim:); remove it")
-
-
-def _check_srgan(cfg: Config) -> None:
-    """objective srgan: weights, widths, and the sections it does not read."""
-    if cfg.objective != "srgan":
-        return
-    s = cfg.srgan
-    weights = {"pixel_weight": s.pixel_weight, "feature_weight": s.feature_weight,
-               "adversarial_weight": s.adversarial_weight}
-    for key, w in weights.items():
-        if not (math.isfinite(w) and w >= 0):
-            raise GankitError(f"srgan.{key} = {w} must be a number >= 0")
-    if s.pixel_weight == 0 and s.feature_weight == 0:
-        raise GankitError("srgan.pixel_weight and srgan.feature_weight are both 0, so nothing "
-                          "ties the output to the image; set srgan.pixel_weight=1")
-    if min(s.g_base, s.d_base) < 1 or s.g_blocks < 0:
-        raise GankitError(f"srgan.g_base = {s.g_base} and srgan.d_base = {s.d_base} must be "
-                          f">= 1 and srgan.g_blocks = {s.g_blocks} >= 0")
-    for section in ("generator", "discriminator"):
-        if getattr(cfg, section) != type(getattr(cfg, section))():
-            raise GankitError(f"objective srgan builds its networks from srgan.* (g_base, "
-                              f"g_blocks, d_base); remove the {section}: settings")
-    if cfg.loss == "wgan-gp":
-        raise GankitError("loss wgan-gp needs a critic without batch norm; the srgan "
-                          "discriminator has it: choose another loss (e.g. non-saturating)")
-    if cfg.train.update != "alternating":
-        raise GankitError("objective srgan updates D, then G (train.update=alternating); remove "
-                          "train.update=simultaneous")
-    if cfg.data.conditional or cfg.train.eval_every:
-        raise GankitError("objective srgan upscales images: data.conditional and "
-                          "train.eval_every do not apply (benchmarks/srgan.py scores it); "
-                          "set them to false / 0")
-    if cfg.data.dataset in ("ring", "grid", "gauss1d"):
-        raise GankitError(f"objective srgan needs images; data.dataset {cfg.data.dataset} is "
-                          "point data")
-    if cfg.data.dataset in ("image-folder", "cifar10") and cfg.data.size % 4:
-        raise GankitError(f"data.size = {cfg.data.size} must be divisible by 4 for x4 "
-                          "super-resolution (e.g. 32 or 64)")
+        check_semi_data(cfg, data)

@@ -42,7 +42,7 @@ class TrainingData:
 # checkpoint, so a resume can tell the same images in a new place from different images.
 # (MNIST's files are checked against their published SHA-256 sums on every load, and the 2-D
 # sets are drawn from the seed: moving their data cannot change what a run trains on.)
-FOLDER_DATASETS = ("image-folder",)
+FOLDER_DATASETS = ("image-folder", "paired")
 
 
 def fingerprint(data: TrainingData) -> str:
@@ -63,6 +63,8 @@ def load_training_data(cfg: DataConfig, seed: int = 0) -> TrainingData:
 
         x, y = load_mnist("train", cfg.dir)
         vx, vy = load_mnist("valid", cfg.dir)
+        if cfg.n_train < len(x):  # a small-data run: the first n_train training images
+            x, y = x[: cfg.n_train], y[: cfg.n_train]
         return TrainingData(x, y, 10, valid=vx, valid_y=vy)
     if name in ("ring", "grid"):
         from gankit.data.toy import make_toy
@@ -105,4 +107,16 @@ def load_training_data(cfg: DataConfig, seed: int = 0) -> TrainingData:
 
         x, y = load_cifar10("train", cfg.dir)
         return TrainingData(x, y, 10)
+    if name == "mnist-sketch":  # pix2pix: the digit's outline (data/sketch.py) -> the digit
+        from gankit.data.mnist import load_mnist
+        from gankit.data.sketch import outline
+
+        x, y = load_mnist("train", cfg.dir)
+        vx, vy = load_mnist("valid", cfg.dir)
+        return TrainingData(x, y, 10, valid=vx, valid_y=vy, extras={"input": outline(x)})
+    if name == "paired":  # pix2pix: data.dir_a's images -> data.dir_b's, paired by file name
+        from gankit.data.paired import load_paired
+
+        a, b, _ = load_paired(cfg.dir_a, cfg.dir_b, cfg.size)
+        return TrainingData(b, None, 0, extras={"input": a})
     raise GankitError(f"unknown data.dataset {name!r}")

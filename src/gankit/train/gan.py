@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from gankit.augment import AugmentedD, make_augment
 from gankit.config import Config, merged_optim
 from gankit.losses import make_loss
 from gankit.nets import build_discriminator, build_generator
@@ -48,6 +49,8 @@ class GANObjective(Objective):
         self.opt_d = make_optimizer(self.D.parameters(), self.d_opt_cfg, fused)
         self.loss = make_loss(cfg.loss, cfg.losses)
         self.probabilities = self.loss.probabilities
+        # DiffAugment / ADA (gankit/augment.py); augment.kind none: a NoAugment that does nothing
+        self.augment = make_augment(cfg.augment, cfg.train.batch_size)
         self.G_ema = None
         self.ema, self.ema_warmup = cfg.train.ema, cfg.train.ema_warmup
         if cfg.train.ema:
@@ -63,6 +66,14 @@ class GANObjective(Objective):
         )
         # What the update steps call: the nets themselves, or their DDP wrappers (distribute).
         self.G_step, self.D_step, self.shard = self.G, self.D, _whole
+        self.D_g = self.D  # the D that G's step runs through
+        self._augment_d()
+
+    def _augment_d(self) -> None:
+        """With augmentation on, every step sees D through it (gankit.augment.AugmentedD)."""
+        if self.augment.on:
+            self.D_step = AugmentedD(self.D_step, self.augment)
+            self.D_g = AugmentedD(self.D, self.augment)
 
     @classmethod
     def inference_nets(cls, cfg: Config, shape: tuple[int, ...], n_classes: int,
@@ -77,6 +88,7 @@ class GANObjective(Objective):
         self.shard = world.shard
         self.G_step = world.wrap(self.G, self.device, sync_bn)
         self.D_step = world.wrap(self.D, self.device, sync_bn)
+        self._augment_d()
 
     @property
     def sampler(self) -> torch.nn.Module:
@@ -97,14 +109,14 @@ class GANObjective(Objective):
         z, y_fake = self.noise(self.batch_size)
         # Labels reach the networks only in conditional runs; the nets refuse unexpected labels.
         y_real = batch[1] if self.conditional else None
-        return discriminator_step(self.G, self.D_step, self.opt_d, self.loss, batch[0], y_real, z,
-                                  y_fake)
+        return self.augment.after_d_step(discriminator_step(  # ADA counts D's real outputs
+            self.G, self.D_step, self.opt_d, self.loss, batch[0], y_real, z, y_fake))
 
     def g_update(self, clock: Clock, batch: Batch) -> Stats:
         set_schedule(self.opt_g, self.g_opt_cfg, clock.g_steps, clock.epoch)
         z, y_fake = self.noise(self.batch_size)
         keep = topk_keep(len(z) // self.cfg.discriminator.pack, self.cfg.train, clock.epoch)
-        stats = generator_step(self.G_step, self.D, self.opt_g, self.loss, z, y_fake, keep)
+        stats = generator_step(self.G_step, self.D_g, self.opt_g, self.loss, z, y_fake, keep)
         self._update_ema(clock.g_steps)
         return stats
 
@@ -113,8 +125,9 @@ class GANObjective(Objective):
         z, y_fake = self.noise(self.batch_size)
         set_schedule(self.opt_g, self.g_opt_cfg, clock.g_steps, clock.epoch)
         y_real = batch[1] if self.conditional else None
-        stats = simultaneous_step(self.G, self.D, self.opt_g, self.opt_d, self.loss,
+        stats = simultaneous_step(self.G, self.D_g, self.opt_g, self.opt_d, self.loss,
                                   batch[0], y_real, z, y_fake)
+        self.augment.after_d_step(stats)
         self._update_ema(clock.g_steps)
         return stats
 
@@ -158,6 +171,8 @@ class GANObjective(Objective):
         }
         if "momentum" in self.opt_d.param_groups[0]:
             out["momentum"] = self.opt_d.param_groups[0]["momentum"]
+        if self.augment.on:
+            out["augment_p"] = self.augment.p
         return out
 
     def first_non_finite(self, stats: Stats) -> str:
@@ -172,13 +187,16 @@ class GANObjective(Objective):
 
     # --- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {
+        state = {
             "generator": self.G.state_dict(),
             "discriminator": self.D.state_dict(),
             "g_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
         }
+        if self.augment.on:  # ADA's p and its running count travel with a resume
+            state["augment"] = self.augment.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["generator"])
@@ -187,3 +205,5 @@ class GANObjective(Objective):
             self.G_ema.load_state_dict(state["g_ema"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+        if self.augment.on and "augment" in state:
+            self.augment.load_state_dict(state["augment"])

@@ -9,6 +9,7 @@ import torch
 from gankit.config import Config
 from gankit.train.gan import GANObjective
 from gankit.train.objective import Objective
+from gankit.train.pix2pix import Pix2PixObjective
 from gankit.train.semi import SemiObjective
 from gankit.train.srgan import SRGANObjective
 from gankit.train.vae import VAEObjective
@@ -17,6 +18,7 @@ OBJECTIVES: dict[str, type[Objective]] = {
     "gan": GANObjective,
     "vae": VAEObjective,
     "srgan": SRGANObjective,
+    "pix2pix": Pix2PixObjective,
     "semi": SemiObjective,
 }
 

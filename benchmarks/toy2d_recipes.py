@@ -1,0 +1,254 @@
+"""Per-loss recipes on PacGAN's 2-D ring and grid (issue 18: "every loss learns", and the grid
+and ring at PacGAN's level), checked against the issue's goals. Writes
+docs/results/toy2d_recipes.md; the rows are saved in docs/results/toy2d_recipes.json.
+
+    python benchmarks/toy2d_recipes.py [--seeds 5] [--datasets ring grid] [--losses wgan ...]
+    python benchmarks/toy2d_recipes.py --search LABEL CONFIG SEEDS [KEY=VALUE ...]  # one probe
+    python benchmarks/toy2d_recipes.py --render-only
+
+Each loss runs from a recipe: its own config where the shared one fails it (configs/
+ring8-wgan.yaml, ring8-wgan-gp.yaml, grid25-wgan-gp.yaml), else the dataset's
+recipe config with `loss=X` and the recipe's Adam schedule put back (as benchmarks/toy2d.py
+does). `--search` probes are cached and recorded with their label; the doc lists them all, so
+the search behind each recipe is in the doc with its numbers. Scoring: toy2d_runs.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from common import header, load_average, machine, now, table, write_doc
+from gankit.config import LOSS_NAMES, load_config
+from toy2d_report import mean_se
+from toy2d_runs import REPO, cached_runs, run_key, run_many
+
+RUNS = REPO / "runs" / "toy2d-recipes"
+SAVED = REPO / "docs/results/toy2d_recipes.json"
+BASE = {"ring": "configs/ring8-demo.yaml", "grid": "configs/grid25-pacgan.yaml"}
+OWN = {("ring", "wgan"): "configs/ring8-wgan.yaml",
+       ("ring", "wgan-gp"): "configs/ring8-wgan-gp.yaml",
+       ("grid", "wgan-gp"): "configs/grid25-wgan-gp.yaml"}
+# A recipe config run as its base config plus overrides, so the benchmark reuses the probe that
+# found it (runs are cached by config and overrides); check_same() proves the two are one config.
+AS_OVERRIDES = {
+    "configs/grid25-wgan-gp.yaml": ("configs/grid25-pacgan.yaml", [
+        "loss=wgan-gp", "optim.name=adam", "optim.lr=0.001", "optim.betas=[0.5,0.999]",
+        "optim.lr_decay=1.0006", "optim.lr_min=0.0001", "train.epochs=5",
+        "losses.gp_weight=0.1", "discriminator.pack=1"]),
+}
+
+
+def check_same(config: str) -> tuple[str, list[str]]:
+    """The (base, overrides) that AS_OVERRIDES runs for `config`, after checking they resolve
+    to the same settings as the shipped file (all but its name)."""
+    base, overrides = AS_OVERRIDES[config]
+    a, b = load_config(REPO / config), load_config(REPO / base, overrides)
+    b.name = a.name
+    if a != b:
+        raise SystemExit(f"{config} differs from {base} with {overrides}: update AS_OVERRIDES")
+    return base, overrides
+# The issue's goals. Every loss: all 8 ring modes / >= 23 grid modes on 5 of 5 seeds.
+EVERY_LOSS = {"ring": 8, "grid": 23}
+GOAL_SEEDS = 5
+# PacGAN's level: grid all 25 modes on >= 9 of 10 seeds, HQ >= 90 %, KL <= 0.05; ring all 8
+# modes on every seed, HQ >= 97 %; each <= 10 CPU minutes per seed.
+PACGAN = {"grid": dict(k=25, seeds=10, need=9, hq=90.0, kl=0.05),
+          "ring": dict(k=8, seeds=10, need=10, hq=97.0, kl=None)}
+CPU_LIMIT_S = 600
+
+
+def recipe(dataset: str, loss: str) -> tuple[str, list[str]]:
+    """The config and overrides that train `loss` on `dataset`."""
+    if (dataset, loss) in OWN:
+        own = OWN[(dataset, loss)]
+        return check_same(own) if own in AS_OVERRIDES else (own, [])
+    config = BASE[dataset]
+    o = load_config(REPO / config).optim
+    return config, [f"loss={loss}", f"optim.name={o.name}", f"optim.lr={o.lr}",
+                    f"optim.betas=[{o.betas[0]},{o.betas[1]}]", f"optim.lr_decay={o.lr_decay}",
+                    f"optim.lr_min={o.lr_min}",
+                    # the packing toy2d.md's sweep found best: 2 on the ring, none on the grid
+                    f"discriminator.pack={2 if dataset == 'ring' else 1}"]
+
+
+def summary(rows: list[dict]) -> dict:
+    return {"n": len(rows), "modes": mean_se([r["modes"] for r in rows]),
+            "min_modes": min(r["modes"] for r in rows),
+            "hq": mean_se([r["high_quality"] for r in rows]),
+            "kl": mean_se([r["reverse_kl"] for r in rows]),
+            "cpu_s": max(r["cpu_s"] for r in rows), "g_steps": rows[0].get("g_steps")}
+
+
+def every_loss_check(dataset: str, rows: list[dict]) -> str:
+    need = EVERY_LOSS[dataset]
+    ok = sum(r["modes"] >= need for r in rows)
+    if ok < len(rows):
+        return f"not met ({ok} of {len(rows)} seeds)"
+    if len(rows) < GOAL_SEEDS:
+        return f"not run at the goal's seeds ({ok} of {len(rows)} run pass; goal 5 of 5)"
+    return f"met ({ok} of {len(rows)})"
+
+
+def pacgan_check(dataset: str, rows: list[dict]) -> str:
+    g, s = PACGAN[dataset], summary(rows)
+    all_modes = sum(r["modes"] == g["k"] for r in rows)
+    parts = [("all modes", all_modes >= g["need"] * len(rows) / g["seeds"],
+              f"{all_modes}/{len(rows)}"),
+             (f"HQ ≥ {g['hq']:g} %", s["hq"][0] >= g["hq"], f"{s['hq'][0]:.1f}"),
+             ("≤ 10 CPU min per seed", s["cpu_s"] <= CPU_LIMIT_S, f"{s['cpu_s'] / 60:.1f}")]
+    if g["kl"] is not None:
+        parts.append((f"reverse KL ≤ {g['kl']:g}", s["kl"][0] <= g["kl"], f"{s['kl'][0]:.3f}"))
+    met = all(ok for _, ok, _ in parts) and len(rows) >= g["seeds"]
+    cells = "; ".join(f"{name}: {val} ({'yes' if ok else 'no'})" for name, ok, val in parts)
+    seeds = "" if len(rows) >= g["seeds"] else f", {len(rows)} of the goal's {g['seeds']} seeds"
+    return f"{'met' if met else 'not met'}{seeds} — {cells}"
+
+
+def _row_cells(label: str, rows: list[dict]) -> list[object]:
+    s = summary(rows)
+    return [label, s["n"], f"{s['modes'][0]:.1f} ± {s['modes'][1]:.1f}", s["min_modes"],
+            f"{s['hq'][0]:.1f} ± {s['hq'][1]:.1f}", f"{s['kl'][0]:.3f} ± {s['kl'][1]:.3f}",
+            s["g_steps"], f"{s['cpu_s'] / 60:.1f}"]
+
+
+COLUMNS = ["recipe", "seeds", "modes", "fewest", "HQ %", "reverse KL", "G steps",
+           "CPU min (max per seed)"]
+
+
+def _recipe_name(dataset: str, loss: str, row: dict) -> str:
+    if (dataset, loss) in OWN:
+        return Path(OWN[(dataset, loss)]).name
+    return f"{Path(row['config']).name} loss={loss}"
+
+
+def render(saved: dict) -> str:
+    lines = [*header("Per-loss recipes on the 2-D ring and grid (issue 18)", saved["command"],
+                     saved["date"], saved["machine"], style="breaks"), "", *INTRO]
+    for dataset, losses in saved["every_loss"].items():
+        lines += [f"## Every loss learns: {dataset}", "",
+                  f"Goal: {'all 8' if dataset == 'ring' else 'at least 23 of 25'} modes on 5 of 5 "
+                  "seeds, each loss from its recipe.", ""]
+        rows = [[*_row_cells(f"{loss} (`{_recipe_name(dataset, loss, r[0])}`)", r),
+                 every_loss_check(dataset, r)] for loss, r in losses.items()]
+        lines += [*table([*COLUMNS, "goal check"], rows), ""]
+    lines += ["## PacGAN's level", "",
+              "Goal: grid all 25 modes on ≥ 9 of 10 seeds, HQ ≥ 90 %, reverse KL ≤ 0.05;",
+              "ring all 8 modes on every seed, HQ ≥ 97 %; each ≤ 10 CPU minutes per seed.",
+              "Every row above (and any candidate run with --pacgan), checked:", ""]
+    candidates = {d: {**{f"{loss} recipe": r for loss, r in losses.items()},
+                      **saved["pacgan"].get(d, {})} for d, losses in saved["every_loss"].items()}
+    for dataset, groups in candidates.items():
+        for label, rows in groups.items():
+            lines.append(f"- {dataset}, {label}: {pacgan_check(dataset, rows)}")
+    lines += ["", "## The search (probes, one seed unless the seeds column says more)", "",
+              *table(["probe", "config", "overrides", *COLUMNS[1:]],
+                     [[p["label"], Path(p["config"]).name, " ".join(p["overrides"]) or "–",
+                       *_row_cells("", p["rows"])[1:]] for p in saved["search"]]),
+              "", *NOTES]
+    return "\n".join(lines) + "\n"
+
+
+INTRO = [
+    "Data and scoring as in [toy2d.md](toy2d.md) (PacGAN's protocol: 2,500 samples of the EMA",
+    "generator; HQ = within 3 std of the nearest mode). 1 epoch = 1,000 D steps; losses with",
+    "k = 5 make a fifth as many G steps. Values are mean ± s.e. over seeds; the goal checks are",
+    "against the issue's goals, and a goal run at fewer seeds than it names says so.",
+    "",
+]
+NOTES = [
+    "## Why WGAN and WGAN-GP failed in toy2d.md, and what their recipes change",
+    "",
+    "The probes above (their labels say what changed) answer the issue's question for the ring:",
+    "",
+    "- **WGAN-GP: the penalty weight.** With the paper's λ = 10 the critic resolves no ring mode",
+    "  in the sweep's budget and few after three times as many steps; with λ = 0.1 (the value",
+    "  the WGAN-GP authors' own 2-D toy script uses) it finds all of them in the same budget.",
+    "  On the ring the Wasserstein term is at most about the circle's diameter, and the modes",
+    "  are 3 std = 0.03 wide; a penalty of weight 10 on every interpolate outweighs the term",
+    "  and, on our reading, keeps the critic too flat to separate neighbouring modes. k = 1",
+    "  (more G steps) and a constant learning rate helped less. The default stays the paper's",
+    "  10 (for images); `configs/ring8-wgan-gp.yaml` sets 0.1.",
+    "- **WGAN: the warm-up, then the step count.** The reference code's warm-up (100 critic",
+    "  steps for each of the first 25 G steps) consumed the sweep's whole budget, so WGAN made",
+    "  only a few dozen G steps. Without it and with more G steps, every clipping value tried",
+    "  finds all ring modes at seed 0; but the clipped critic stays smooth: most samples lie on",
+    "  the circle between the modes (a low HQ share), and at further seeds the recipe can miss",
+    "  modes (the table above). `configs/ring8-wgan.yaml` turns the warm-up off and clips at",
+    "  0.03; longer runs, a larger clip with more steps, or the paper's RMSProp are the next",
+    "  things to try.",
+    "- The other four losses learn the ring from the shared recipe (`ring8-demo.yaml` with",
+    "  `loss=X`, PacGAN packing of 2), as toy2d.md's sweep already showed.",
+    "",
+    "Not run here (CPU budget: this machine's 2 cores were shared by several jobs): the grid at",
+    "5 seeds for every loss, PacGAN-level candidates at 10 seeds, the paper's RMSProp for WGAN.",
+    "",
+]
+
+
+def search(args: argparse.Namespace) -> None:
+    label, config, seeds, *overrides = args.search
+    rows = run_many([(config, overrides, int(s)) for s in seeds.split(",")], RUNS)
+    with open(RUNS / "search.jsonl", "a") as f:
+        f.write(json.dumps({"label": label, "config": config, "overrides": overrides,
+                            "keys": [r["key"] for r in rows]}) + "\n")
+
+
+def saved_search() -> list[dict]:
+    done = cached_runs(RUNS)
+    probes = [json.loads(line) for line in (RUNS / "search.jsonl").read_text().splitlines()]
+    return [{**p, "rows": [done[k] for k in p["keys"]]} for p in probes]
+
+
+def _rows(jobs: list[tuple[str, list[str], int]], cached_only: bool) -> list[dict]:
+    if not cached_only:
+        return run_many(jobs, RUNS)
+    done = cached_runs(RUNS)
+    return [done[k] for k in (run_key(c, o, s) for c, o, s in jobs) if k in done]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=GOAL_SEEDS)
+    parser.add_argument("--seeds-shared", type=int, default=None,
+                        help="seeds for the losses that use the dataset's shared recipe")
+    parser.add_argument("--datasets", nargs="+", default=["ring", "grid"])
+    parser.add_argument("--losses", nargs="+", default=list(LOSS_NAMES))
+    parser.add_argument("--pacgan", nargs="*", default=[], metavar="DATASET:LABEL:CONFIG",
+                        help="also run a candidate for PacGAN's level at --seeds seeds")
+    parser.add_argument("--search", nargs="+", metavar="ARG")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="train nothing: the doc from the finished runs (their seeds shown)")
+    parser.add_argument("--out", default=str(REPO / "docs/results/toy2d_recipes.md"))
+    parser.add_argument("--render-only", action="store_true")
+    args = parser.parse_args()
+    if args.search:
+        return search(args)
+    if not args.render_only:
+        saved = json.loads(SAVED.read_text()) if SAVED.exists() else {"every_loss": {},
+                                                                       "pacgan": {}}
+        for d in args.datasets:
+            for loss in args.losses:
+                config, overrides = recipe(d, loss)
+                n = args.seeds if (d, loss) in OWN else (args.seeds_shared or args.seeds)
+                rows = _rows([(config, overrides, s) for s in range(n)], args.cached_only)
+                if not rows:
+                    continue
+                saved["every_loss"].setdefault(d, {})[loss] = rows
+        for spec in args.pacgan:
+            d, label, config = spec.split(":")
+            rows = _rows([(config, [], s) for s in range(args.seeds)], args.cached_only)
+            saved["pacgan"].setdefault(d, {})[label] = rows
+        command = ("python benchmarks/toy2d_recipes.py " + " ".join(sys.argv[1:])).strip()
+        saved.update(search=saved_search(), date=now(),  # the doc's rows come from all of these
+                     command=list(dict.fromkeys([*saved.get("command", []), command])),
+                     machine=f"{machine(1, ' per run')}; load average at the end "
+                     + load_average("other jobs shared the cores"))
+        SAVED.write_text(json.dumps(saved, indent=1))
+    write_doc(args.out, render(json.loads(SAVED.read_text())))
+
+
+if __name__ == "__main__":
+    main()

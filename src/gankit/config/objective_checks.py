@@ -1,0 +1,175 @@
+"""The checks of the settings that belong to one objective (its config section and what it
+refuses), one function per objective; `validate` runs every one of them on every config, so a
+check may also refuse its section's datasets or settings under another objective."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+from gankit.config.schema import Config
+from gankit.errors import GankitError
+
+
+def check_vae(cfg: Config) -> None:
+    """objective: vae (train/vae.py) reads vae: and the g_optim side of the optimiser only."""
+    v = cfg.vae
+    if v.z_dim < 1 or not v.hidden or any(w < 1 for w in v.hidden):
+        raise GankitError(f"vae.z_dim = {v.z_dim} must be >= 1 and vae.hidden = {v.hidden} must "
+                          "list positive layer widths, e.g. [200, 200]")
+    if cfg.objective != "vae":
+        return
+    if cfg.data.dataset in ("ring", "grid", "gauss1d"):
+        raise GankitError(f"objective vae models binary images (a Bernoulli decoder); data.dataset"
+                          f" {cfg.data.dataset} is point data: use mnist or an image dataset")
+    unread = [key for key, off in (("data.conditional", not cfg.data.conditional),
+                                   ("train.ema", not cfg.train.ema), ("d_optim", not cfg.d_optim),
+                                   ("train.compile", not cfg.train.compile),
+                                   ("train.channels_last", not cfg.train.channels_last),
+                                   ("train.amp", cfg.train.amp == "off"),
+                                   ("train.k", cfg.train.k == 1), ("train.topk", cfg.train.topk == 1),
+                                   ("train.update", cfg.train.update == "alternating"),
+                                   ("generator", cfg.generator == type(cfg.generator)()),
+                                   ("discriminator", cfg.discriminator == type(cfg.discriminator)()))
+              if not off]
+    if unread:
+        raise GankitError(f"{unread[0]} is set, but objective vae does not use it (its networks "
+                          "are set in vae:, its optimiser in optim: or g_optim:); remove it")
+
+
+def check_srgan(cfg: Config) -> None:
+    """objective srgan: weights, widths, and the sections it does not read."""
+    if cfg.objective != "srgan":
+        return
+    s = cfg.srgan
+    weights = {"pixel_weight": s.pixel_weight, "feature_weight": s.feature_weight,
+               "adversarial_weight": s.adversarial_weight}
+    for key, w in weights.items():
+        if not (math.isfinite(w) and w >= 0):
+            raise GankitError(f"srgan.{key} = {w} must be a number >= 0")
+    if s.pixel_weight == 0 and s.feature_weight == 0:
+        raise GankitError("srgan.pixel_weight and srgan.feature_weight are both 0, so nothing "
+                          "ties the output to the image; set srgan.pixel_weight=1")
+    if min(s.g_base, s.d_base) < 1 or s.g_blocks < 0:
+        raise GankitError(f"srgan.g_base = {s.g_base} and srgan.d_base = {s.d_base} must be "
+                          f">= 1 and srgan.g_blocks = {s.g_blocks} >= 0")
+    for section in ("generator", "discriminator"):
+        if getattr(cfg, section) != type(getattr(cfg, section))():
+            raise GankitError(f"objective srgan builds its networks from srgan.* (g_base, "
+                              f"g_blocks, d_base); remove the {section}: settings")
+    if cfg.loss == "wgan-gp":
+        raise GankitError("loss wgan-gp needs a critic without batch norm; the srgan "
+                          "discriminator has it: choose another loss (e.g. non-saturating)")
+    if cfg.train.update != "alternating":
+        raise GankitError("objective srgan updates D, then G (train.update=alternating); remove "
+                          "train.update=simultaneous")
+    if cfg.data.conditional or cfg.train.eval_every:
+        raise GankitError("objective srgan upscales images: data.conditional and "
+                          "train.eval_every do not apply (benchmarks/srgan.py scores it); "
+                          "set them to false / 0")
+    if cfg.data.dataset in ("ring", "grid", "gauss1d"):
+        raise GankitError(f"objective srgan needs images; data.dataset {cfg.data.dataset} is "
+                          "point data")
+    if cfg.data.dataset in ("image-folder", "cifar10") and cfg.data.size % 4:
+        raise GankitError(f"data.size = {cfg.data.size} must be divisible by 4 for x4 "
+                          "super-resolution (e.g. 32 or 64)")
+
+
+PAIRED_DATASETS = ("mnist-sketch", "paired")  # datasets whose examples are (input, target) pairs
+
+
+def check_pix2pix(cfg: Config) -> None:
+    """objective pix2pix trains on pairs only, with its own networks (the pix2pix: section)."""
+    p, data, t = cfg.pix2pix, cfg.data, cfg.train
+    if data.dataset != "paired" and (data.dir_a or data.dir_b):
+        raise GankitError(f"data.dir_a and data.dir_b are read by data.dataset paired only; "
+                          f"remove them (data.dataset is {data.dataset})")
+    if data.dataset == "paired" and (data.dir or data.channels != 1):
+        raise GankitError("data.dataset paired reads data.dir_a and data.dir_b (not data.dir), "
+                          "and each folder's images keep their own channels (not data.channels); "
+                          "remove data.dir / data.channels (--data-dir)")
+    if cfg.objective != "pix2pix":
+        if data.dataset in PAIRED_DATASETS:
+            raise GankitError(f"data.dataset {data.dataset} pairs input images with targets; "
+                              "only objective pix2pix reads the inputs: set objective: pix2pix")
+        return
+    if data.dataset not in PAIRED_DATASETS:
+        raise GankitError(f"objective pix2pix translates paired images; data.dataset "
+                          f"{data.dataset} has no inputs: use {' or '.join(PAIRED_DATASETS)}")
+    for section in ("generator", "discriminator"):
+        sec = getattr(cfg, section)
+        changed = [f.name for f in dataclasses.fields(sec)
+                   if getattr(sec, f.name) != getattr(type(sec)(), f.name)]
+        if changed:
+            raise GankitError(f"{section}.{changed[0]} is set, but objective pix2pix builds its "
+                              "U-Net and PatchGAN from the pix2pix: section (g_base, depth, "
+                              f"dropout, d_base, d_layers); remove the {section}: settings")
+    weights = (p.l1_weight, p.adversarial_weight)
+    if not all(math.isfinite(w) and w >= 0 for w in weights) or not any(weights):
+        raise GankitError(f"pix2pix.l1_weight = {p.l1_weight} and pix2pix.adversarial_weight = "
+                          f"{p.adversarial_weight} must be >= 0 and not both 0 (the paper: 100, 1)")
+    if not 0.0 <= p.dropout < 1.0:
+        raise GankitError(f"pix2pix.dropout = {p.dropout} must be in [0, 1)")
+    if min(p.g_base, p.d_base, p.d_layers) < 1 or p.depth < 0:
+        raise GankitError("pix2pix.g_base, d_base and d_layers must be >= 1 and pix2pix.depth "
+                          ">= 0 (0: down to 1x1)")
+    if data.conditional:
+        raise GankitError("objective pix2pix is conditioned on its input image, not on labels; "
+                          "set data.conditional=false")
+    if t.ema or t.topk < 1.0 or t.update != "alternating" or cfg.loss == "wgan-gp":
+        raise GankitError("objective pix2pix does not support train.ema, train.topk, "
+                          "train.update=simultaneous or loss wgan-gp (its PatchGAN has batch "
+                          "norm); remove them")
+
+
+def check_semi(cfg: Config) -> None:
+    """objective: semi reads semi.*, G's settings and the optimisers; D is its own network."""
+    if cfg.objective != "semi":
+        return
+    s = cfg.semi
+    if s.labels < 1 or s.label_seed < 0:
+        raise GankitError(f"semi.labels = {s.labels} must be >= 1 and semi.label_seed = "
+                          f"{s.label_seed} >= 0")
+    if not s.hidden or any(w < 1 for w in s.hidden):
+        raise GankitError(f"semi.hidden = {s.hidden} must list positive layer widths")
+    for key in ("input_noise", "hidden_noise", "unlabelled_weight"):
+        value = getattr(s, key)
+        if not (math.isfinite(value) and value >= 0):
+            raise GankitError(f"semi.{key} = {value} must be a number >= 0")
+    if s.generator_loss not in ("feature-matching", "non-saturating"):
+        raise GankitError(f"semi.generator_loss = {s.generator_loss!r} is not known; choose one "
+                          "of: feature-matching, non-saturating")
+    ignored = [f"discriminator.{f.name}" for f in dataclasses.fields(cfg.discriminator)
+               if getattr(cfg.discriminator, f.name) != getattr(type(cfg.discriminator)(), f.name)]
+    ignored += ["loss"] if cfg.loss != Config().loss else []
+    ignored += ["train.ema"] if cfg.train.ema else []
+    ignored += ["train.topk"] if cfg.train.topk < 1.0 else []
+    ignored += [f"train.{k}" for k in ("compile", "channels_last") if getattr(cfg.train, k)]
+    ignored += ["train.amp"] if cfg.train.amp != "off" else []
+    ignored += ["data.conditional"] if cfg.data.conditional else []
+    ignored += ["train.update"] if cfg.train.update != "alternating" else []
+    if ignored:
+        raise GankitError(f"{ignored[0]} is set, but objective semi does not read it (its D is "
+                          "built from semi.hidden and trained with Salimans et al.'s loss, "
+                          "alternating with G); remove it")
+
+
+def check_semi_data(cfg: Config, data: Any) -> None:
+    labels, k = cfg.semi.labels, data.n_classes
+    if data.y is None or not k:
+        raise GankitError(f"objective semi needs a dataset with class labels; "
+                          f"{cfg.data.dataset} has none: use data.dataset mnist")
+    smallest = int(data.y.bincount(minlength=k).min())
+    if labels % k or labels // k > smallest:
+        raise GankitError(f"semi.labels = {labels} must be a multiple of the {k} classes and at "
+                          f"most {k} x {smallest} (the smallest class's training images)")
+
+
+OBJECTIVE_CHECKS: tuple[Callable[[Config], None], ...] = (
+    check_vae,
+    check_srgan,
+    check_pix2pix,
+    check_semi,
+)

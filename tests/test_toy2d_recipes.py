@@ -1,0 +1,46 @@
+"""benchmarks/toy2d_recipes.py: its goal checks against issue 18's goals, and that a recipe run
+as base config plus overrides is the shipped recipe config."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+recipes = pytest.importorskip("toy2d_recipes")
+
+
+def _rows(modes: list[int], hq: float = 50.0, kl: float = 0.01, cpu: float = 30.0) -> list[dict]:
+    return [{"modes": m, "high_quality": hq, "reverse_kl": kl, "cpu_s": cpu, "g_steps": 600}
+            for m in modes]
+
+
+def test_every_loss_check_needs_five_of_five_seeds():
+    assert recipes.every_loss_check("ring", _rows([8] * 5)).startswith("met")
+    assert recipes.every_loss_check("ring", _rows([8, 8, 8, 6, 8])).startswith("not met (4 of 5")
+    assert recipes.every_loss_check("ring", _rows([8, 8])).startswith("not run at the goal's")
+    assert recipes.every_loss_check("grid", _rows([23, 24, 25, 23, 25])).startswith("met")
+    assert recipes.every_loss_check("grid", _rows([22, 25, 25, 25, 25])).startswith("not met")
+
+
+def test_pacgan_check_reads_every_part_of_the_goal():
+    assert recipes.pacgan_check("ring", _rows([8] * 10, hq=97.5)).startswith("met")
+    assert recipes.pacgan_check("ring", _rows([8] * 10, hq=96.0)).startswith("not met")
+    assert recipes.pacgan_check("ring", _rows([8] * 9 + [7], hq=99.0)).startswith("not met")
+    grid = _rows([25] * 9 + [24], hq=91.0, kl=0.04)
+    assert recipes.pacgan_check("grid", grid).startswith("met")
+    assert recipes.pacgan_check("grid", _rows([25] * 10, hq=91.0, kl=0.06)).startswith("not met")
+    assert recipes.pacgan_check("grid", _rows([25] * 10, hq=91.0, kl=0.04,
+                                              cpu=700)).startswith("not met")
+    assert "3 of the goal's 10 seeds" in recipes.pacgan_check("ring", _rows([8] * 3, hq=99.0))
+
+
+def test_recipes_run_as_overrides_are_the_shipped_configs():
+    for config in recipes.AS_OVERRIDES:
+        base, overrides = recipes.check_same(config)
+        assert base != config and overrides
+    cfg, overrides = recipes.recipe("ring", "hinge")
+    assert cfg == recipes.BASE["ring"] and "loss=hinge" in overrides
