@@ -35,8 +35,8 @@ OBJECTIVE_NAMES = (  # the registry itself is gankit.train.objectives.OBJECTIVES
     "gan",
     "vae",
     "srgan",
-    "semi",
     "pix2pix",
+    "semi",
 )
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
