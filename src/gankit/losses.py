@@ -177,3 +177,25 @@ def make_loss(name: str, params: LossConfig | None = None) -> Loss:
     if name not in LOSSES:
         raise GankitError(f"unknown loss {name!r}; choose one of: {', '.join(LOSS_NAMES)}")
     return LOSSES[name].build(name, params or LossConfig())
+
+
+# --- semi-supervised GAN (Salimans et al. 2016, §5; objective semi, train/semi.py) -------------
+def real_fake_logit(class_logits: Tensor) -> Tensor:
+    """The (K+1)-class D's real/fake logit: with the fake class's logit fixed at 0,
+    D(x) = 1 - p(K+1 | x) = Z / (Z + 1) with Z = sum_k exp(l_k), i.e. sigmoid(logsumexp(l))."""
+    return torch.logsumexp(class_logits, dim=1)
+
+
+def d_loss_semi(labelled_logits: Tensor, labels: Tensor, unlabelled_logits: Tensor,
+                fake_logits: Tensor, unlabelled_weight: float = 1.0) -> Tensor:
+    """L_supervised + w L_unsupervised (Salimans et al. 2016, eq. 4-5): cross-entropy of the K
+    classes on labelled data, plus -E log D(x) - E log(1 - D(G(z))) with D(x) as above."""
+    supervised = F.cross_entropy(labelled_logits, labels)
+    unsupervised = d_loss_minimax(real_fake_logit(unlabelled_logits),
+                                  real_fake_logit(fake_logits))
+    return supervised + unlabelled_weight * unsupervised
+
+
+def g_loss_feature_matching(real_features: Tensor, fake_features: Tensor) -> Tensor:
+    """||E f(x) - E f(G(z))||_2^2 over a minibatch, f an intermediate layer of D (§3.1)."""
+    return (real_features.mean(dim=0) - fake_features.mean(dim=0)).pow(2).sum()

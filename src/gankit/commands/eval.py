@@ -78,7 +78,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             raise GankitError("--metrics is empty; name at least one, e.g. --metrics fid,pr")
     if bool(args.run) == bool(args.samples):
         raise GankitError("give a run folder or --samples FILE.npy (exactly one of them)")
-    data, n = None, args.n
+    data, n, nets = None, args.n, None
     if args.run:
         from gankit.train.run import load_run
 
@@ -91,7 +91,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
             data = load_training_data(run.config.data, run.config.seed)
         n = n or registry.default_n(dataset)
-        samples = run.sample(n, seed=args.seed)
+        nets = run.nets
+        # A metric of the run's own networks (accuracy) draws no samples.
+        samples = run.sample(n, seed=args.seed) if registry.needs_samples(names, dataset) else None
     else:
         dataset = registry.samples_dataset(names)
         names = registry.check_metrics(names or registry.default_metrics(dataset), dataset,
@@ -99,7 +101,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         samples = _load_samples(args.samples)
     return registry.evaluate(samples, names, dataset, n=n, seed=args.seed,
                              data_dir=args.data_dir, classifier_weights=args.classifier_weights,
-                             inception_weights=args.inception_weights, data=data)
+                             inception_weights=args.inception_weights, data=data, nets=nets)
 
 
 def _load_samples(path: str) -> Any:

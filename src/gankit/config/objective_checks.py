@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from typing import Any
 
 from gankit.config.schema import MASK_KINDS, Config
 from gankit.errors import GankitError
@@ -232,6 +233,49 @@ def check_bigan(cfg: Config) -> None:
                               "change that setting or use objective gan")
 
 
+def check_semi(cfg: Config) -> None:
+    """objective: semi reads semi.*, G's settings and the optimisers; D is its own network."""
+    if cfg.objective != "semi":
+        return
+    s = cfg.semi
+    if s.labels < 1 or s.label_seed < 0:
+        raise GankitError(f"semi.labels = {s.labels} must be >= 1 and semi.label_seed = "
+                          f"{s.label_seed} >= 0")
+    if not s.hidden or any(w < 1 for w in s.hidden):
+        raise GankitError(f"semi.hidden = {s.hidden} must list positive layer widths")
+    for key in ("input_noise", "hidden_noise", "unlabelled_weight"):
+        value = getattr(s, key)
+        if not (math.isfinite(value) and value >= 0):
+            raise GankitError(f"semi.{key} = {value} must be a number >= 0")
+    if s.generator_loss not in ("feature-matching", "non-saturating"):
+        raise GankitError(f"semi.generator_loss = {s.generator_loss!r} is not known; choose one "
+                          "of: feature-matching, non-saturating")
+    ignored = [f"discriminator.{f.name}" for f in dataclasses.fields(cfg.discriminator)
+               if getattr(cfg.discriminator, f.name) != getattr(type(cfg.discriminator)(), f.name)]
+    ignored += ["loss"] if cfg.loss != Config().loss else []
+    ignored += ["train.ema"] if cfg.train.ema else []
+    ignored += ["train.topk"] if cfg.train.topk < 1.0 else []
+    ignored += [f"train.{k}" for k in ("compile", "channels_last") if getattr(cfg.train, k)]
+    ignored += ["train.amp"] if cfg.train.amp != "off" else []
+    ignored += ["data.conditional"] if cfg.data.conditional else []
+    ignored += ["train.update"] if cfg.train.update != "alternating" else []
+    if ignored:
+        raise GankitError(f"{ignored[0]} is set, but objective semi does not read it (its D is "
+                          "built from semi.hidden and trained with Salimans et al.'s loss, "
+                          "alternating with G); remove it")
+
+
+def check_semi_data(cfg: Config, data: Any) -> None:
+    labels, k = cfg.semi.labels, data.n_classes
+    if data.y is None or not k:
+        raise GankitError(f"objective semi needs a dataset with class labels; "
+                          f"{cfg.data.dataset} has none: use data.dataset mnist")
+    smallest = int(data.y.bincount(minlength=k).min())
+    if labels % k or labels // k > smallest:
+        raise GankitError(f"semi.labels = {labels} must be a multiple of the {k} classes and at "
+                          f"most {k} x {smallest} (the smallest class's training images)")
+
+
 OBJECTIVE_CHECKS: tuple[Callable[[Config], None], ...] = (
     check_vae,
     check_srgan,
@@ -239,4 +283,5 @@ OBJECTIVE_CHECKS: tuple[Callable[[Config], None], ...] = (
     check_text2image,
     check_inpaint,
     check_bigan,
+    check_semi,
 )

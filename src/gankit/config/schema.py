@@ -16,6 +16,7 @@ __all__ = [
     "OptimConfig", "TrainConfig", "LOSS_NAMES", "DATASETS", "GENERATORS", "DISCRIMINATORS",
     "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS", "Pix2PixConfig",
     "InpaintConfig", "MASK_KINDS", "BiGANConfig",
+    "SemiConfig",
 ]
 __all__ += ["SRGANConfig"]
 
@@ -43,6 +44,7 @@ KIND_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
 # A new objective with settings of its own adds a dataclass section to Config and a line here;
 # validate.py refuses a non-default value in a section the chosen objective does not read.
 OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {
+    "semi": ("semi",),
     "vae": ("vae",),
     "srgan": ("srgan",),
     "pix2pix": ("pix2pix",),
@@ -192,6 +194,23 @@ class BiGANConfig:
 
 
 @dataclass
+class SemiConfig:
+    """objective: semi (Salimans et al. 2016, §5): a (K+1)-class D trained on `labels` labelled
+    training images and every training image as unlabelled data; G by feature matching."""
+
+    labels: int = 100  # labelled training images, labels / K from each class
+    label_seed: int = 0  # which images are labelled (independent of the run's seed)
+    # D: an MLP with Gaussian noise on its input and after every hidden layer, weight norm and
+    # K class logits (the authors' MNIST D: 1000, 500, 250, 250, 250; noise 0.3 and 0.5).
+    hidden: list[int] = field(default_factory=lambda: [1000, 500, 250, 250, 250])
+    input_noise: float = 0.3
+    hidden_noise: float = 0.5
+    weight_norm: bool = True
+    unlabelled_weight: float = 1.0  # weight of the real/fake term beside the labelled one
+    generator_loss: str = "feature-matching"  # or non-saturating (on D's logsumexp logit)
+
+
+@dataclass
 class VAEConfig:
     """objective: vae (train/vae.py). Default: Burda et al. (2016)'s first MNIST architecture."""
 
@@ -256,6 +275,7 @@ class Config:
     losses: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     bigan: BiGANConfig = field(default_factory=BiGANConfig)
+    semi: SemiConfig = field(default_factory=SemiConfig)
     vae: VAEConfig = field(default_factory=VAEConfig)
     srgan: SRGANConfig = field(default_factory=SRGANConfig)
     pix2pix: Pix2PixConfig = field(default_factory=Pix2PixConfig)

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from gankit.augment import check_augment
-from gankit.config.objective_checks import OBJECTIVE_CHECKS
+from gankit.config.objective_checks import OBJECTIVE_CHECKS, check_semi_data
 from gankit.config.schema import (
     DATASETS,
     DISCRIMINATORS,
@@ -40,6 +40,7 @@ OBJECTIVE_NAMES = (  # the registry itself is gankit.train.objectives.OBJECTIVES
     "inpaint",
     "bigan",
     "autoencoder",
+    "semi",
 )
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -256,3 +257,5 @@ def check_against_data(cfg: Config, data: Any) -> None:
             f"the training data ({cfg.data.dataset}) holds {bad} NaN or infinite values; fix "
             "the data (or the data.* settings that made it) before training"
         )
+    if cfg.objective == "semi":
+        check_semi_data(cfg, data)

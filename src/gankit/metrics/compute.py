@@ -43,8 +43,9 @@ class EvalInputs:
 
     def __init__(self, samples: Any, dataset: str, n: int, seed: int = 0, data_dir: Any = None,
                  classifier: MnistClassifier | None = None, classifier_weights: Any = None,
-                 inception_weights: Any = None, data: Any = None) -> None:
+                 inception_weights: Any = None, data: Any = None, nets: Any = None) -> None:
         self.samples, self.dataset, self.n, self.seed = samples, dataset, n, seed
+        self.nets = nets or {}
         self.data_dir, self.data = data_dir, data
         self.given_classifier, self.classifier_weights = classifier, classifier_weights
         self.inception_weights = inception_weights
@@ -189,3 +190,18 @@ def stacked_modes(inputs: EvalInputs) -> tuple[dict, dict]:
                               classifier_weights=inputs.classifier_weights, n=inputs.n,
                               classifier=inputs.given_classifier)
     return result["metrics"], result["protocol"]
+
+
+
+def accuracy(inputs: EvalInputs, split: str) -> tuple[dict, dict]:
+    """A semi-supervised D's K classes on the first n images of the MNIST split."""
+    from gankit.metrics.accuracy import class_errors
+
+    x, y = load_mnist(split, data_dir=inputs.data_dir)
+    n = min(inputs.n, len(x))
+    errors = class_errors(inputs.nets["discriminator"], x[:n], y[:n])
+    return ({"accuracy": 100.0 * (n - errors) / n, "test_error": 100.0 * errors / n,
+             "errors": errors},
+            {"accuracy_split": split, "accuracy_n": n,
+             "accuracy_net": "discriminator (argmax of its K class logits)",
+             "accuracy_unit": "percent", "test_error_unit": "percent"})

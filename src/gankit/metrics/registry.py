@@ -33,6 +33,7 @@ class Metric:
     training_default: bool = True  # in train.eval_metrics' default set
     training: bool = True  # False: needs something a training config cannot give
     needs_data: bool = False  # True: needs the training set's description (the 2-D mixture)
+    needs_net: str = ""  # scores this network of a run (Run.nets) instead of samples
 
 
 _SEEDED = ("n", "seed")
@@ -78,6 +79,12 @@ METRICS: tuple[Metric, ...] = (
     Metric("stacked-modes", ("stacked-mnist",), 26_000, _IMPL + "stacked_modes",
            ("modes_covered", "kl_to_uniform"),
            (*_SEEDED, "modes_total", "classifier", "extractor", "reference", "note")),
+    # Salimans et al. (2016) §5: a semi-supervised D's K classes on the MNIST test split (the
+    # first n images; all 10,000 by default). It scores the run's D, not samples.
+    Metric("accuracy", _MNIST, _MNIST_N, _IMPL + "accuracy", ("accuracy", "test_error", "errors"),
+           ("accuracy_split", "accuracy_n", "accuracy_net", "accuracy_unit", "test_error_unit"),
+           params={"split": "test"}, default=False, training_default=False, training=False,
+           needs_net="discriminator"),
 )
 
 DATASETS: tuple[str, ...] = tuple(dict.fromkeys(d for m in METRICS for d in m.datasets))
@@ -149,6 +156,11 @@ def needs_data(names: Iterable[str], dataset: str) -> bool:
     return any(find(name, dataset).needs_data for name in names)
 
 
+def needs_samples(names: Iterable[str], dataset: str) -> bool:
+    """Whether any of the metrics scores samples (the others score a run's network)."""
+    return any(not find(name, dataset).needs_net for name in names)
+
+
 def samples_dataset(names: Iterable[str] | None) -> str:
     """The dataset a bare samples file is scored as: the first dataset, among those scorable
     without training data, that the first name applies to (mnist when there is none)."""
@@ -166,26 +178,32 @@ PRDC_FUNCTIONS = (":precision_recall", ":density_coverage")
 def evaluate(samples: Any, names: str | Iterable[str], dataset: str = "mnist", *,
              n: int | None = None, seed: int = 0, data_dir: Any = None, classifier: Any = None,
              classifier_weights: Any = None, inception_weights: Any = None,
-             data: Any = None) -> dict[str, dict[str, Any]]:
+             data: Any = None, nets: Any = None) -> dict[str, dict[str, Any]]:
     """Score `samples` of `dataset` with the named metrics: {"metrics": ..., "protocol": ...}.
 
     n: samples scored (default: the dataset's protocol n, or all samples when fewer); seed: the
     subset and sampling seed; data_dir: the MNIST folder; classifier or classifier_weights: the
     MNIST feature classifier (default: gankit's cached one); inception_weights: for
     fid-inception; data: the training set's description, for metrics with needs_data (the 2-D
-    mixture's means and std).
+    mixture's means and std); nets: a run's networks (Run.nets), for metrics with needs_net
+    (samples may then be None).
     """
     names = check_metrics(names, dataset)
+    for name in names:
+        net = find(name, dataset).needs_net
+        if net and net not in (nets or {}):
+            raise GankitError(f"metric {name} scores a run's {net}, not samples: give a run "
+                              f"folder (gankit eval RUN --metrics {name})")
     if needs_data(names, dataset) and data is None:
         raise GankitError(f"metric(s) {', '.join(names)} on {dataset} need the training data "
                           "(its mode means and std); evaluate a run folder")
     if n is None:
-        n = min(default_n(dataset), len(samples))
+        n = default_n(dataset) if samples is None else min(default_n(dataset), len(samples))
     from gankit.metrics.compute import EvalInputs
 
     inputs = EvalInputs(samples, dataset, n=n, seed=seed, data_dir=data_dir,
                         classifier=classifier, classifier_weights=classifier_weights,
-                        inception_weights=inception_weights, data=data)
+                        inception_weights=inception_weights, data=data, nets=nets)
     inputs.prdc_ks = tuple(m.params["k"] for m in METRICS
                            if m.name in names and m.compute.endswith(PRDC_FUNCTIONS))
     metrics: dict[str, Any] = {}

@@ -28,6 +28,7 @@ from gankit.data.dataset import FOLDER_DATASETS, TrainingData, fingerprint, load
 from gankit.errors import GankitError, first_problem
 from gankit.train import run as runs
 from gankit.train.checkpoint import (
+    atomic_write_bytes,
     first_non_finite,
     load_checkpoint,
     remove_stale_temp_files,
@@ -125,6 +126,8 @@ class Trainer:
             # fingerprint before the config is, so a kill between the two is resumed again.
             self.save()
         runs.write_run_dir(self.run_dir, self.cfg)
+        for name, content in self.objective.run_files().items():
+            atomic_write_bytes(self.run_dir / name, content)
 
     # --- data order -----------------------------------------------------------------------
     @property

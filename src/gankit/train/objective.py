@@ -79,6 +79,11 @@ class Objective:
         """Name what went non-finite, so the user knows where to look."""
         return "the loss itself"
 
+    def run_files(self) -> dict[str, bytes]:
+        """Files the objective keeps in the run folder (name -> content), written when the
+        folder is opened, after every check passed (semi's labelled.json)."""
+        return {}
+
     def state_dict(self) -> dict[str, Any]:
         raise NotImplementedError
 

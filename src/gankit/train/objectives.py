@@ -13,6 +13,7 @@ from gankit.train.gan import GANObjective
 from gankit.train.inpaint import InpaintObjective
 from gankit.train.objective import Objective
 from gankit.train.pix2pix import Pix2PixObjective
+from gankit.train.semi import SemiObjective
 from gankit.train.srgan import SRGANObjective
 from gankit.train.text2image import Text2ImageObjective
 from gankit.train.vae import VAEObjective
@@ -26,6 +27,7 @@ OBJECTIVES: dict[str, type[Objective]] = {
     "inpaint": InpaintObjective,
     "bigan": BiGANObjective,
     "autoencoder": AutoencoderObjective,  # BiGAN's baseline
+    "semi": SemiObjective,
 }
 
 
