@@ -102,6 +102,11 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
+def cpu_text(summary: dict) -> str:
+    """The rows' CPU minutes; results rebuilt from an older doc kept only the total (0 here)."""
+    return f"{summary['cpu_s'] / 60:.1f}" if summary["cpu_s"] else "not saved"
+
+
 def rank_key(summary: dict) -> tuple[float, float, float]:
     """Best first: most modes, then most high-quality samples, then lowest reverse KL."""
     return (-summary["modes"][0], -summary["high_quality"][0], summary["reverse_kl"][0])
@@ -182,13 +187,13 @@ def _dataset(dataset: str, sweep: list[dict], final: dict[str, list[dict]],
     final_epochs, sweep_epochs = p["final_epochs"][dataset], p["sweep_epochs"][dataset]
     finals = [[f"**gankit: {label}**", s["n"], fmt(s["modes"], 1), f"{s['all_modes']}/{s['n']}",
                fmt(s["high_quality"], 1), fmt(s["reverse_kl"], 3),
-               f"{g_steps(rows[0]['loss'], final_epochs):,}"]
+               f"{g_steps(rows[0]['loss'], final_epochs):,}", cpu_text(s)]
               for label, rows, s in ((label, rows, summarise(rows))
                                      for label, rows in final.items())]
     ranked = sorted(group(sweep).items(), key=lambda kv: rank_key(summarise(kv[1])))
     sweeps = [[loss, pack, s["n"], fmt(s["modes"], 1), fmt(s["high_quality"], 1),
-               fmt(s["reverse_kl"], 3), f"{g_steps(loss, sweep_epochs):,}", s["diverged"],
-               s["warnings"]]
+               fmt(s["reverse_kl"], 3), f"{g_steps(loss, sweep_epochs):,}", cpu_text(s),
+               s["diverged"], s["warnings"]]
               for (loss, pack), s in ((key, summarise(rows)) for key, rows in ranked)]
     d_final = round(final_epochs * 1000)
     return [
@@ -197,13 +202,13 @@ def _dataset(dataset: str, sweep: list[dict], final: dict[str, list[dict]],
         "leave are in the last column. The published rows trained for PacGAN's own budget.",
         "",
         *table(["method", "seeds", f"modes (max {k})", "all modes", "HQ %", "reverse KL",
-                "G steps"],
-               [*([name, 10, m, "", hq, kl, "-"] for name, m, hq, kl in PUBLISHED[dataset]),
+                "G steps", "CPU min (all seeds)"],
+               [*([name, 10, m, "", hq, kl, "-", "-"] for name, m, hq, kl in PUBLISHED[dataset]),
                 *finals]),
         "", f"### Sweep ({sweep_epochs:g} epochs = {round(sweep_epochs * 1000):,} D steps, "
         f"{p['sweep_seeds']} seeds)", "",
-        *table(["loss", "pack", "seeds", "modes", "HQ %", "reverse KL", "G steps", "diverged",
-                "monitor warnings"], sweeps),
+        *table(["loss", "pack", "seeds", "modes", "HQ %", "reverse KL", "G steps",
+                "CPU min (all seeds)", "diverged", "monitor warnings"], sweeps),
         "",
         f"![{dataset} samples](toy2d-{dataset}.png)",
         "",

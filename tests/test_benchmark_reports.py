@@ -319,3 +319,8 @@ def test_toy2d_says_when_confirmation_seeds_were_the_selection_seeds(toy2d_repor
     assert "include the sweep's" in toy2d_report._seeds_text(reused)
     fresh = {**reused, "final_seed_start": 3}
     assert "seeds it was not chosen on" in toy2d_report._seeds_text(fresh)
+
+
+def test_toy2d_rows_show_their_cpu_minutes_or_say_they_were_not_saved(toy2d_report) -> None:
+    assert toy2d_report.cpu_text({"cpu_s": 90.0}) == "1.5"
+    assert toy2d_report.cpu_text({"cpu_s": 0.0}) == "not saved"
