@@ -116,9 +116,10 @@ def render_doc(summary: dict[str, Any], configs: list[Config],
     """The doc's text from a saved summary (table1.json), the runs' configs and the pictures."""
     results, real = summary["results"], summary["real"]
     runs = table(
-        ["config", "recipe", "epochs", "G steps", "training time", "images/s", "Parzen (nats)",
-         "sigma"],
+        ["config", "recipe", "epochs", "G steps", "D steps", "seeds", "training time (wall)",
+         "images/s", "Parzen (nats)", "sigma"],
         ([f"`{cfg.name}`", describe(cfg), r["epochs"], f"{r['g_steps']:,}",
+          f"{r.get('d_steps', r['g_steps'] * cfg.train.k):,}", f"1 (seed {cfg.seed})",
           f"{r['train_s'] / 60:.1f} min", f"{r['images_per_s']:,.0f}", fmt(r["parzen"]),
           f"{r['parzen']['sigma']:.3f}"] for r, cfg in zip(results, configs, strict=True)))
     quick = ("**Quick smoke run (--quick): tiny budget, numbers not comparable with the paper.**"
