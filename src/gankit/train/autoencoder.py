@@ -17,7 +17,7 @@ from torch import nn
 
 from gankit.config import Config, merged_optim
 from gankit.train.bigan import FIXED_NOISE_SEED, build_nets, first_bad_parameter, load_nets
-from gankit.train.objective import Batch, Clock, Objective, Stats
+from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode
 from gankit.train.speedups import prepare_net
 from gankit.train.steps import grad_norm, make_optimizer, set_schedule
 
@@ -71,14 +71,8 @@ class AutoencoderObjective(Objective):
     @torch.no_grad()
     def preview(self, n: int, ema: bool = True) -> torch.Tensor:
         """Reconstructions G(E(x)) of the first n training images."""
-        modes = (self.G.training, self.E.training)
-        self.G.eval()
-        self.E.eval()
-        try:
+        with eval_mode(self.G), eval_mode(self.E):
             return self.G(self.E(self.fixed_x[:n])).cpu()
-        finally:
-            self.G.train(modes[0])
-            self.E.train(modes[1])
 
     def diagnostics(self) -> dict[str, float]:
         return {"g_grad_norm": grad_norm(self.G), "e_grad_norm": grad_norm(self.E),

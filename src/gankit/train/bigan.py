@@ -23,7 +23,7 @@ from gankit.config import Config, merged_optim
 from gankit.losses import d_loss_minimax
 from gankit.nets import build_generator
 from gankit.nets.bigan import build_encoder, build_joint_discriminator
-from gankit.train.objective import Batch, Clock, Objective, Stats
+from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode
 from gankit.train.speedups import prepare_net
 from gankit.train.steps import frozen, grad_norm, make_optimizer, set_schedule
 
@@ -126,12 +126,8 @@ class BiGANObjective(Objective):
 
     @torch.no_grad()
     def preview(self, n: int, ema: bool = True) -> torch.Tensor:
-        was_training = self.G.training
-        self.G.eval()
-        try:
+        with eval_mode(self.G):
             return self.G(self.fixed_z[:n]).cpu()
-        finally:
-            self.G.train(was_training)
 
     def diagnostics(self) -> dict[str, float]:
         return {"g_grad_norm": grad_norm(self.G), "e_grad_norm": grad_norm(self.E),

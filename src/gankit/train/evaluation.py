@@ -18,6 +18,7 @@ from gankit.errors import GankitError
 from gankit.metrics import registry
 from gankit.train.checkpoint import rng_state, set_rng_state
 from gankit.train.hooks import EpochFacts, Hook
+from gankit.train.objective import eval_mode
 from gankit.train.run import generate
 
 EVAL_SEED = 12_345  # the evaluation noise: the same at every evaluation, so values are comparable
@@ -39,17 +40,15 @@ def evaluate_generator(G: torch.nn.Module, cfg: Config, data: Any,
                                    where="train.eval_metrics")
     n = cfg.train.eval_n or registry.default_n(dataset)
     saved = rng_state()
-    was_training = G.training
-    G.eval()
     try:
         labels = None
         if n_classes and cfg.data.conditional:
             labels = torch.arange(n) % n_classes
-        samples = generate(G, n, labels, torch.Generator().manual_seed(EVAL_SEED))
+        with eval_mode(G):
+            samples = generate(G, n, labels, torch.Generator().manual_seed(EVAL_SEED))
         return registry.evaluate(samples, names, dataset, n=n, seed=EVAL_SEED,
                                  data_dir=cfg.data.dir, data=data)
     finally:
-        G.train(was_training)
         set_rng_state(saved)
 
 

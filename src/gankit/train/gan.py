@@ -12,7 +12,7 @@ from gankit.augment import AugmentedD, make_augment
 from gankit.config import Config, merged_optim
 from gankit.losses import make_loss
 from gankit.nets import build_discriminator, build_generator
-from gankit.train.objective import Batch, Clock, Objective, Stats
+from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode
 from gankit.train.speedups import prepare_net
 from gankit.train.steps import (
     discriminator_step,
@@ -154,13 +154,9 @@ class GANObjective(Objective):
     @torch.no_grad()
     def preview(self, n: int, ema: bool = True) -> torch.Tensor:
         g = self.sampler if ema else self.G
-        was_training = g.training
-        g.eval()
-        try:
+        with eval_mode(g):
             y = None if self.fixed_y is None else self.fixed_y[:n]
             return g(self.fixed_z[:n], y).cpu()
-        finally:
-            g.train(was_training)
 
     def diagnostics(self) -> dict[str, float]:
         out = {

@@ -8,6 +8,8 @@ semi-supervised D...) is a new objective registered in objectives.py; the loop d
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,18 @@ from torch import nn
 
 Stats = dict[str, torch.Tensor]
 Batch = tuple[torch.Tensor | None, ...]  # one row of each of the dataset's tensors (x, y, ...)
+
+
+@contextlib.contextmanager
+def eval_mode(net: nn.Module) -> Iterator[nn.Module]:
+    """`net` in eval mode (no dropout; batch norm on its running statistics) for the block, then
+    back in the mode it was in: previews and evaluations must not disturb training."""
+    was_training = net.training
+    net.eval()
+    try:
+        yield net
+    finally:
+        net.train(was_training)
 
 
 @dataclass(frozen=True)

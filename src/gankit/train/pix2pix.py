@@ -19,7 +19,7 @@ from gankit.config.schema import Pix2PixConfig
 from gankit.errors import GankitError
 from gankit.losses import make_loss
 from gankit.nets.pix2pix import PatchDiscriminator, UNetGenerator
-from gankit.train.objective import Batch, Clock, Objective, Stats
+from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode
 from gankit.train.speedups import prepare_net
 from gankit.train.steps import frozen, grad_norm, make_optimizer, set_schedule
 
@@ -123,12 +123,8 @@ class Pix2PixObjective(Objective):
     @torch.no_grad()
     def preview(self, n: int, ema: bool = True) -> torch.Tensor:
         """G's outputs on the first n training inputs, in eval mode (no dropout)."""
-        was_training = self.G.training
-        self.G.eval()
-        try:
+        with eval_mode(self.G):
             return self.G(self.fixed_input[:n]).cpu()
-        finally:
-            self.G.train(was_training)
 
     def diagnostics(self) -> dict[str, float]:
         out = {**self.last, "g_grad_norm": grad_norm(self.G),

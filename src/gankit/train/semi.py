@@ -29,7 +29,7 @@ from gankit.losses import (
 from gankit.nets import build_generator
 from gankit.nets.semi import build_semi_discriminator
 from gankit.train.gan import FIXED_NOISE_SEED
-from gankit.train.objective import Batch, Clock, Objective, Stats
+from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode
 from gankit.train.steps import frozen, grad_norm, make_optimizer, set_schedule
 
 LABELLED_FILE = "labelled.json"
@@ -142,12 +142,8 @@ class SemiObjective(Objective):
 
     @torch.no_grad()
     def preview(self, n: int, ema: bool = True) -> torch.Tensor:
-        was_training = self.G.training
-        self.G.eval()
-        try:
+        with eval_mode(self.G):
             return self.G(self.fixed_z[:n]).cpu()
-        finally:
-            self.G.train(was_training)
 
     def diagnostics(self) -> dict[str, float]:
         return {"g_grad_norm": grad_norm(self.G), "d_grad_norm": grad_norm(self.D),

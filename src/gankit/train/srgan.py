@@ -25,7 +25,7 @@ from gankit.config import Config, merged_optim
 from gankit.errors import GankitError
 from gankit.losses import make_loss
 from gankit.nets.srgan import SCALE, SRDiscriminator, SRGenerator, low_res
-from gankit.train.objective import Batch, Clock, Objective, Stats
+from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode
 from gankit.train.speedups import prepare_net
 from gankit.train.steps import (
     discriminator_step,
@@ -156,12 +156,8 @@ class SRGANObjective(Objective):
 
     @torch.no_grad()
     def preview(self, n: int, ema: bool = True) -> torch.Tensor:
-        was_training = self.G.training
-        self.G.eval()
-        try:
+        with eval_mode(self.G):
             return self.G(self.fixed_z[:n]).cpu()
-        finally:
-            self.G.train(was_training)
 
     def diagnostics(self) -> dict[str, float]:
         out = {"g_grad_norm": grad_norm(self.G), "lr_g": self.opt_g.param_groups[0]["lr"],

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from gankit.config import Config, merged_optim
 from gankit.data import captions
 from gankit.nets.text import SentenceEncoder, TextDiscriminator, TextGenerator, TextToImage
-from gankit.train.objective import Batch, Clock, Objective, Stats
+from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode
 from gankit.train.steps import frozen, grad_norm, make_optimizer, set_schedule
 
 FIXED_NOISE_SEED = 12345  # offset of the per-epoch grids' noise from the run's seed
@@ -159,12 +159,8 @@ class Text2ImageObjective(Objective):
 
     @torch.no_grad()
     def preview(self, n: int, ema: bool = True) -> torch.Tensor:
-        was = self.G.training
-        self.G.eval()
-        try:
+        with eval_mode(self.G):
             return self.G(self.fixed_z[:n], self.E(self.fixed_tokens[:n])).cpu()
-        finally:
-            self.G.train(was)
 
     def diagnostics(self) -> dict[str, float]:
         return {"g_grad_norm": grad_norm(self.G), "d_grad_norm": grad_norm(self.D),
