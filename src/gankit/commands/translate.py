@@ -24,28 +24,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "digit images can be given")
 
 
-def input_files(images: Path) -> list[Path]:
-    from gankit.data.images import _visible_files
-
-    if images.is_file():
-        return [images]
-    if not images.is_dir():
-        raise GankitError(f"--images {images} does not exist; give an image file or a folder")
-    files = _visible_files(images, recursive=False)
-    if not files:
-        raise GankitError(f"--images {images} holds no images; put PNG/JPEG files there")
-    stems: dict[str, Path] = {}
-    for file in files:
-        if file.stem in stems:
-            raise GankitError(f"--images {images} holds {stems[file.stem].name} and {file.name}: "
-                              f"both would be written as {file.stem}.png; keep one of them")
-        stems[file.stem] = file
-    return files
-
-
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from gankit.data.images import input_images
     from gankit.data.paired import load_images
     from gankit.train.run import load_run
     from gankit.viz.grid import save_png, to_uint8_image
@@ -63,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         raise GankitError(f"--out {out} is a file; give a folder")
     G = loaded.generator
     size = loaded.data_shape[-1]
-    files = input_files(Path(args.images))
+    files = input_images(Path(args.images))
     a = load_images(files, size, G.in_channels)  # every file is read before anything is written
     if args.sketch:
         from gankit.data.sketch import outline

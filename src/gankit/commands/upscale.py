@@ -7,8 +7,6 @@ from pathlib import Path
 
 from gankit.errors import GankitError
 
-SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -23,27 +21,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="folder for the upscaled PNGs")
 
 
-def input_files(images: Path) -> list[Path]:
-    """The image files --images names, sorted; a folder's hidden files are skipped."""
-    if images.is_file():
-        return [images]
-    if not images.is_dir():
-        raise GankitError(f"--images {images} does not exist; give an image file or a folder")
-    files = sorted(p for p in images.iterdir() if p.is_file() and not p.name.startswith(".")
-                   and p.suffix.lower() in SUFFIXES)
-    if not files:
-        raise GankitError(f"--images {images} holds no image files ({', '.join(SUFFIXES)})")
-    return files
-
-
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
     from PIL import Image, UnidentifiedImageError
 
+    from gankit.data.images import input_images
     from gankit.train.run import load_run
 
-    files = input_files(Path(args.images).expanduser())
+    files = input_images(Path(args.images).expanduser())
     out = Path(args.out).expanduser()
     if out.exists() and not out.is_dir():
         raise GankitError(f"--out {out} is a file; give a folder for the upscaled PNGs")
@@ -54,9 +40,6 @@ def run(args: argparse.Namespace) -> int:
                           "(e.g. gankit train mnist-sr4)")
     mode = "L" if loaded.data_shape[0] == 1 else "RGB"
     names = [f.stem + ".png" for f in files]
-    if len(set(names)) < len(names):
-        raise GankitError(f"--images {args.images}: two inputs share a name stem (e.g. a.png "
-                          "and a.jpg) and would write the same PNG; rename one")
     inputs = []
     for f in files:  # all read before anything is written
         try:

@@ -30,6 +30,25 @@ def _visible_files(folder: Path, recursive: bool) -> list[Path]:
     return files
 
 
+def input_images(images: Path) -> list[Path]:
+    """The image files a verb's --images names (one file, or a folder's visible files, sorted),
+    each to be written back as <stem>.png: two inputs with one stem are refused."""
+    if images.is_file():
+        return [images]
+    if not images.is_dir():
+        raise GankitError(f"--images {images} does not exist; give an image file or a folder")
+    files = _visible_files(images, recursive=False)
+    if not files:
+        raise GankitError(f"--images {images} holds no images; put PNG/JPEG files there")
+    stems: dict[str, Path] = {}
+    for file in files:
+        if file.stem in stems:
+            raise GankitError(f"--images {images} holds {stems[file.stem].name} and {file.name}: "
+                              f"both would be written as {file.stem}.png; keep one of them")
+        stems[file.stem] = file
+    return files
+
+
 def _load_one(path: Path, size: int, mode: str) -> np.ndarray:
     """Open, fix orientation, convert to ``mode``, resize the short side, centre-crop."""
     with Image.open(path) as opened:
