@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.config import Config, merged_optim
-from gankit.train.bigan import FIXED_NOISE_SEED, build_nets, first_bad_parameter, load_nets
-from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode
+from gankit.train.bigan import FIXED_NOISE_SEED, build_nets, load_nets
+from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode, first_bad_parameter
 from gankit.train.speedups import prepare_net
 from gankit.train.steps import grad_norm, make_optimizer, set_schedule
 

@@ -23,7 +23,15 @@ from gankit.config import Config, merged_optim
 from gankit.losses import d_loss_minimax
 from gankit.nets import build_generator
 from gankit.nets.bigan import build_encoder, build_joint_discriminator
-from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode
+from gankit.train.objective import (
+    Batch,
+    Clock,
+    Objective,
+    Stats,
+    eval_mode,
+    first_bad_parameter,
+    first_bad_stat,
+)
 from gankit.train.speedups import prepare_net
 from gankit.train.steps import frozen, grad_norm, make_optimizer, set_schedule
 
@@ -135,9 +143,8 @@ class BiGANObjective(Objective):
                 "lr_d": self.opt_d.param_groups[0]["lr"]}
 
     def first_non_finite(self, stats: Stats) -> str:
-        for name in ("real_logits", "fake_logits", "fake_logits_g"):
-            if name in stats and not torch.isfinite(stats[name]).all():
-                return f"D's logits ({name})"
+        if name := first_bad_stat(stats, ("real_logits", "fake_logits", "fake_logits_g")):
+            return f"D's logits ({name})"
         return first_bad_parameter((("G", self.G), ("E", self.E), ("D", self.D)))
 
     # --- checkpoints --------------------------------------------------------------------------
@@ -152,11 +159,3 @@ class BiGANObjective(Objective):
         self.D.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-
-
-def first_bad_parameter(nets: tuple[tuple[str, nn.Module], ...]) -> str:
-    for net_name, net in nets:
-        for pname, p in net.named_parameters():
-            if not torch.isfinite(p).all():
-                return f"parameter {net_name}.{pname}"
-    return "the loss itself"

@@ -12,7 +12,15 @@ from gankit.augment import AugmentedD, make_augment
 from gankit.config import Config, merged_optim
 from gankit.losses import make_loss
 from gankit.nets import build_discriminator, build_generator
-from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode
+from gankit.train.objective import (
+    Batch,
+    Clock,
+    Objective,
+    Stats,
+    eval_mode,
+    first_bad_parameter,
+    first_bad_stat,
+)
 from gankit.train.speedups import prepare_net
 from gankit.train.steps import (
     discriminator_step,
@@ -172,14 +180,9 @@ class GANObjective(Objective):
         return out
 
     def first_non_finite(self, stats: Stats) -> str:
-        for name in ("real_logits", "fake_logits", "fake_logits_g"):
-            if name in stats and not torch.isfinite(stats[name]).all():
-                return f"D's logits ({name})"
-        for net_name, net in (("G", self.G), ("D", self.D)):
-            for pname, p in net.named_parameters():
-                if not torch.isfinite(p).all():
-                    return f"parameter {net_name}.{pname}"
-        return "the loss itself"
+        if name := first_bad_stat(stats, ("real_logits", "fake_logits", "fake_logits_g")):
+            return f"D's logits ({name})"
+        return first_bad_parameter((("G", self.G), ("D", self.D)))
 
     # --- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -18,7 +18,15 @@ from gankit.config import Config, merged_optim
 from gankit.data.masks import sample_masks
 from gankit.losses import make_loss
 from gankit.nets.inpaint import build_inpaint_discriminator, build_inpaint_generator
-from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode
+from gankit.train.objective import (
+    Batch,
+    Clock,
+    Objective,
+    Stats,
+    eval_mode,
+    first_bad_parameter,
+    first_bad_stat,
+)
 from gankit.train.speedups import prepare_net
 from gankit.train.steps import (
     discriminator_step,
@@ -129,14 +137,9 @@ class InpaintObjective(Objective):
         return out
 
     def first_non_finite(self, stats: Stats) -> str:
-        for name in ("real_logits", "fake_logits", "fake_logits_g"):
-            if name in stats and not torch.isfinite(stats[name]).all():
-                return f"D's logits ({name})"
-        for net_name, net in (("G", self.G), ("D", self.D)):
-            for pname, p in net.named_parameters() if net is not None else ():
-                if not torch.isfinite(p).all():
-                    return f"parameter {net_name}.{pname}"
-        return "the loss itself"
+        if name := first_bad_stat(stats, ("real_logits", "fake_logits", "fake_logits_g")):
+            return f"D's logits ({name})"
+        return first_bad_parameter((("G", self.G), ("D", self.D)))
 
     # --- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

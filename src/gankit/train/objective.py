@@ -32,6 +32,22 @@ def eval_mode(net: nn.Module) -> Iterator[nn.Module]:
         net.train(was_training)
 
 
+def first_bad_stat(stats: Stats, names: tuple[str, ...]) -> str | None:
+    """The first of `names` in `stats` holding NaN or inf, or None."""
+    return next((n for n in names if n in stats and not torch.isfinite(stats[n]).all()), None)
+
+
+def first_bad_parameter(nets: tuple[tuple[str, nn.Module | None], ...],
+                        otherwise: str = "the loss itself") -> str:
+    """'parameter G.fc.weight': the first non-finite parameter of the named nets (None nets
+    skipped), or `otherwise` when every parameter is finite."""
+    for net_name, net in nets:
+        for pname, p in net.named_parameters() if net is not None else ():
+            if not torch.isfinite(p).all():
+                return f"parameter {net_name}.{pname}"
+    return otherwise
+
+
 @dataclass(frozen=True)
 class Clock:
     """Where an update stands: updates so far of each network, and the epoch it belongs to."""

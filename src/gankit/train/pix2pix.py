@@ -19,7 +19,15 @@ from gankit.config.schema import Pix2PixConfig
 from gankit.errors import GankitError
 from gankit.losses import make_loss
 from gankit.nets.pix2pix import PatchDiscriminator, UNetGenerator
-from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode
+from gankit.train.objective import (
+    Batch,
+    Clock,
+    Objective,
+    Stats,
+    eval_mode,
+    first_bad_parameter,
+    first_bad_stat,
+)
 from gankit.train.speedups import prepare_net
 from gankit.train.steps import frozen, grad_norm, make_optimizer, set_schedule
 
@@ -134,14 +142,9 @@ class Pix2PixObjective(Objective):
         return out
 
     def first_non_finite(self, stats: Stats) -> str:
-        for name in ("real_logits", "fake_logits", "fake_logits_g", "l1"):
-            if name in stats and not torch.isfinite(stats[name]).all():
-                return f"D's logits ({name})" if name != "l1" else "the L1 loss (G's output)"
-        for net_name, net in (("G", self.G), ("D", self.D)):
-            for pname, param in net.named_parameters():
-                if not torch.isfinite(param).all():
-                    return f"parameter {net_name}.{pname}"
-        return "the loss itself"
+        if name := first_bad_stat(stats, ("real_logits", "fake_logits", "fake_logits_g", "l1")):
+            return f"D's logits ({name})" if name != "l1" else "the L1 loss (G's output)"
+        return first_bad_parameter((("G", self.G), ("D", self.D)))
 
     # --- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -29,7 +29,15 @@ from gankit.losses import (
 from gankit.nets import build_generator
 from gankit.nets.semi import build_semi_discriminator
 from gankit.train.gan import FIXED_NOISE_SEED
-from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode
+from gankit.train.objective import (
+    Batch,
+    Clock,
+    Objective,
+    Stats,
+    eval_mode,
+    first_bad_parameter,
+    first_bad_stat,
+)
 from gankit.train.steps import frozen, grad_norm, make_optimizer, set_schedule
 
 LABELLED_FILE = "labelled.json"
@@ -150,14 +158,9 @@ class SemiObjective(Objective):
                 "lr_g": self.opt_g.param_groups[0]["lr"], "lr_d": self.opt_d.param_groups[0]["lr"]}
 
     def first_non_finite(self, stats: Stats) -> str:
-        for name in ("real_logits", "fake_logits", "fake_logits_g"):
-            if name in stats and not torch.isfinite(stats[name]).all():
-                return f"D's logsumexp logits ({name})"
-        for net_name, net in (("G", self.G), ("D", self.D)):
-            for pname, p in net.named_parameters():
-                if not torch.isfinite(p).all():
-                    return f"parameter {net_name}.{pname}"
-        return "the loss itself"
+        if name := first_bad_stat(stats, ("real_logits", "fake_logits", "fake_logits_g")):
+            return f"D's logsumexp logits ({name})"
+        return first_bad_parameter((("G", self.G), ("D", self.D)))
 
     # --- the run folder and checkpoints -------------------------------------------------------
     def run_files(self) -> dict[str, bytes]:

@@ -25,7 +25,7 @@ from gankit.config import Config, merged_optim
 from gankit.errors import GankitError
 from gankit.losses import make_loss
 from gankit.nets.srgan import SCALE, SRDiscriminator, SRGenerator, low_res
-from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode
+from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode, first_bad_parameter
 from gankit.train.speedups import prepare_net
 from gankit.train.steps import (
     discriminator_step,
@@ -168,12 +168,7 @@ class SRGANObjective(Objective):
         return out
 
     def first_non_finite(self, stats: Stats) -> str:
-        nets = [("G", self.G)] + ([("D", self.D)] if self.D is not None else [])
-        for net_name, net in nets:
-            for pname, p in net.named_parameters():
-                if not torch.isfinite(p).all():
-                    return f"parameter {net_name}.{pname}"
-        return "the loss itself"
+        return first_bad_parameter((("G", self.G), ("D", self.D)))
 
     # --- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

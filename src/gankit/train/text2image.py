@@ -24,7 +24,15 @@ import torch.nn.functional as F
 from gankit.config import Config, merged_optim
 from gankit.data import captions
 from gankit.nets.text import SentenceEncoder, TextDiscriminator, TextGenerator, TextToImage
-from gankit.train.objective import Batch, Clock, Objective, Stats, eval_mode
+from gankit.train.objective import (
+    Batch,
+    Clock,
+    Objective,
+    Stats,
+    eval_mode,
+    first_bad_parameter,
+    first_bad_stat,
+)
 from gankit.train.steps import frozen, grad_norm, make_optimizer, set_schedule
 
 FIXED_NOISE_SEED = 12345  # offset of the per-epoch grids' noise from the run's seed
@@ -168,14 +176,10 @@ class Text2ImageObjective(Objective):
                 "lr_d": self.opt_d.param_groups[0]["lr"]}
 
     def first_non_finite(self, stats: Stats) -> str:
-        for name in ("real_logits", "wrong_logits", "fake_logits", "fake_logits_g"):
-            if name in stats and not torch.isfinite(stats[name]).all():
-                return f"D's logits ({name})"
-        for net_name, net in (("G", self.G), ("D", self.D), ("E", self.E)):
-            for pname, p in net.named_parameters():
-                if not torch.isfinite(p).all():
-                    return f"parameter {net_name}.{pname}"
-        return "the loss itself"
+        names = ("real_logits", "wrong_logits", "fake_logits", "fake_logits_g")
+        if name := first_bad_stat(stats, names):
+            return f"D's logits ({name})"
+        return first_bad_parameter((("G", self.G), ("D", self.D), ("E", self.E)))
 
     # --- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

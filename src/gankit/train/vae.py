@@ -15,7 +15,7 @@ import torch
 
 from gankit.config import Config, merged_optim
 from gankit.nets.vae import BernoulliDecoder, GaussianEncoder, elbo
-from gankit.train.objective import Batch, Clock, Objective, Stats
+from gankit.train.objective import Batch, Clock, Objective, Stats, first_bad_parameter
 from gankit.train.steps import grad_norm, make_optimizer, set_schedule
 
 FIXED_NOISE_SEED = 12345  # offset of the per-epoch grids' noise from the run's seed
@@ -88,11 +88,8 @@ class VAEObjective(Objective):
                 "lr_g": self.opt.param_groups[0]["lr"]}
 
     def first_non_finite(self, stats: Stats) -> str:
-        for net_name, net in (("encoder", self.encoder), ("decoder", self.decoder)):
-            for pname, p in net.named_parameters():
-                if not torch.isfinite(p).all():
-                    return f"parameter {net_name}.{pname}"
-        return "the ELBO itself"
+        return first_bad_parameter((("encoder", self.encoder), ("decoder", self.decoder)),
+                                   otherwise="the ELBO itself")
 
     def state_dict(self) -> dict[str, Any]:
         return {"encoder": self.encoder.state_dict(), "decoder": self.decoder.state_dict(),
