@@ -13,6 +13,13 @@ from gankit.config.schema import MASK_KINDS, Config
 from gankit.errors import GankitError
 
 
+def changed_fields(section: object) -> list[str]:
+    """The fields of a config section (a dataclass) that differ from their defaults."""
+    default = type(section)()
+    return [f.name for f in dataclasses.fields(section)
+            if getattr(section, f.name) != getattr(default, f.name)]
+
+
 def check_vae(cfg: Config) -> None:
     """objective: vae (train/vae.py) reads vae: and the g_optim side of the optimiser only."""
     v = cfg.vae
@@ -99,10 +106,7 @@ def check_pix2pix(cfg: Config) -> None:
         raise GankitError(f"objective pix2pix translates paired images; data.dataset "
                           f"{data.dataset} has no inputs: use {' or '.join(PAIRED_DATASETS)}")
     for section in ("generator", "discriminator"):
-        sec = getattr(cfg, section)
-        changed = [f.name for f in dataclasses.fields(sec)
-                   if getattr(sec, f.name) != getattr(type(sec)(), f.name)]
-        if changed:
+        if changed := changed_fields(getattr(cfg, section)):
             raise GankitError(f"{section}.{changed[0]} is set, but objective pix2pix builds its "
                               "U-Net and PatchGAN from the pix2pix: section (g_base, depth, "
                               f"dropout, d_base, d_layers); remove the {section}: settings")

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from gankit.augment import check_augment
-from gankit.config.objective_checks import OBJECTIVE_CHECKS, check_semi_data
+from gankit.config.objective_checks import OBJECTIVE_CHECKS, changed_fields, check_semi_data
 from gankit.config.schema import (
     DATASETS,
     DISCRIMINATORS,
@@ -79,8 +79,7 @@ def _check_objective_sections(cfg: Config) -> None:
         sec = getattr(cfg, section)
         if cfg.objective in readers or sec == type(sec)():
             continue
-        changed = [f.name for f in dataclasses.fields(sec)
-                   if getattr(sec, f.name) != getattr(type(sec)(), f.name)]
+        changed = changed_fields(sec)
         raise GankitError(
             f"{section}.{changed[0]} is set, but only objective {' or '.join(readers)} reads the "
             f"{section}: section and this config trains objective {cfg.objective}; remove the "
