@@ -259,7 +259,8 @@ def goal_lines(summary: dict) -> list[str]:
 def render(res: dict) -> str:
     f, sm = res["facts"], res["score"]["summary"]
     lines = header("Text to image on a captioned folder of coloured shapes (GAN-CLS + GAN-INT)",
-                   "python benchmarks/text2image_folder.py", res["date"], res["machine"],
+                   "python benchmarks/text2image_folder.py --cpu-minutes "
+                   f"{f['budget_cpu_minutes']:g}", res["date"], res["machine"],
                    [f"Load: {res['load']}"])
     held = ", ".join(f"{c} {s}" for c, s in HELD_OUT)
     lines += ["", f"The folder: {f['images']} pictures of {SIZE} x {SIZE} RGB written by the "
@@ -309,7 +310,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folder", default=str(ROOT / "runs" / "shapes-folder"))
     ap.add_argument("--run-dir", default=str(ROOT / "runs" / "bench-text2image-folder"))
-    ap.add_argument("--cpu-minutes", type=float, default=5.0)
+    ap.add_argument("--cpu-minutes", type=float, default=6.0)
     ap.add_argument("--render-only", action="store_true")
     args = ap.parse_args()
     if not args.render_only:
