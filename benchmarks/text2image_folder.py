@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
-from common import Row, goal_check, header, load_average, machine, now, table, write_doc
+from common import load_average, machine, now, write_doc
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "results" / "text2image_folder.md"
@@ -222,6 +222,35 @@ def score(run, cut: float) -> dict:
     return {"rows": rows, "summary": summary}
 
 
+def cohen_d(a: list[float], b: list[float]) -> float:
+    """(mean a - mean b) / pooled SD."""
+    ta, tb = torch.tensor(a), torch.tensor(b)
+    pooled = ((ta.var() * (len(a) - 1) + tb.var() * (len(b) - 1)) / (len(a) + len(b) - 2)).sqrt()
+    return float((ta.mean() - tb.mean()) / pooled)
+
+
+@torch.no_grad()
+def shape_contrasts(run) -> list[dict]:
+    """Per colour x size: the same N_EVAL noise vectors under "square", "disc" and "triangle";
+    the median fill ratio of each, and Cohen's d of square vs disc and disc vs triangle (the
+    shape words should order the fill ratio as real pictures do: square > disc > triangle)."""
+    from gankit.viz.text import sample_text
+
+    rows = []
+    for k, (colour, size) in enumerate((c, z) for c in COLOURS for z in SIZES):
+        fills = {}
+        for shape in SHAPES:
+            m = measure(sample_text(run, sentence(colour, shape, size), N_EVAL, seed=5000 + k),
+                        0.0)
+            fills[shape] = [f for f, c in zip(m["fill"], m["colour"], strict=True) if c]
+        rows.append({"colour": colour, "size": size,
+                     "held_out": [s for s in SHAPES if (colour, s) in HELD_OUT],
+                     "median": {s: float(torch.tensor(v).median()) for s, v in fills.items()},
+                     "d_square_disc": cohen_d(fills["square"], fills["disc"]),
+                     "d_disc_triangle": cohen_d(fills["disc"], fills["triangle"])})
+    return rows
+
+
 def picture(run) -> list[str]:
     from gankit.viz.grid import save_grid
     from gankit.viz.text import sample_text
@@ -232,98 +261,32 @@ def picture(run) -> list[str]:
     return shown
 
 
-# --- the doc ----------------------------------------------------------------------------------
-
-CHANCE = {"colour": 100 / len(COLOURS), "size": 100 / len(SIZES), "shape": 100 / len(SHAPES)}
-KEYS = ("colour", "size", "shape", "all")
-
-
-def goal_lines(summary: dict) -> list[str]:
-    """One verdict per split and word: met only when the share clears GOAL by goal_check's
-    margin; every shortfall named."""
-    lines, short = [], []
-    for split in ("seen", "held-out"):
-        for key in KEYS:
-            pct, se = summary[split][key]
-            check = goal_check(pct, se, [Row("goal", GOAL)])
-            if not check.met:
-                short.append(f"{split} {key} {pct:.1f} %")
-    verdict = "met" if not short else "not met"
-    lines.append(f"Goal (the issue: samples follow their sentence; taken here as ≥ {GOAL:.0f} % "
-                 f"on each word and on all three at once, for seen and for held-out "
-                 f"combinations): **{verdict}**" + (f"; short of it: {', '.join(short)}."
-                                                    if short else "."))
-    return lines
-
-
-def render(res: dict) -> str:
-    f, sm = res["facts"], res["score"]["summary"]
-    lines = header("Text to image on a captioned folder of coloured shapes (GAN-CLS + GAN-INT)",
-                   "python benchmarks/text2image_folder.py --cpu-minutes "
-                   f"{f['budget_cpu_minutes']:g}", res["date"], res["machine"],
-                   [f"Load: {res['load']}"])
-    held = ", ".join(f"{c} {s}" for c, s in HELD_OUT)
-    lines += ["", f"The folder: {f['images']} pictures of {SIZE} x {SIZE} RGB written by the "
-              f"script ({PER_COMBO} per seen colour x shape x size), each NAME.png with NAME.txt "
-              "beside it holding three phrasings (\"a big red circle\", \"red disc, large\", "
-              "\"the red square is little\", ...); colours "
-              f"{', '.join(COLOURS)}, shapes {', '.join(SHAPES)}, sizes "
-              f"{', '.join(f'{k} ({v} px)' for k, v in SIZES.items())}, centre jittered by up to "
-              f"{JITTER} px. Held out of the folder (no picture, no caption, both sizes): "
-              f"{held}. Vocabulary built by gankit from the captions: {len(f['vocabulary'])} "
-              f"words ({', '.join(f['vocabulary'])}).", "",
-              f"Training: `configs/text2image-folder.yaml` (MLP G and D conditioned on a bag-of-"
-              f"words sentence encoder trained with D) on one thread for a budget of "
-              f"{f['budget_cpu_minutes']} CPU minutes: used {f['cpu_minutes']:.1f} CPU minutes "
-              f"({f['wall_minutes']:.1f} wall minutes on the shared machine), {f['g_steps']} G "
-              f"steps, {f['epochs']:.1f} epochs. Scoring took {res['eval_cpu_minutes']:.1f} CPU "
-              "minutes.", ""]
-    lines += ["## Do the samples follow the sentence?", "",
-              f"For each of the {len(COLOURS) * len(SHAPES) * len(SIZES)} colour x shape x size, "
-              f"{N_EVAL} samples of \"a SIZE COLOUR SHAPE\" (the first phrasing, primary words), "
-              "measured from their pixels: foreground = pixels differing from white by more than "
-              f"{FG_LEVEL} in a channel (isolated pixels dropped); colour = palette colour "
-              "nearest the foreground's mean colour; size = foreground area above or below "
-              f"{res['area_cut']:.0f} px (the geometric mean of the largest real small and the "
-              "smallest real large picture's area); shape = fill ratio of the foreground's "
-              f"bounding box (< {FILL_CUTS[0]} triangle, < {FILL_CUTS[1]} disc, else square); "
-              f"fewer than {MIN_AREA} foreground pixels count as wrong on every word. Shares in "
-              "% ± binomial s.e.; chance: "
-              + ", ".join(f"{k} {v:.0f} %" for k, v in CHANCE.items()) + ".", ""]
-    lines += table(["samples", "n", "colour right", "size right", "shape right", "all three"],
-                   [(name, d["n"], *(f"{d[k][0]:.1f} ± {d[k][1]:.1f}" for k in KEYS))
-                    for name, d in sm.items()])
-    lines += ["", *goal_lines(sm), ""]
-    lines += ["### Per sentence", ""]
-    lines += table(["sentence", "held out", "colour %", "size %", "shape %", "all %"],
-                   [(r["sentence"], "**yes**" if r["held_out"] else "", *(f"{r[k]:.0f}"
-                                                                          for k in KEYS))
-                    for r in res["score"]["rows"]])
-    lines += ["", "## Samples", "", "One row per sentence (8 noise vectors each); the last "
-              f"{len(combos(True))} rows are held-out combinations:", "",
-              *[f"{i + 1}. {t}" for i, t in enumerate(res["grid_rows"])], "",
-              f"![samples]({GRID.name})", ""]
-    return "\n".join(lines)
-
-
 def main() -> None:
+    from text2image_folder_report import render
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folder", default=str(ROOT / "runs" / "shapes-folder"))
     ap.add_argument("--run-dir", default=str(ROOT / "runs" / "bench-text2image-folder"))
     ap.add_argument("--cpu-minutes", type=float, default=6.0)
+    ap.add_argument("--score-only", action="store_true",
+                    help="score the trained --run-dir again (its facts from the saved JSON)")
     ap.add_argument("--render-only", action="store_true")
     args = ap.parse_args()
     if not args.render_only:
         from gankit.train.run import load_run
 
         torch.set_num_threads(1)
-        write_folder(Path(args.folder))
-        facts = train(Path(args.folder), Path(args.run_dir), args.cpu_minutes)
+        if args.score_only:
+            facts = json.loads(RESULTS.read_text())["facts"]
+        else:
+            write_folder(Path(args.folder))
+            facts = train(Path(args.folder), Path(args.run_dir), args.cpu_minutes)
         cpu = time.process_time()
         run, cut = load_run(args.run_dir), area_cut()
         res = {"facts": facts, "area_cut": cut, "score": score(run, cut),
-               "grid_rows": picture(run), "date": now(), "machine": machine(1),
-               "load": load_average()}
+               "contrasts": shape_contrasts(run), "grid_rows": picture(run),
+               "date": now(), "machine": machine(1), "load": load_average(),
+               "score_only": args.score_only}
         res["eval_cpu_minutes"] = (time.process_time() - cpu) / 60
         RESULTS.write_text(json.dumps(res, indent=1))
     write_doc(DOC, render(json.loads(RESULTS.read_text())))

@@ -83,7 +83,15 @@ def test_real_pictures_measure_as_drawn_and_the_folder_reads_back(tmp_path):
                                         for p in (tmp_path / "f").iterdir())
 
 
-def test_the_doc_renders_from_its_saved_results():
-    b = bench()
+def test_the_doc_renders_from_its_saved_results_and_its_verdict_is_computed():
+    bench()
+    report = importlib.import_module("text2image_folder_report")
     saved = json.loads((REPO / "docs/results/text2image_folder.json").read_text())
-    assert b.render(saved) == (REPO / "docs/results/text2image_folder.md").read_text()
+    assert report.render(saved) == (REPO / "docs/results/text2image_folder.md").read_text()
+    rows = [{"sentence": "a", "all": 99.0}, {"sentence": "b", "all": 40.0}]
+    good = {split: {k: (99.0, 0.5) for k in report.KEYS} for split in ("seen", "held-out")}
+    assert "**met**" in report.goal_lines(good, rows[:1])[0]
+    good["held-out"]["shape"] = (96.0, 2.0)  # above 95 but not by two standard errors
+    lines = report.goal_lines(good, rows)
+    assert "**not met**" in lines[0] and "held-out shape 96.0 %" in lines[0]
+    assert "1 of 2 (b 40 %)" in lines[2]
