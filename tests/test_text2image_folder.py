@@ -108,6 +108,10 @@ def test_rgb_training_at_32_and_64(tmp_path, size):
     assert (run / "vocabulary.txt").read_text().split() == ["a", "all", "blue", "green", "red",
                                                             "square"]
     assert load_run(run).sample(4).shape == (4, 3, size, size)
+    rows = (run / "grid-sentences.txt").read_text().splitlines()
+    assert rows == ["a red square", "a green square", "a blue square"]  # the files' first lines
+    grid = Image.open(run / "samples" / "final.png")
+    assert grid.size[0] == 2 * (2 + (size + 2) * 4)  # 12 images, 4 per row: one row a sentence
 
 
 def test_vocabulary_is_kept_with_the_run(tmp_path, capsys):

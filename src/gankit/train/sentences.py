@@ -82,10 +82,12 @@ class FolderSentences:
         return captioned.draw_captions(batch[2].cpu(), batch[3].cpu(),
                                        f"{self.seed}-{what}-{step}")
 
+    def per_row(self, n: int) -> int:
+        """Images per row of a grid of n, so that row r shows grid sentence r."""
+        return max(1, n // len(self.grid))
+
     def grid_tokens(self, n: int) -> torch.Tensor:
-        """Row r of a grid of n (10 per row when n is 100) shows grid sentence r."""
-        per_row = max(1, n // len(self.grid)) if n >= len(self.grid) else 1
-        texts = [self.grid[(i // per_row) % len(self.grid)] for i in range(n)]
+        texts = [self.grid[(i // self.per_row(n)) % len(self.grid)] for i in range(n)]
         return self.tokenizer.encode(texts)
 
     def default_tokens(self) -> torch.Tensor:
@@ -94,8 +96,10 @@ class FolderSentences:
     def state(self) -> dict[str, Any]:
         return {"vocabulary": self.vocabulary, "grid_captions": self.grid}
 
-    def vocabulary_file(self) -> bytes:
-        return "".join(w + "\n" for w in self.vocabulary[1:]).encode()
+    def run_files(self) -> dict[str, bytes]:
+        """The vocabulary, one word a line, and the sample grids' sentences, one per row."""
+        return {captioned.VOCABULARY_FILE: "".join(w + "\n" for w in self.vocabulary[1:]).encode(),
+                "grid-sentences.txt": "".join(t + "\n" for t in self.grid).encode()}
 
 
 def sentences_for(cfg: Config, data: Any = None, state: dict[str, Any] | None = None

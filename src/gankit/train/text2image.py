@@ -172,10 +172,16 @@ class Text2ImageObjective(Objective):
 
     # --- checkpoints --------------------------------------------------------------------------
     def run_files(self) -> dict[str, bytes]:
-        """A captioned-folder run keeps its vocabulary readable beside the checkpoint."""
+        """A captioned-folder run keeps its vocabulary and its grids' sentences readable."""
         if isinstance(self.sentences, FolderSentences):
-            return {"vocabulary.txt": self.sentences.vocabulary_file()}
+            return self.sentences.run_files()
         return {}
+
+    def preview_grid(self, n: int) -> tuple[torch.Tensor, int | None]:
+        """A captioned folder's grids: one row per grid sentence (RUN/grid-sentences.txt)."""
+        if isinstance(self.sentences, FolderSentences):
+            return self.preview(n), self.sentences.per_row(n)
+        return self.preview(n), None
 
     def state_dict(self) -> dict[str, Any]:
         return {"generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
