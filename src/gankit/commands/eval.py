@@ -123,10 +123,13 @@ def refuse_image_folder(run_dir: str) -> None:
     would score against MNIST (and train its classifier), so say so before anything runs."""
     from gankit.train.run import is_run, read_config
 
-    if not is_run(Path(run_dir)) or read_config(Path(run_dir)).data.dataset != "image-folder":
+    if not is_run(Path(run_dir)):
         return  # not a run folder: evaluate() says so in its own words
+    dataset = read_config(Path(run_dir)).data.dataset
+    if dataset not in ("image-folder", "captioned-folder"):
+        return
     raise GankitError(
-        "gankit eval on an image-folder run: MNIST metrics do not apply; every metric here "
+        f"gankit eval on an {dataset} run: MNIST metrics do not apply; every metric here "
         "scores against MNIST or a 2-D mixture (none has features for your images). Look at "
         f"the samples with gankit viz neighbours {run_dir} (each beside its nearest training "
         f"image), or save them with gankit sample {run_dir} --n 10000 --out samples.npy and "

@@ -13,8 +13,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "translate",
         help="translate images with a pix2pix run",
         description="Translate images with a pix2pix run's generator (eval mode, no dropout): "
-        "each image is resized and centre-cropped to the run's size, and OUT/<name>.png is "
-        "written for each input <name>.<ext>.",
+        "each image is resized and centre-cropped to the run's size, and OUT/<name>.png (the "
+        "output alone, at the run's size) is written for each input <name>.<ext>; --grid adds "
+        "one picture of every input beside its output. (A run's own samples/*.png grids show "
+        "training pairs as input | output | truth.)",
     )
     p.add_argument("run", help="run folder of an objective pix2pix run")
     p.add_argument("--images", required=True, help="an image file, or a folder of images")
@@ -22,6 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sketch", action="store_true",
                    help="mnist-sketch runs: outline each image first (data/sketch.py), so plain "
                    "digit images can be given")
+    p.add_argument("--grid", help="also write this PNG: each input beside its output, one pair "
+                   "per row (input | output; your images have no ground truth)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise GankitError(f"--out {out} is a file; give a folder")
+    if args.grid and Path(args.grid).suffix.lower() != ".png":
+        raise GankitError(f"--grid {args.grid}: name a .png file")
     G = loaded.generator
     size = loaded.data_shape[-1]
     files = input_images(Path(args.images))
@@ -57,6 +63,11 @@ def run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         for file, image in zip(files, b, strict=True):
             save_png(to_uint8_image(image), out / f"{file.stem}.png", scale=1)
+        if args.grid:
+            from gankit.train.pix2pix import side_by_side
+            from gankit.viz.grid import save_grid
+
+            save_grid(side_by_side(a, b), args.grid, nrow=2)
     except OSError as exc:
         raise GankitError(f"cannot write to --out {out} ({exc.strerror}); choose another folder"
                           ) from None

@@ -128,21 +128,29 @@ def check_pix2pix(cfg: Config) -> None:
                           "norm); remove them")
 
 
+CAPTIONED_DATASETS = ("mnist-captions", "captioned-folder")  # datasets that give sentences
+
+
 def check_text2image(cfg: Config) -> None:
-    """objective text2image and data.dataset mnist-captions (train/text2image.py)."""
+    """objective text2image and its datasets, mnist-captions and captioned-folder."""
     if cfg.data.held_out:
         if cfg.data.dataset != "mnist-captions":
-            raise GankitError(f"data.held_out holds out captioned combinations; data.dataset "
-                              f"{cfg.data.dataset} has no captions: use mnist-captions or "
-                              "remove data.held_out")
+            raise GankitError(f"data.held_out holds out MNIST caption combinations; data.dataset "
+                              f"{cfg.data.dataset} has no generated captions: use mnist-captions "
+                              "or remove data.held_out (a captioned folder holds out what it "
+                              "leaves out of the folder)")
         from gankit.data.captions import parse_held_out
 
         parse_held_out(cfg.data.held_out)
     if cfg.objective != "text2image":
+        if cfg.data.dataset == "captioned-folder":
+            raise GankitError("data.dataset captioned-folder pairs images with captions; only "
+                              "objective text2image reads them: set objective: text2image (or "
+                              "data.dataset: image-folder for the images alone)")
         return
-    if cfg.data.dataset != "mnist-captions":
+    if cfg.data.dataset not in CAPTIONED_DATASETS:
         raise GankitError(f"objective text2image needs captions: set data.dataset: "
-                          f"mnist-captions (not {cfg.data.dataset})")
+                          f"{' or '.join(CAPTIONED_DATASETS)} (not {cfg.data.dataset})")
     wrong = [(k, v) for k, v in (("generator.kind", cfg.generator.kind),
                                  ("discriminator.kind", cfg.discriminator.kind)) if v != "mlp"]
     if wrong:
@@ -158,6 +166,11 @@ def check_text2image(cfg: Config) -> None:
                               f"sentences, with GAN-CLS's own non-saturating loss and "
                               f"alternating updates); remove the {key} setting")
     t = cfg.text2image
+    if cfg.data.dataset == "captioned-folder":
+        unread = [k for k in ("drop", "numeral") if getattr(t, k) != getattr(type(t)(), k)]
+        if unread:
+            raise GankitError(f"text2image.{unread[0]} changes MNIST's generated captions; a "
+                              "captioned folder's captions are its own lines: remove it")
     if t.word_dim < 1 or t.embed_dim < 1:
         raise GankitError(f"text2image.word_dim = {t.word_dim} and text2image.embed_dim = "
                           f"{t.embed_dim} must be at least 1")

@@ -22,6 +22,7 @@ __all__ += ["SRGANConfig"]
 
 DATASETS = ("mnist", "ring", "grid", "gauss1d", "image-folder", "stacked-mnist", "cifar10",
             "mnist-sketch", "paired", "mnist-captions")
+DATASETS += ("captioned-folder",)  # text to image on the user's captioned images
 GENERATORS = ("mlp", "dcgan")
 DISCRIMINATORS = ("maxout", "mlp", "dcgan")
 OPTIMIZERS = ("sgd", "adam", "rmsprop")

@@ -28,6 +28,7 @@ class TrainingData:
     # Per-example tensors beyond x and y (an input image for x, a caption, attributes), N rows
     # each. The loop's minibatches are (x, y, *extras.values()), in this dict's order.
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
+    vocabulary: list[str] | None = None  # captioned-folder: the words of its captions
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -42,7 +43,7 @@ class TrainingData:
 # checkpoint, so a resume can tell the same images in a new place from different images.
 # (MNIST's files are checked against their published SHA-256 sums on every load, and the 2-D
 # sets are drawn from the seed: moving their data cannot change what a run trains on.)
-FOLDER_DATASETS = ("image-folder", "paired")
+FOLDER_DATASETS = ("image-folder", "paired", "captioned-folder")
 
 
 def fingerprint(data: TrainingData) -> str:
@@ -124,4 +125,13 @@ def load_training_data(cfg: DataConfig, seed: int = 0) -> TrainingData:
 
         x, y, extras, vx, vy = captioned_mnist(cfg.dir, cfg.held_out)
         return TrainingData(x, y, 10, valid=vx, valid_y=vy, extras=extras)
+    if name == "captioned-folder":  # text to image on the user's images (data/captioned.py)
+        from gankit.data.captioned import load_captioned_folder
+
+        if not cfg.dir:
+            raise GankitError("data.dataset captioned-folder needs a folder of images with "
+                              "captions: --data-dir PATH (or --set data.dir=PATH)")
+        x, tokens, counts, vocab = load_captioned_folder(cfg.dir, cfg.size, cfg.channels)
+        return TrainingData(x, None, 0, extras={"captions": tokens, "n_captions": counts},
+                            vocabulary=vocab)
     raise GankitError(f"unknown data.dataset {name!r}")

@@ -9,13 +9,15 @@
   layer twice: concatenated and through one more layer (Reed et al.'s depth concatenation),
   and as a projection term <h, P e> (Miyato & Koyama 2018), which conditions D strongly.
 - `TextToImage`: the encoder and generator together, what `load_run` calls "generator":
-  `forward(z, tokens)` with word indices (data/captions.py `encode`), or with None: plain
-  captions "zero", "one", ... in turn, so class-balanced samples come from `gankit eval`.
+  `forward(z, tokens)` with word indices (its `tokenizer.encode`), or with None: the run's
+  default captions in turn ("zero", "one", ... on MNIST, so class-balanced samples come from
+  `gankit eval`; a captioned folder's grid sentences).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -86,9 +88,11 @@ class TextToImage(nn.Module):
     """Sentence in, image out: the run's "generator" for sampling and evaluation."""
 
     def __init__(self, encoder: SentenceEncoder, generator: TextGenerator,
-                 default_tokens: torch.Tensor) -> None:
+                 default_tokens: torch.Tensor, tokenizer: Any = None) -> None:
         super().__init__()
         self.encoder, self.generator = encoder, generator
+        # Sentences -> word indices in the run's vocabulary: `encode(texts, where)`.
+        self.tokenizer = tokenizer
         self.register_buffer("default_tokens", default_tokens, persistent=False)
 
     @property

@@ -223,7 +223,7 @@ class Trainer:
             logger.write(warmup)  # WGAN's first steps are slow: say why before they start
         return [
             logger,
-            SampleGrids(self.cfg, self.run_dir, self.data, objective.preview),
+            SampleGrids(self.cfg, self.run_dir, self.data, objective.preview_grid),
             EvaluationHook(self.cfg, self.data, logger.log_eval, self.done),
             Checkpoints(self.cfg.train.checkpoint_every, self.save),
             *self.extra_hooks,

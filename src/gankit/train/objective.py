@@ -101,6 +101,11 @@ class Objective:
         """Samples on the run's fixed inputs (the per-epoch grids), in eval mode, no gradients."""
         raise NotImplementedError
 
+    def preview_grid(self, n: int) -> tuple[torch.Tensor, int | None]:
+        """The per-epoch sample grid's images and images per row (None: the grid decides):
+        `preview(n)`, unless an objective shows more (pix2pix: input | output | truth)."""
+        return self.preview(n), None
+
     def diagnostics(self) -> dict[str, float]:
         """Plain numbers about the last update for the log: gradient norms, learning rates."""
         return {}

@@ -16,7 +16,8 @@ class SampleGrids(Hook):
     run's fixed noise (images as a grid; 2-D points over the true modes)."""
 
     def __init__(self, cfg: Any, run_dir: Path, data: Any,
-                 preview: Callable[[int], torch.Tensor]):
+                 preview: Callable[[int], tuple[torch.Tensor, int | None]]):
+        # preview(n): (images, images per row or None), the objective's `preview_grid`
         self.cfg, self.run_dir, self.data, self.preview = cfg, run_dir, data, preview
         self.g_steps = 0
 
@@ -33,10 +34,11 @@ class SampleGrids(Hook):
     def write(self, name: str) -> Path:
         from gankit.viz.grid import save_grid, save_points
 
-        samples = self.preview(self.cfg.train.n_sample_grid if self.data.is_image else 2500)
+        samples, nrow = self.preview(self.cfg.train.n_sample_grid if self.data.is_image else 2500)
         path = self.run_dir / "samples" / f"{name}.png"
         if self.data.is_image:
-            nrow = self.data.n_classes if self.cfg.data.conditional else None
+            if nrow is None and self.cfg.data.conditional:
+                nrow = self.data.n_classes
             return save_grid(samples, path, nrow=nrow)
         title = f"{self.cfg.name} {self.cfg.loss} step {self.g_steps}"
         return save_points(

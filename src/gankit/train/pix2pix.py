@@ -32,6 +32,15 @@ from gankit.train.speedups import prepare_net
 from gankit.train.steps import frozen, grad_norm, make_optimizer, set_schedule
 
 INPUT = "input"  # the TrainingData.extras key of the input images
+TRIPLES_PER_ROW = 4  # (input, output, truth) triples per row of the per-epoch grids
+
+
+def side_by_side(*columns: torch.Tensor) -> torch.Tensor:
+    """Images of several N-row tensors interleaved (a0, b0, c0, a1, b1, ...), grey ones
+    repeated to RGB when any is RGB, so a grid shows each example's images in a row."""
+    channels = max(c.shape[1] for c in columns)
+    same = [c.expand(-1, channels, -1, -1) if c.shape[1] == 1 else c for c in columns]
+    return torch.stack(same, dim=1).flatten(0, 1)
 
 
 def build_nets(p: Pix2PixConfig, input_shape: tuple[int, ...],
@@ -72,6 +81,7 @@ class Pix2PixObjective(Objective):
         # The per-epoch grids show G on the first training inputs; the health monitor counts
         # its fixed inputs in `fixed_z` (for a GAN, the fixed noise).
         self.fixed_input = data.extras[INPUT][: cfg.train.n_sample_grid].to(device)
+        self.fixed_target = data.x[: cfg.train.n_sample_grid]  # the grids' ground truth
         self.fixed_z = self.fixed_input
         self.last: dict[str, float] = {}
 
@@ -133,6 +143,18 @@ class Pix2PixObjective(Objective):
         """G's outputs on the first n training inputs, in eval mode (no dropout)."""
         with eval_mode(self.G):
             return self.G(self.fixed_input[:n]).cpu()
+
+    @torch.no_grad()
+    def preview_grid(self, n: int) -> tuple[torch.Tensor, int | None]:
+        """The per-epoch grids: for the first training pairs, input | output | truth side by
+        side, TRIPLES_PER_ROW triples a row (n // 3 pairs, whole rows when there are several);
+        a grey image beside RGB ones is shown in RGB."""
+        k = min(len(self.fixed_input), max(1, n // 3))
+        if k > TRIPLES_PER_ROW:
+            k -= k % TRIPLES_PER_ROW
+        tiles = side_by_side(self.fixed_input[:k].cpu(), self.preview(k),
+                             self.fixed_target[:k].cpu())
+        return tiles, 3 * min(k, TRIPLES_PER_ROW)
 
     def diagnostics(self) -> dict[str, float]:
         out = {**self.last, "g_grad_norm": grad_norm(self.G),

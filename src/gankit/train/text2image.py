@@ -10,8 +10,9 @@ The sentence encoder (nets/text.py) is trained inside the run, jointly with D an
 telling a real image's own caption from a contradicting one is itself a matching objective, so
 it shapes the embedding without a separate pre-training stage or downloaded weights. G sees
 the embeddings as fixed inputs (detached). Captions are drawn afresh for every update from the
-minibatch's measured attributes (data/captions.py), seeded by the run's seed and the update's
-number, so a resumed run draws the same captions.
+minibatch's measured attributes (data/captions.py), or from each image's own caption lines on
+a captioned folder (data/captioned.py), seeded by the run's seed and the update's number, so a
+resumed run draws the same captions (train/sentences.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import torch
 import torch.nn.functional as F
 
 from gankit.config import Config, merged_optim
-from gankit.data import captions
 from gankit.nets.text import SentenceEncoder, TextDiscriminator, TextGenerator, TextToImage
 from gankit.train.objective import (
     Batch,
@@ -33,12 +33,10 @@ from gankit.train.objective import (
     first_bad_parameter,
     first_bad_stat,
 )
+from gankit.train.sentences import FolderSentences, MnistSentences, sentences_for
 from gankit.train.steps import frozen, grad_norm, make_optimizer, set_schedule
 
 FIXED_NOISE_SEED = 12345  # offset of the per-epoch grids' noise from the run's seed
-# The grid's columns: one attribute combination each (thickness, slant, size), for every digit.
-GRID_ATTRIBUTES = ((0, 0, 0), (1, 0, 0), (2, 0, 0), (0, 1, 0), (0, 2, 0),
-                   (1, 1, 0), (2, 2, 0), (0, 0, 1), (0, 0, 2), (2, 1, 2))
 
 
 def gan_cls_d_loss(s_right: torch.Tensor, s_wrong: torch.Tensor,
@@ -60,24 +58,15 @@ def gan_int_g_loss(s_fake: torch.Tensor, s_interp: torch.Tensor | None,
     return loss
 
 
-def default_tokens() -> torch.Tensor:
-    """The captions "zero" ... "nine": what the run's generator uses when given no text."""
-    return captions.encode(list(captions.DIGITS))
-
-
-def grid_captions(n: int) -> list[str]:
-    """The per-epoch grid's captions: row = digit, column = attribute combination."""
-    return [captions.describe((i // 10) % 10, GRID_ATTRIBUTES[i % 10]) for i in range(n)]
-
-
 class Text2ImageObjective(Objective):
     G_ema = None  # no EMA copy: samples come from G itself (Trainer.G_ema reads this)
 
     def __init__(self, cfg: Config, data: Any, device: torch.device):
         self.cfg, self.device, self.t = cfg, device, cfg.text2image
         self.batch_size = cfg.train.batch_size
-        self.held = captions.parse_held_out(cfg.data.held_out)
-        self.E, self.G, self.D = self.build(cfg, data.shape, data.x.mean(dim=0))
+        self.sentences = sentences_for(cfg, data)
+        self.E, self.G, self.D = self.build(cfg, data.shape, self.sentences.vocab_size,
+                                            data.x.mean(dim=0))
         for net in (self.E, self.G, self.D):
             net.to(device)
         self.g_opt_cfg, self.d_opt_cfg = merged_optim(cfg, "g_optim"), merged_optim(cfg, "d_optim")
@@ -87,14 +76,16 @@ class Text2ImageObjective(Objective):
         fixed = torch.Generator().manual_seed(cfg.seed + FIXED_NOISE_SEED)
         n_grid = cfg.train.n_sample_grid
         self.fixed_z = self.G.sample_z(n_grid, generator=fixed).to(device)
-        self.fixed_tokens = captions.encode(grid_captions(n_grid)).to(device)
-        self.T2I = TextToImage(self.E, self.G, default_tokens().to(device))
+        self.fixed_tokens = self.sentences.grid_tokens(n_grid).to(device)
+        self.T2I = TextToImage(self.E, self.G, self.sentences.default_tokens().to(device),
+                               self.sentences.tokenizer)
 
     @staticmethod
-    def build(cfg: Config, shape: tuple[int, ...], mean: torch.Tensor | None = None
+    def build(cfg: Config, shape: tuple[int, ...], vocab_size: int,
+              mean: torch.Tensor | None = None
               ) -> tuple[SentenceEncoder, TextGenerator, TextDiscriminator]:
         t = cfg.text2image
-        e = SentenceEncoder(len(captions.VOCAB), t.word_dim, t.embed_dim)
+        e = SentenceEncoder(vocab_size, t.word_dim, t.embed_dim)
         g = TextGenerator(cfg.generator.z_dim, t.embed_dim, list(cfg.generator.hidden), shape,
                           mean)
         d = TextDiscriminator(shape, t.embed_dim, list(cfg.discriminator.hidden))
@@ -103,12 +94,13 @@ class Text2ImageObjective(Objective):
     @classmethod
     def inference_nets(cls, cfg: Config, shape: tuple[int, ...], n_classes: int,
                        state: dict[str, Any]) -> dict[str, torch.nn.Module]:
-        e, g, d = cls.build(cfg, shape)
+        sentences = sentences_for(cfg, state=state)
+        e, g, d = cls.build(cfg, shape, sentences.vocab_size)
         e.load_state_dict(state["encoder"])
         g.load_state_dict(state["generator"])
         d.load_state_dict(state["discriminator"])
-        return {"generator": TextToImage(e, g, default_tokens()), "encoder": e,
-                "discriminator": d}
+        return {"generator": TextToImage(e, g, sentences.default_tokens(), sentences.tokenizer),
+                "encoder": e, "discriminator": d}
 
     @property
     def sampler(self) -> torch.nn.Module:
@@ -116,12 +108,9 @@ class Text2ImageObjective(Objective):
 
     # --- captions -----------------------------------------------------------------------------
     def captions_for(self, batch: Batch, what: str, step: int) -> tuple[torch.Tensor, ...]:
-        """Word indices of a true and a contradicting caption for each row of the batch."""
-        y, attrs = batch[1], batch[2]
-        right, wrong = captions.minibatch_captions(
-            y.cpu(), attrs.cpu(), f"{self.cfg.seed}-{what}-{step}", self.t.drop, self.t.numeral,
-            self.held)
-        return (captions.encode(right).to(self.device), captions.encode(wrong).to(self.device))
+        """Word indices of a true and a mismatched caption for each row of the batch."""
+        right, wrong = self.sentences.draw(batch, what, step)
+        return right.to(self.device), wrong.to(self.device)
 
     # --- the updates --------------------------------------------------------------------------
     def d_update(self, batch: Batch, clock: Clock) -> Stats:
@@ -182,12 +171,27 @@ class Text2ImageObjective(Objective):
         return first_bad_parameter((("G", self.G), ("D", self.D), ("E", self.E)))
 
     # --- checkpoints --------------------------------------------------------------------------
+    def run_files(self) -> dict[str, bytes]:
+        """A captioned-folder run keeps its vocabulary and its grids' sentences readable."""
+        if isinstance(self.sentences, FolderSentences):
+            return self.sentences.run_files()
+        return {}
+
+    def preview_grid(self, n: int) -> tuple[torch.Tensor, int | None]:
+        """A captioned folder's grids: one row per grid sentence (RUN/grid-sentences.txt)."""
+        if isinstance(self.sentences, FolderSentences):
+            return self.preview(n), self.sentences.per_row(n)
+        return self.preview(n), None
+
     def state_dict(self) -> dict[str, Any]:
         return {"generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
                 "encoder": self.E.state_dict(), "opt_g": self.opt_g.state_dict(),
-                "opt_d": self.opt_d.state_dict()}
+                "opt_d": self.opt_d.state_dict(), **self.sentences.state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not isinstance(self.sentences, MnistSentences):
+            if state.get("vocabulary") != self.sentences.vocabulary:
+                raise ValueError("the captions' vocabulary differs from the checkpoint's")
         self.G.load_state_dict(state["generator"])
         self.D.load_state_dict(state["discriminator"])
         self.E.load_state_dict(state["encoder"])

@@ -8,7 +8,6 @@ from typing import Any
 
 import torch
 
-from gankit.data import captions
 from gankit.errors import GankitError
 
 
@@ -23,10 +22,10 @@ def check_text_run(run: Any, option: str = "--text") -> None:
 
 @torch.no_grad()
 def sample_text(run: Any, text: str, n: int, seed: int = 0) -> torch.Tensor:
-    """n samples (N x 1 x 28 x 28) of the run's generator for one sentence, noise from `seed`."""
+    """n samples (N x data shape) of the run's generator for one sentence, noise from `seed`."""
     check_text_run(run)
-    tokens = captions.encode([text]).repeat(n, 1)
     g = run.generator
+    tokens = g.tokenizer.encode([text], "--text").repeat(n, 1)
     z = g.sample_z(n, generator=torch.Generator().manual_seed(seed))
     return g(z, tokens)
 
@@ -37,10 +36,11 @@ def text_interpolation(run: Any, start: str, end: str, rows: int = 4, steps: int
     """rows x steps images: each row keeps one noise vector while the sentence embedding moves
     in a straight line from `start`'s to `end`'s (Reed et al. 2016, Figure 8's layout)."""
     check_text_run(run, "text-interpolate")
-    for where, text in (("--from", start), ("--to", end)):
-        captions.check_text(text, where)
     g = run.generator
-    e = g.encoder(captions.encode([start, end]))
+    tokens = [g.tokenizer.encode([text], where) for where, text in (("--from", start),
+                                                                     ("--to", end))]
+    width = max(t.shape[1] for t in tokens)
+    e = g.encoder(torch.cat([torch.nn.functional.pad(t, (0, width - t.shape[1])) for t in tokens]))
     w = torch.linspace(0, 1, steps).view(1, steps, 1)
     path = (1 - w) * e[0] + w * e[1]  # 1 x steps x embed
     z = g.sample_z(rows, generator=torch.Generator().manual_seed(seed))
