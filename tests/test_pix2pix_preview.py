@@ -1,5 +1,7 @@
 """pix2pix's per-epoch grids show each example's input | output | truth side by side."""
 
+import io
+
 import numpy as np
 import torch
 from PIL import Image
@@ -25,8 +27,8 @@ def test_training_grid_is_input_output_truth(tmp_path):
     cfg = load_config(REPO / "configs" / "mnist-sketch2digit.yaml", [
         "data.dataset=paired", "data.dir_a=a", "data.dir_b=b", "data.size=12",
         "pix2pix.g_base=4", "pix2pix.d_base=4", "train.batch_size=8", "train.epochs=0",
-        "train.max_steps=2", "train.log_every=1", "train.progress=false", "train.threads=1",
-        "train.n_sample_grid=30"])
+        "train.max_steps=3", "train.log_every=1", "train.progress=false", "train.threads=1",
+        "train.n_sample_grid=30", "train.tensorboard=true"])
     trainer = Trainer(cfg, tmp_path / "run", data=TrainingData(b, None, 0, extras={"input": a}))
     trainer.run()
     objective = trainer.objective
@@ -48,6 +50,13 @@ def test_training_grid_is_input_output_truth(tmp_path):
 
     for c, want in enumerate((a[0], tiles[1], b[0].expand(3, -1, -1))):
         assert np.abs(tile(c) - want.permute(1, 2, 0).numpy()).max() <= 0.5 / 255 + 1e-6
+    # TensorBoard's epoch picture (3 steps = one epoch of 24 pairs) is the same layout: input | output | truth, 12 tiles a row
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    acc.Reload()
+    tb = np.asarray(Image.open(io.BytesIO(acc.Images("samples")[-1].encoded_image_string)))
+    assert tb.shape[1] == 2 + 14 * 12
 
 
 def test_translate_grid_puts_each_input_beside_its_output(tmp_path, capsys):

@@ -32,7 +32,7 @@ class TrainingLogger(Hook):
         run_dir: Path,
         probabilities: bool,
         diagnostics: Callable[[], dict[str, float]],
-        preview: Callable[[int], torch.Tensor],
+        preview: Callable[[int], tuple[torch.Tensor, int | None]],
         monitor: Any,
         start_d_steps: int,
         total_d_steps: int | None,
@@ -140,7 +140,7 @@ class TrainingLogger(Hook):
 
             from gankit.viz.grid import make_grid
 
-            grid = make_grid(self.preview(64))
+            grid = make_grid(*self.preview(64))  # the objective's preview_grid, as the PNGs
             self.tb.add_image("samples", np.ascontiguousarray(grid), facts.epoch, dataformats="HWC")
 
     def log_eval(self, epoch: int, result: dict[str, Any]) -> None:

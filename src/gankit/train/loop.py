@@ -216,7 +216,7 @@ class Trainer:
         objective = self.objective
         plan = self.planned_steps()
         logger = TrainingLogger(self.cfg, self.run_dir, objective.probabilities,
-                                objective.diagnostics, objective.preview, self.monitor,
+                                objective.diagnostics, objective.preview_grid, self.monitor,
                                 self.progress.d_steps, plan and plan[1], self.data.is_image)
         p = self.progress
         if warmup := warmup_text(plan, p.g_steps, p.d_steps, self.cfg.train.k, self.cfg.loss):
