@@ -106,7 +106,7 @@ def recipe_text(recipe: dict) -> str:
     if recipe.get("mode_seeking"):
         terms.append(f"the mode-seeking term of Mao et al. 2019 (weight {recipe['mode_seeking']:g}"
                      ": two completions of one input with z1 and z2 are rewarded by 1 / (mean "
-                     "|G(z1) - G(z2)| / mean |z1 - z2| + 1e-5))")
+                     "|G(z1) - G(z2)| over the hidden pixels / mean |z1 - z2| + 1e-5))")
     if recipe.get("reconstruction"):
         terms.append(f"an L1 term on the hidden pixels (weight {recipe['reconstruction']:g}, as "
                      "pix2pix's L1 + adversarial)")

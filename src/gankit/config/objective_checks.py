@@ -195,10 +195,6 @@ def check_inpaint(cfg: Config) -> None:
         if not (math.isfinite(value) and value >= 0):
             raise GankitError(f"inpaint.{key} = {value} must be a number >= 0 (the weight of G's "
                               "extra term; 0 leaves it out)")
-        if value and not p.adversarial:
-            raise GankitError(f"inpaint.{key} = {value} has no effect with inpaint.adversarial: "
-                              f"false (the L2 net has no noise and is trained by L2 alone); set "
-                              f"inpaint.{key}=0")
     if cfg.train.eval_every and "all" not in p.masks:
         raise GankitError("train.eval_every scores unconditional samples, which objective inpaint "
                           "draws only when inpaint.masks includes all; set train.eval_every=0 "
