@@ -2,7 +2,7 @@
 
     nice -n 10 python benchmarks/inpaint.py                 # train (or reuse) both, evaluate
     python benchmarks/inpaint.py --cpu-minutes 1 --n 200    # a quick look
-    python benchmarks/inpaint.py --render-only              # rewrite the doc from inpaint.json
+    python benchmarks/inpaint.py --render-only              # rewrite the doc from its JSON
 
 Both models train from configs/mnist-inpaint.yaml under the same CPU budget (the process's own
 time, one torch thread; the library's CpuBudget hook): the GAN as configured, the L2 baseline
@@ -13,12 +13,14 @@ completions from different z: the share of completions gankit's MNIST classifier
 original's class, the diversity (mean pairwise L2 distance between the k completions of one
 input, averaged over inputs), the mean squared error of the hidden pixels to the original, and
 the share of hidden pixels that are grey (in [0.25, 0.75]): blur makes grey pixels. The results
-go to --runs-dir/inpaint.json; inpaint_report.py renders docs/results/inpaint.md from them.
+go to docs/results/inpaint.json, beside the doc (the runs folder is not kept), and
+inpaint_report.py renders docs/results/inpaint.md from them.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -40,7 +42,10 @@ from inpaint_report import render_doc
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = "mnist-inpaint.yaml"
-MODELS = (("gan", []), ("l2", ["inpaint.adversarial=false"]))
+# The L2 baseline is the plain completion net whatever the GAN's recipe: the GAN's extra terms
+# need noise and D, and z_every_layer only adds inputs that are 0 when z is fixed at 0.
+MODELS = (("gan", []), ("l2", ["inpaint.adversarial=false", "inpaint.mode_seeking=0",
+                               "inpaint.reconstruction=0", "inpaint.z_every_layer=false"]))
 MASKS = ("top", "bottom", "left", "right", "quarter", "box")
 PICTURES = ("top", "left", "box")
 GREY = (0.25, 0.75)
@@ -136,22 +141,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=1000, help="test digits per mask kind")
     parser.add_argument("--k", type=int, default=5, help="completions per digit")
     parser.add_argument("--render-only", action="store_true",
-                        help=f"rewrite --out from --runs-dir/{RESULTS_FILE} (no training)")
+                        help=f"rewrite --out from {RESULTS_FILE} beside it (no training)")
     args = parser.parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
     runs_dir, out = Path(args.runs_dir), Path(args.out)
+    results = out.parent / RESULTS_FILE
     if args.render_only:
-        saved = json.loads((runs_dir / RESULTS_FILE).read_text())
-        if "training_log" not in saved and (runs_dir / "gan").exists():
-            saved["training_log"] = training_log(runs_dir)  # results saved before it existed
-            (runs_dir / RESULTS_FILE).write_text(json.dumps(saved, indent=2))
-        write_doc(out, render_doc(saved))
+        write_doc(out, render_doc(json.loads(results.read_text())))
         return 0
     torch.set_num_threads(1)
     eval_cpu = 0.0
     saved: dict = {"command": " ".join(["python benchmarks/inpaint.py", *argv]), "n": args.n,
                    "k": args.k, "masks": list(MASKS), "grey": list(GREY), "facts": {},
-                   "results": {}, "reference": {}, "pictures": []}
+                   "results": {}, "reference": {}, "pictures": [],
+                   "recipe": dataclasses.asdict(load_config(ROOT / "configs" / CONFIG).inpaint)}
     classifier = load_mnist_classifier()
     for key, extra in MODELS:
         saved["facts"][key] = train_model(key, extra, runs_dir, args.cpu_minutes)
@@ -174,8 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                  machine=f"{machine(1)}; load average at the end "
                  + load_average("other jobs shared the cores; CPU budgets are per process, "
                                 "so they are unaffected"))
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    (runs_dir / RESULTS_FILE).write_text(json.dumps(saved, indent=2))
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(saved, indent=2) + "\n")
     write_doc(out, render_doc(saved))
     return 0
 

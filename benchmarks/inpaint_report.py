@@ -100,6 +100,25 @@ def verdict_text(saved: dict) -> str:
     return text
 
 
+def recipe_text(recipe: dict) -> str:
+    """The GAN's extra generator terms (inpaint section of the config), in words."""
+    terms = []
+    if recipe.get("mode_seeking"):
+        terms.append(f"the mode-seeking term of Mao et al. 2019 (weight {recipe['mode_seeking']:g}"
+                     ": two completions of one input with z1 and z2 are rewarded by 1 / (mean "
+                     "|G(z1) - G(z2)| over the hidden pixels / mean |z1 - z2| + 1e-5))")
+    if recipe.get("reconstruction"):
+        terms.append(f"an L1 term on the hidden pixels (weight {recipe['reconstruction']:g}, as "
+                     "pix2pix's L1 + adversarial)")
+    text = ("The GAN's G is trained by the adversarial loss"
+            + (" plus " + " and ".join(terms) if terms else " alone") + ".")
+    if recipe.get("z_every_layer"):
+        text += " z enters G at the bottleneck and, as constant maps, at every decoder layer."
+    else:
+        text += " z enters G once, at the bottleneck."
+    return text
+
+
 def training_text(saved: dict) -> list[str]:
     """The GAN's training as its log tells it: health warnings and D(G(z)) over the steps."""
     log = saved.get("training_log", {}).get("gan")
@@ -135,7 +154,8 @@ def render_doc(saved: dict[str, Any]) -> str:
         "",
         "One generator completes any masked part of a digit (objective inpaint, "
         "configs/mnist-inpaint.yaml): it sees z, the visible pixels and the mask, generates the "
-        "hidden pixels, and D judges (completed image, mask) pairs. The baseline is the same G "
+        "hidden pixels, and D judges (completed image, mask) pairs. "
+        + recipe_text(saved.get("recipe", {})) + " The baseline is the same G "
         "with `inpaint.adversarial=false`: z fixed at 0, no D, trained by the mean squared error "
         "of the hidden pixels, under the same CPU budget. Each model completes the first "
         f"{saved['n']} MNIST test digits, one fixed mask of each kind per digit (the same masks "
@@ -179,11 +199,15 @@ def render_doc(saved: dict[str, Any]) -> str:
           pm(ref[m]["grey"], 1, 100)] for m in masks],
     )
     lines += training_text(saved)
-    lines += ["", "Not tried within this budget (suggestions, not results): longer training, a "
-              "discriminator without batch norm or with spectral norm (`--set "
-              "discriminator.batch_norm=false --set discriminator.spectral_norm=true`), a lower "
-              "D learning rate, and a term that rewards completions for differing with z "
-              "(mode seeking, Mao et al. 2019)."]
+    untried = ["longer training", "a discriminator without batch norm or with spectral norm "
+               "(`--set discriminator.batch_norm=false --set discriminator.spectral_norm=true`)",
+               "a lower D learning rate"]
+    if not saved.get("recipe", {}).get("mode_seeking"):
+        untried.append("a term that rewards completions for differing with z (mode seeking, "
+                       "Mao et al. 2019: `--set inpaint.mode_seeking=1`)")
+    lines += ["", "Not tried within this budget (suggestions, not results): "
+              + ", ".join(untried[:-1]) + " and " + untried[-1] + ". The short probes that chose "
+              "the GAN's recipe are listed in the comment of configs/mnist-inpaint.yaml."]
     lines += ["", "## Pictures", "",
               "Each row: the masked test digit (hidden pixels grey), 6 completions from different "
               "z, the original (`gankit viz inpaint RUN --mask KIND`).", ""]

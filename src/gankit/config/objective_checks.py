@@ -203,6 +203,11 @@ def check_inpaint(cfg: Config) -> None:
     if len(p.box_size) != 2 or not 1 <= p.box_size[0] <= p.box_size[1]:
         raise GankitError(f"inpaint.box_size = {p.box_size} must be [min, max] with "
                           "1 <= min <= max (box sides in pixels), e.g. [8, 16]")
+    for key in ("mode_seeking", "reconstruction"):
+        value = getattr(p, key)
+        if not (math.isfinite(value) and value >= 0):
+            raise GankitError(f"inpaint.{key} = {value} must be a number >= 0 (the weight of G's "
+                              "extra term; 0 leaves it out)")
     if cfg.train.eval_every and "all" not in p.masks:
         raise GankitError("train.eval_every scores unconditional samples, which objective inpaint "
                           "draws only when inpaint.masks includes all; set train.eval_every=0 "

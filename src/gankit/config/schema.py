@@ -182,6 +182,13 @@ class InpaintConfig:
     masks: list[str] = field(default_factory=lambda: ["half", "quarter", "box"])  # drawn uniformly
     box_size: list[int] = field(default_factory=lambda: [8, 16])  # box sides: min, max (pixels)
     adversarial: bool = True  # false: a deterministic completion net trained with L2 (no z, no D)
+    # G's extra terms (0 keeps the plain GAN; the L2 net, adversarial: false, has neither, so
+    # `--set inpaint.adversarial=false` on a GAN config is its baseline): mode seeking (Mao et al.
+    # 2019) rewards two completions of one input for differing with z; reconstruction is the
+    # weight of an L1 term on the hidden pixels (pix2pix's L1 + adversarial) that keeps the class.
+    mode_seeking: float = 0.0
+    reconstruction: float = 0.0
+    z_every_layer: bool = False  # z also enters every decoder layer as constant maps
 
 
 @dataclass

@@ -34,12 +34,17 @@ class InpaintGenerator(nn.Module):
     """complete(z, x, mask): x with its hidden pixels (mask == 1) generated from z and the rest."""
 
     def __init__(self, z_dim: int, channels: int, size: tuple[int, int], base: int = 32,
-                 deterministic: bool = False, unconditional: bool = True):
+                 deterministic: bool = False, unconditional: bool = True,
+                 z_every_layer: bool = False):
         super().__init__()
         self.unconditional = unconditional  # trained with the mask `all`: forward(z) samples
         height, width = size
         _check_size(height, width)
         self.z_dim, self.deterministic = z_dim, deterministic
+        # z concatenated once, at the bottleneck, is easily ignored (pix2pix's observation);
+        # with z_every_layer each decoder layer also sees z as constant maps.
+        self.z_every_layer = z_every_layer
+        zc = z_dim if z_every_layer else 0
         self.map_shape = (4 * base, height // 4, width // 4)
         flat = 4 * base * (height // 4) * (width // 4)
         self.enc1 = nn.Conv2d(channels + 1, base, 3, padding=1)
@@ -47,9 +52,9 @@ class InpaintGenerator(nn.Module):
         self.enc3 = nn.Conv2d(2 * base, 4 * base, 4, stride=2, padding=1)
         self.squeeze = nn.Linear(flat, BOTTLENECK)
         self.expand = nn.Linear(BOTTLENECK + z_dim, flat)
-        self.dec3 = nn.ConvTranspose2d(8 * base, 2 * base, 4, stride=2, padding=1)
-        self.dec2 = nn.ConvTranspose2d(4 * base, base, 4, stride=2, padding=1)
-        self.out = nn.Conv2d(2 * base, channels, 3, padding=1)
+        self.dec3 = nn.ConvTranspose2d(8 * base + zc, 2 * base, 4, stride=2, padding=1)
+        self.dec2 = nn.ConvTranspose2d(4 * base + zc, base, 4, stride=2, padding=1)
+        self.out = nn.Conv2d(2 * base + zc, channels, 3, padding=1)
 
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n latent vectors ~ N(0, I), drawn on the CPU and moved to this network's device."""
@@ -65,9 +70,15 @@ class InpaintGenerator(nn.Module):
         e3 = F.leaky_relu(self.enc3(e2), 0.2)
         code = F.leaky_relu(self.squeeze(e3.flatten(1)), 0.2)
         h = F.relu(self.expand(torch.cat([code, z], 1))).view(-1, *self.map_shape)
-        d3 = F.relu(self.dec3(torch.cat([h, e3], 1)))
-        d2 = F.relu(self.dec2(torch.cat([d3, e2], 1)))
-        return torch.sigmoid(self.out(torch.cat([d2, e1], 1)))
+        d3 = F.relu(self.dec3(self._with_z(torch.cat([h, e3], 1), z)))
+        d2 = F.relu(self.dec2(self._with_z(torch.cat([d3, e2], 1), z)))
+        return torch.sigmoid(self.out(self._with_z(torch.cat([d2, e1], 1), z)))
+
+    def _with_z(self, h: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """h, and with z_every_layer z broadcast to h's height and width beside it."""
+        if not self.z_every_layer:
+            return h
+        return torch.cat([h, z[:, :, None, None].expand(-1, -1, *h.shape[2:])], 1)
 
     def complete(self, z: torch.Tensor, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """x's visible pixels as they are, its hidden ones (mask == 1) generated.
@@ -119,7 +130,8 @@ def build_inpaint_generator(cfg: Config, data_shape: tuple[int, ...]) -> Inpaint
     g = cfg.generator
     return InpaintGenerator(g.z_dim, data_shape[0], tuple(data_shape[1:]), g.base,
                             deterministic=not cfg.inpaint.adversarial,
-                            unconditional="all" in cfg.inpaint.masks)
+                            unconditional="all" in cfg.inpaint.masks,
+                            z_every_layer=cfg.inpaint.z_every_layer)
 
 
 def build_inpaint_discriminator(cfg: Config, data_shape: tuple[int, ...]) -> InpaintDiscriminator:

@@ -30,6 +30,7 @@ from gankit.train.objective import (
 from gankit.train.speedups import prepare_net
 from gankit.train.steps import (
     discriminator_step,
+    frozen,
     generator_step,
     grad_norm,
     make_optimizer,
@@ -43,6 +44,24 @@ def hidden_l2(completed: torch.Tensor, real: torch.Tensor, mask: torch.Tensor) -
     """Mean squared error over the hidden pixels (mask == 1) of the batch."""
     hidden = mask.expand_as(real)
     return ((completed - real) ** 2 * hidden).sum() / hidden.sum().clamp_min(1.0)
+
+
+def hidden_l1(completed: torch.Tensor, real: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error over the hidden pixels (mask == 1) of the batch."""
+    hidden = mask.expand_as(real)
+    return ((completed - real).abs() * hidden).sum() / hidden.sum().clamp_min(1.0)
+
+
+MS_EPS = 1e-5  # keeps the mode-seeking term finite when two completions are equal
+
+
+def mode_seeking(a: torch.Tensor, b: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor,
+                 eps: float = MS_EPS) -> torch.Tensor:
+    """Mao et al. 2019's mode-seeking term to minimise: 1 / (ratio + eps), ratio =
+    mean|a - b| / mean|z1 - z2| for a = G(c, z1), b = G(c, z2) of the same conditions c
+    (means over the whole batch, as the paper's code takes them)."""
+    ratio = (a - b).abs().mean() / (z1 - z2).abs().mean()
+    return 1.0 / (ratio + eps)
 
 
 class InpaintObjective(Objective):
@@ -111,6 +130,9 @@ class InpaintObjective(Objective):
         set_schedule(self.opt_g, self.g_opt_cfg, clock.g_steps, clock.epoch)
         x = batch[0]
         mask, z = self.masks(len(x)), self.G.sample_z(len(x))
+        p = self.cfg.inpaint
+        if self.adversarial and (p.mode_seeking or p.reconstruction):
+            return self._regularised_g_step(x)
         if self.adversarial:
             return generator_step(self._completer(x), self.D, self.opt_g, self.loss, z, mask)
         loss = hidden_l2(self.G.complete(z, x, mask), x, mask)
@@ -118,6 +140,36 @@ class InpaintObjective(Objective):
         loss.backward()
         self.opt_g.step()
         return {"g_loss": loss.detach()}
+
+    def _regularised_g_step(self, x: torch.Tensor) -> Stats:
+        """G's adversarial loss plus the weighted mode-seeking and hidden-L1 terms. With mode
+        seeking, the first half of the batch is completed twice, with z1 and with z2 (same
+        masks): as many completions as the plain step makes, so a step costs the same."""
+        p = self.cfg.inpaint
+        half = len(x) // 2 if p.mode_seeking else len(x)
+        mask = self.masks(half)
+        z = self.G.sample_z(2 * half if p.mode_seeking else half)
+        if p.mode_seeking:
+            x, mask = torch.cat([x[:half], x[:half]]), torch.cat([mask, mask])
+        with frozen(self.D):
+            fake = self.G.complete(z, x, mask)
+            fake_logits = self.D(fake, mask)
+            g_loss = self.loss.g_loss(fake_logits)
+            stats: Stats = {"g_adv_loss": g_loss.detach()}
+            if p.mode_seeking:
+                # over the hidden pixels only, what G generates (the visible ones are equal)
+                hidden = mask[:half].expand_as(fake[:half]) > 0
+                ms = mode_seeking(fake[:half][hidden], fake[half:][hidden], z[:half], z[half:])
+                g_loss = g_loss + p.mode_seeking * ms
+                stats["g_ms_loss"] = ms.detach()
+            if p.reconstruction:
+                l1 = hidden_l1(fake, x, mask)
+                g_loss = g_loss + p.reconstruction * l1
+                stats["g_l1_loss"] = l1.detach()
+            self.opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+        self.opt_g.step()
+        return {"g_loss": g_loss.detach(), "fake_logits_g": fake_logits.detach(), **stats}
 
     # --- what hooks see -------------------------------------------------------------------------
     def train_mode(self) -> None:
