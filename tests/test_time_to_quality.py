@@ -74,3 +74,21 @@ def test_doc_rows_come_from_the_curves():
     assert math.isclose(rows[50.0]["reference"]["minutes"], 1.5)
     doc = r.render_doc(results, "p.png")
     assert "DCGAN classifier FD 20 (reference loop)" in doc and "**not met**" in doc
+
+
+def test_reference_loop_samples_are_seeded_batched_and_leave_g_training():
+    import torch
+
+    from conftest import tiny_config
+    from gankit.bench.reference import ReferenceLoop
+    from gankit.data.dataset import load_training_data
+
+    cfg = tiny_config()
+    data = load_training_data(cfg.data, cfg.seed)
+    loop = ReferenceLoop(cfg, data, torch.device("cpu"))
+    loop.iteration()
+    a = loop.samples(7, torch.Generator().manual_seed(3), batch_size=3)
+    b = loop.samples(7, torch.Generator().manual_seed(3))
+    assert a.shape == (7, *data.shape)
+    assert torch.allclose(a, b) and loop.G.training
+    assert not torch.allclose(a, loop.samples(7, torch.Generator().manual_seed(4)))
