@@ -48,6 +48,9 @@ class Clock:
     `excluded()` blocks (evaluation). Wall time of everything is kept beside it."""
 
     def __init__(self) -> None:
+        self.restart()
+
+    def restart(self) -> None:
         self.cpu0 = time.process_time()
         self.wall0 = time.perf_counter()
         self.excluded_cpu = 0.0
@@ -136,7 +139,7 @@ def run_gankit(cfg: Config, data: TrainingData, marks: list[float], metrics: tup
             lambda: holder["t"].progress.g_steps)
         trainer = Trainer(cfg, Path(tmp) / "run", data=data, hooks=[CheckpointHook(points)])
         holder["t"] = trainer
-        clock.__init__()  # the clock starts with training, not with the set-up
+        clock.restart()  # the clock starts with training, not with the set-up
         trainer.run()
         return points.curve, clock, trainer.progress.g_steps
 

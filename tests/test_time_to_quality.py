@@ -62,16 +62,16 @@ def test_doc_rows_come_from_the_curves():
                 "epochs": 0.1, "images_per_cpu_s": 5.0, "eval_cpu_min": 0.1,
                 "curve": [{"cpu_min": t, "g_steps": 5, "fid": v} for t, v in values]}
 
-    results = {"runs": {"dcgan": {"gankit": run([(1.0, 60.0), (2.0, 15.0)]),
-                                  "reference": run([(1.0, 70.0), (2.0, 30.0)])}},
+    results = {"runs": {"dcgan": {"gankit": run([(1.0, 600.0), (2.0, 15.0)]),
+                                  "reference": run([(1.0, 700.0), (2.0, 30.0)])}},
                "commands": ["x"], "date": "d", "machine": "m", "load_average": "l",
                "budget_cpu_min": {"dcgan": 2.0}, "eval_every_cpu_min": 1.0, "n_eval": 100,
                "seed": 0, "differences": []}
     rows = {row["level"]: row for row in r.level_rows(results)}
-    assert rows[20.0]["gankit"]["minutes"] == pytest.approx(1.0 + 40.0 / 45.0)
+    assert rows[20.0]["gankit"]["minutes"] == pytest.approx(1.0 + 580.0 / 585.0)
     assert not rows[20.0]["reference"]["reached"] and not rows[10.0]["gankit"]["reached"]
-    assert rows[50.0]["ratio"].endswith("x")
-    assert math.isclose(rows[50.0]["reference"]["minutes"], 1.5)
+    assert rows[300.0]["ratio"].endswith("x")
+    assert math.isclose(rows[300.0]["reference"]["minutes"], 1.0 + 400.0 / 670.0)
     doc = r.render_doc(results, "p.png")
     assert "DCGAN classifier FD 20 (reference loop)" in doc and "**not met**" in doc
 
