@@ -222,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         results = json.loads(json_path.read_text())
     results["commands"] = [*results.get("commands", []), command]
     results.setdefault("budget_cpu_min", {})
-    results.update(eval_every_cpu_min=args.eval_every, n_eval=args.n, seed=0,
-                   quick=args.quick, threads=args.threads)
+    results.setdefault("eval_every_cpu_min", {})
+    results.update(n_eval=args.n, seed=0, quick=args.quick, threads=args.threads)
     overrides = [f"train.threads={args.threads}", "train.epochs=100000", "train.progress=false"]
     overrides += [f"data.dir={args.data_dir}"] if args.data_dir else []
     for model in args.models:
@@ -247,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                 "images_per_cpu_s": g_steps * cfg.train.batch_size / train_cpu,
                 "eval_cpu_min": sum(p["eval_cpu_s"] for p in curve) / 60}
             results["budget_cpu_min"][model] = budgets[model]
+            results["eval_every_cpu_min"][model] = args.eval_every
             results.update(date=now(), machine=machine(args.threads), load_average=load_average())
             json_path.parent.mkdir(parents=True, exist_ok=True)
             json_path.write_text(json.dumps(results, indent=1) + "\n")  # saved after every run

@@ -65,7 +65,7 @@ def test_doc_rows_come_from_the_curves():
     results = {"runs": {"dcgan": {"gankit": run([(1.0, 600.0), (2.0, 15.0)]),
                                   "reference": run([(1.0, 700.0), (2.0, 30.0)])}},
                "commands": ["x"], "date": "d", "machine": "m", "load_average": "l",
-               "budget_cpu_min": {"dcgan": 2.0}, "eval_every_cpu_min": 1.0, "n_eval": 100,
+               "budget_cpu_min": {"dcgan": 2.0}, "eval_every_cpu_min": {"dcgan": 1.0}, "n_eval": 100,
                "seed": 0, "differences": []}
     rows = {row["level"]: row for row in r.level_rows(results)}
     assert rows[20.0]["gankit"]["minutes"] == pytest.approx(1.0 + 580.0 / 585.0)
