@@ -166,6 +166,12 @@ def render_doc(results: dict[str, Any], png_name: str, rendered_by: str | None =
         ["model", "metric", "level", "gankit CPU min", "reference CPU min", "reference / gankit"],
         [[r["label"], r["metric_label"], f"{r['level']:g}" + ("" if r["asked"] else " (extra)"),
           minutes_text(r["gankit"]), minutes_text(r["reference"]), r["ratio"]] for r in rows])
+    absent = [f"{label} ({', '.join(LOOPS[loop] for loop in LOOPS if loop not in runs)})"
+              for m, (_, label, _) in MODELS.items()
+              if len(runs := results["runs"].get(m, {})) < len(LOOPS)]
+    if absent:
+        lines += ["", "Not run (no time for it on this machine in this session): "
+                  + "; ".join(absent) + ". Their levels are not in the table."]
     asked = [r for r in rows if r["asked"]]
     missed = [f"{r['label']} {r['metric_label']} {r['level']:g} ({LOOPS[loop]})"
               for r in asked for loop in LOOPS if not r[loop]["reached"]]

@@ -74,6 +74,7 @@ def test_doc_rows_come_from_the_curves():
     assert math.isclose(rows[300.0]["reference"]["minutes"], 1.0 + 400.0 / 670.0)
     doc = r.render_doc(results, "p.png")
     assert "DCGAN classifier FD 20 (reference loop)" in doc and "**not met**" in doc
+    assert "Not run (no time for it on this machine in this session): paper MLP" in doc
 
 
 def test_reference_loop_samples_are_seeded_batched_and_leave_g_training():
