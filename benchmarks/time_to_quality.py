@@ -1,6 +1,6 @@
 """Time to quality: training CPU minutes to fixed quality levels, gankit against the reference loop.
 
-    python benchmarks/time_to_quality.py --budget 7 --eval-every 1    # ~35 CPU min on 1 thread
+    python benchmarks/time_to_quality.py                  # 8 + 8 + 6 + 6 CPU min, ~35 in all
     python benchmarks/time_to_quality.py --quick                      # smoke test, ~1 CPU min
     python benchmarks/time_to_quality.py --render-only                # the doc from the JSON
 
@@ -193,8 +193,8 @@ def differences(cfg_mlp: Config | None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--budget", type=float, default=7.0, help="training CPU minutes per run")
-    ap.add_argument("--budget-dcgan", type=float, default=None, help="default: --budget")
+    ap.add_argument("--budget", type=float, default=8.0, help="training CPU minutes per run")
+    ap.add_argument("--budget-dcgan", type=float, default=6.0, help="the same, for the DCGAN")
     ap.add_argument("--eval-every", type=float, default=1.0, help="CPU minutes between scores")
     ap.add_argument("--n", type=int, default=10_000, help="samples per evaluation")
     ap.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
@@ -212,11 +212,16 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/time_to_quality.py " + shlex.join(sys.argv[1:] if argv is None
                                                                    else argv)
     if args.render_only:
+        if not json_path.exists():
+            ap.error(f"--render-only: {json_path} does not exist; run the benchmark first")
         results = json.loads(json_path.read_text())
         return write(results, out, rendered_by=command)
     if args.quick:
         args.budget, args.budget_dcgan, args.eval_every, args.n = 0.1, 0.1, 0.05, 600
-    budgets = {"mlp": args.budget, "dcgan": args.budget_dcgan or args.budget}
+    budgets = {"mlp": args.budget, "dcgan": args.budget_dcgan}
+    if not 0 < args.eval_every <= min(budgets[m] for m in args.models):
+        ap.error(f"--eval-every {args.eval_every:g} must be > 0 and at most the budget of "
+                 f"every model run ({', '.join(f'{m} {budgets[m]:g}' for m in args.models)})")
     results: dict[str, Any] = {"runs": {}, "commands": []}
     if args.keep and json_path.exists():
         results = json.loads(json_path.read_text())
