@@ -75,6 +75,11 @@ def test_doc_rows_come_from_the_curves():
     doc = r.render_doc(results, "p.png")
     assert "DCGAN classifier FD 20 (reference loop)" in doc and "**not met**" in doc
     assert "Not run (no time for it on this machine in this session): paper MLP" in doc
+    del results["runs"]["dcgan"]["reference"]  # one loop only: its rows stay, the goal is not met
+    rows = r.level_rows(results)
+    assert rows and all(row["reference"] is None and row["ratio"] == "-" for row in rows)
+    doc = r.render_doc(results, "p.png")
+    assert "| not run | - |" in doc and "**not met**" in doc and "DCGAN (reference loop)" in doc
 
 
 def test_reference_loop_samples_are_seeded_batched_and_leave_g_training():
