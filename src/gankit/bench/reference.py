@@ -75,3 +75,21 @@ class ReferenceLoop:
     def run(self, iterations: int) -> None:
         for _ in range(iterations):
             self.iteration()
+
+    @torch.no_grad()
+    def samples(self, n: int, generator: torch.Generator, batch_size: int = 1000) -> torch.Tensor:
+        """n images of G in eval mode (on the CPU), from z ~ N(0, I) as `iteration` trains it
+        (not the config's z_dist), drawn from `generator`; class labels cycle 0..n_classes-1
+        when conditional. For scoring the loop's G (benchmarks/time_to_quality.py)."""
+        self.G.eval()
+        out = []
+        try:
+            for start in range(0, n, batch_size):
+                m = min(batch_size, n - start)
+                z = torch.randn(m, self.G.z_dim, generator=generator).to(self.device)
+                y = (torch.arange(start, start + m, device=self.device) % self.n_classes
+                     if self.conditional else None)
+                out.append(self.G(z, y).cpu())
+        finally:
+            self.G.train()
+        return torch.cat(out)

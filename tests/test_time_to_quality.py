@@ -1,0 +1,100 @@
+"""benchmarks/time_to_quality.py's level logic: when a curve first reaches a level (interpolated
+between evaluations), "not reached" otherwise, and the ratio of the two loops' minutes."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import sys
+
+import pytest
+
+from conftest import REPO
+
+
+def _report():
+    if str(REPO / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(REPO / "benchmarks"))  # the scripts import `common` by name
+    return importlib.import_module("time_to_quality_report")
+
+
+def test_crossing_interpolates_between_the_evaluations_around_the_level():
+    r = _report()
+    parzen = [(1.0, 80.0), (2.0, 140.0), (3.0, 160.0), (4.0, 155.0)]
+    c = r.crossing(parzen, 150.0, higher_is_better=True)
+    assert c["reached"] and not c["upper_bound"]
+    assert c["minutes"] == pytest.approx(2.5)  # 140 -> 160 between minutes 2 and 3
+    fd = [(1.0, 100.0), (2.0, 40.0), (3.0, 19.0), (4.0, 25.0)]
+    c = r.crossing(fd, 20.0, higher_is_better=False)  # the first time FD is at or below 20
+    assert c["minutes"] == pytest.approx(2.0 + 20.0 / 21.0)
+    assert r.crossing(fd, 100.0, higher_is_better=False)["upper_bound"]  # met at once: a bound
+
+
+def test_a_level_never_met_is_not_reached_within_the_last_evaluation():
+    r = _report()
+    curve = [(1.0, 80.0), (2.0, float("nan")), (3.5, 149.9)]
+    c = r.crossing(curve, 150.0, higher_is_better=True)
+    assert not c["reached"] and c["minutes"] is None and c["within"] == 3.5
+    assert r.minutes_text(c) == "not reached within 3.5"
+    # A non-finite value before the crossing gives no interpolation: the crossing's time, a bound.
+    c = r.crossing([(1.0, float("nan")), (2.0, 151.0)], 150.0, higher_is_better=True)
+    assert c["reached"] and c["upper_bound"] and c["minutes"] == 2.0
+    assert r.minutes_text(c) == "≤ 2.00"
+    assert not r.crossing([], 150.0, True)["reached"]
+
+
+def test_ratio_is_reference_over_gankit_and_a_bound_when_one_side_missed():
+    r = _report()
+    g = r.crossing([(1.0, 100.0), (2.0, 200.0)], 150.0, True)  # 1.5
+    ref = r.crossing([(1.0, 100.0), (2.0, 120.0), (3.0, 180.0)], 150.0, True)  # 2.5
+    assert r.ratio_text(g, ref) == f"{2.5 / 1.5:.2f}x"
+    missed = r.crossing([(1.0, 100.0), (3.0, 120.0)], 150.0, True)
+    assert r.ratio_text(g, missed) == f"> {3.0 / 1.5:.2f}x (reference not there)"
+    assert r.ratio_text(missed, ref) == f"< {2.5 / 3.0:.2f}x (gankit not there)"
+    assert r.ratio_text(missed, missed) == "-"
+
+
+def test_doc_rows_come_from_the_curves():
+    r = _report()
+
+    def run(values):
+        return {"config": "mnist-dcgan", "train_cpu_min": 2.0, "wall_min": 3.0, "g_steps": 10,
+                "epochs": 0.1, "images_per_cpu_s": 5.0, "eval_cpu_min": 0.1,
+                "curve": [{"cpu_min": t, "g_steps": 5, "fid": v} for t, v in values]}
+
+    results = {"runs": {"dcgan": {"gankit": run([(1.0, 600.0), (2.0, 15.0)]),
+                                  "reference": run([(1.0, 700.0), (2.0, 30.0)])}},
+               "commands": ["x"], "date": "d", "machine": "m", "load_average": "l",
+               "budget_cpu_min": {"dcgan": 2.0}, "eval_every_cpu_min": {"dcgan": 1.0}, "n_eval": 100,
+               "seed": 0, "differences": []}
+    rows = {row["level"]: row for row in r.level_rows(results)}
+    assert rows[20.0]["gankit"]["minutes"] == pytest.approx(1.0 + 580.0 / 585.0)
+    assert not rows[20.0]["reference"]["reached"] and not rows[10.0]["gankit"]["reached"]
+    assert rows[300.0]["ratio"].endswith("x")
+    assert math.isclose(rows[300.0]["reference"]["minutes"], 1.0 + 400.0 / 670.0)
+    doc = r.render_doc(results, "p.png")
+    assert "DCGAN classifier FD 20 (reference loop)" in doc and "**not met**" in doc
+    assert "Not run (no time for it on this machine in this session): paper MLP" in doc
+    del results["runs"]["dcgan"]["reference"]  # one loop only: its rows stay, the goal is not met
+    rows = r.level_rows(results)
+    assert rows and all(row["reference"] is None and row["ratio"] == "-" for row in rows)
+    doc = r.render_doc(results, "p.png")
+    assert "| not run | - |" in doc and "**not met**" in doc and "DCGAN (reference loop)" in doc
+
+
+def test_reference_loop_samples_are_seeded_batched_and_leave_g_training():
+    import torch
+
+    from conftest import tiny_config
+    from gankit.bench.reference import ReferenceLoop
+    from gankit.data.dataset import load_training_data
+
+    cfg = tiny_config()
+    data = load_training_data(cfg.data, cfg.seed)
+    loop = ReferenceLoop(cfg, data, torch.device("cpu"))
+    loop.iteration()
+    a = loop.samples(7, torch.Generator().manual_seed(3), batch_size=3)
+    b = loop.samples(7, torch.Generator().manual_seed(3))
+    assert a.shape == (7, *data.shape)
+    assert torch.allclose(a, b) and loop.G.training
+    assert not torch.allclose(a, loop.samples(7, torch.Generator().manual_seed(4)))
