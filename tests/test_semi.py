@@ -207,6 +207,8 @@ def test_the_goal_is_claimed_only_when_measured_within_its_budget():
     slow = bench.goal_text([900, 950, 1000], 10.0)
     assert slow.startswith("not run at its full budget") and "9.50 %" in slow
     assert bench.goal_text([900, 950, 1000], 200.0).startswith("not met")
+    assert "over the budget" in bench.goal_text([900, 950, 1000], 200.0)
+    assert "within the budget" in bench.goal_text([160, 170, 180], 50.0)
 
 
 def test_the_semi_doc_renders_byte_for_byte_from_its_saved_results():
