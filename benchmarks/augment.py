@@ -1,6 +1,6 @@
 """Small-data augmentation on MNIST: the DCGAN recipe on the first 1,000 training images, without
 augmentation, with DiffAugment (Zhao et al. 2020) and with ADA-style adaptive p (Karras et al.
-2020), at one small budget. Writes docs/results/augment.md (and runs/augment/augment.json).
+2020), at one small budget. Writes docs/results/augment.md and the results it is rendered from, docs/results/augment.json.
 
     python benchmarks/augment.py [--steps 600] [--images 1000] [--seeds 1] [--n 5000]
     python benchmarks/augment.py --render-only
@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args()
     runs_dir = Path(args.runs_dir)
-    saved_file = runs_dir / "augment.json"
+    saved_file = Path(args.out).with_suffix(".json")  # beside the doc: it re-renders without the runs
     if not args.render_only:
         runs_dir.mkdir(parents=True, exist_ok=True)
         rows = []
