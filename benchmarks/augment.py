@@ -35,6 +35,10 @@ VARIANTS = {  # name -> the augment: settings
     "DiffAugment (color, translation, cutout)": ["augment.kind=diffaugment"],
     # p can go from 0 to 1 in 10,000 images: the paper's 500,000 is for runs of millions.
     "ADA-style p (target 0.6, same transforms)": ["augment.kind=ada", "augment.ada_speed=10000"],
+    # One transform at a time: which of the three the DiffAugment row's outcome comes from.
+    "DiffAugment, colour only": ["augment.kind=diffaugment", "augment.policy=[color]"],
+    "DiffAugment, translation only": ["augment.kind=diffaugment", "augment.policy=[translation]"],
+    "DiffAugment, cutout only": ["augment.kind=diffaugment", "augment.policy=[cutout]"],
 }
 
 
@@ -114,22 +118,34 @@ def main() -> None:
     parser.add_argument("--runs-dir", default=str(REPO / "runs" / "augment"))
     parser.add_argument("--out", default=str(REPO / "docs/results/augment.md"))
     parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--keep", action="store_true",
+                        help="reuse the saved rows of the same protocol; train only the others")
     args = parser.parse_args()
     runs_dir = Path(args.runs_dir)
     saved_file = Path(args.out).with_suffix(".json")  # beside the doc: it re-renders without the runs
     if not args.render_only:
         runs_dir.mkdir(parents=True, exist_ok=True)
+        protocol = {"steps": args.steps, "images": args.images, "n": args.n}
+        old = json.loads(saved_file.read_text()) if args.keep and saved_file.exists() else {}
+        done = {(r["variant"], r["seed"]): r for r in old.get("rows", [])
+                if old.get("protocol") == protocol}
         rows = []
         for seed in range(args.seeds):
             for name in VARIANTS:
+                if (name, seed) in done:
+                    rows.append(done[(name, seed)])
+                    continue
                 rows.append(run_variant(name, seed, args, runs_dir))
                 print(json.dumps({k: rows[-1][k] for k in ("variant", "fid", "precision",
                                                             "recall", "final_p")}),
                       file=sys.stderr, flush=True)
-        saved = {"command": ("python benchmarks/augment.py " + " ".join(sys.argv[1:])).strip(),
+        command = ("python benchmarks/augment.py " + " ".join(sys.argv[1:])).strip()
+        if done:  # the reused rows were made by the earlier command
+            command = f"{old['command']}`, then `{command}"
+        saved = {"command": command,
                  "date": now(), "machine": f"{machine(1)}; load average at the end "
                  + load_average("other jobs shared the cores"),
-                 "protocol": {"steps": args.steps, "images": args.images, "n": args.n},
+                 "protocol": protocol,
                  "rows": rows}
         saved_file.write_text(json.dumps(saved, indent=1))
     saved = json.loads(saved_file.read_text())
