@@ -64,6 +64,13 @@ class MnistSentences:
     def state(self) -> dict[str, Any]:
         return {}
 
+    def per_row(self, n: int) -> int | None:
+        """Images per grid row: None, the grid decides (rows are not one sentence each)."""
+        return None
+
+    def run_files(self) -> dict[str, bytes]:
+        return {}
+
 
 class FolderSentences:
     def __init__(self, cfg: Config, vocabulary: list[str], grid: list[str]) -> None:

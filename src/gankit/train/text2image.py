@@ -33,7 +33,7 @@ from gankit.train.objective import (
     first_bad_parameter,
     first_bad_stat,
 )
-from gankit.train.sentences import FolderSentences, MnistSentences, sentences_for
+from gankit.train.sentences import sentences_for
 from gankit.train.steps import frozen, grad_norm, make_optimizer, set_schedule
 
 FIXED_NOISE_SEED = 12345  # offset of the per-epoch grids' noise from the run's seed
@@ -173,15 +173,11 @@ class Text2ImageObjective(Objective):
     # --- checkpoints --------------------------------------------------------------------------
     def run_files(self) -> dict[str, bytes]:
         """A captioned-folder run keeps its vocabulary and its grids' sentences readable."""
-        if isinstance(self.sentences, FolderSentences):
-            return self.sentences.run_files()
-        return {}
+        return self.sentences.run_files()
 
     def preview_grid(self, n: int) -> tuple[torch.Tensor, int | None]:
         """A captioned folder's grids: one row per grid sentence (RUN/grid-sentences.txt)."""
-        if isinstance(self.sentences, FolderSentences):
-            return self.preview(n), self.sentences.per_row(n)
-        return self.preview(n), None
+        return self.preview(n), self.sentences.per_row(n)
 
     def state_dict(self) -> dict[str, Any]:
         return {"generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
@@ -189,9 +185,8 @@ class Text2ImageObjective(Objective):
                 "opt_d": self.opt_d.state_dict(), **self.sentences.state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if not isinstance(self.sentences, MnistSentences):
-            if state.get("vocabulary") != self.sentences.vocabulary:
-                raise ValueError("the captions' vocabulary differs from the checkpoint's")
+        if state.get("vocabulary") != self.sentences.state().get("vocabulary"):
+            raise ValueError("the captions' vocabulary differs from the checkpoint's")
         self.G.load_state_dict(state["generator"])
         self.D.load_state_dict(state["discriminator"])
         self.E.load_state_dict(state["encoder"])
