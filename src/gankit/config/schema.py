@@ -175,6 +175,9 @@ class TrainConfig:
     # Convolutions with an image-sized side (<= 4 channels: G's last, D's first layer) as
     # matrix products plus fold where oneDNN is slow there; float32 rounding only
     gemm_image_convs: bool = False
+    # objective gan, an MLP D without minibatch std or spectral norm: D scores the real and
+    # the fake minibatch in one pass; rounding, and which dropout mask each sample gets
+    joint_d_pass: bool = False
 
 
 # Hidden regions of objective inpaint (data/masks.py): half (top, bottom, left or right), quarter

@@ -118,7 +118,8 @@ class GANObjective(Objective):
         # Labels reach the networks only in conditional runs; the nets refuse unexpected labels.
         y_real = batch[1] if self.conditional else None
         return self.augment.after_d_step(discriminator_step(  # ADA counts D's real outputs
-            self.G, self.D_step, self.opt_d, self.loss, batch[0], y_real, z, y_fake))
+            self.G, self.D_step, self.opt_d, self.loss, batch[0], y_real, z, y_fake,
+            self.cfg.train.joint_d_pass))
 
     def g_update(self, clock: Clock, batch: Batch) -> Stats:
         set_schedule(self.opt_g, self.g_opt_cfg, clock.g_steps, clock.epoch)

@@ -41,9 +41,21 @@ def grad_norm(net: nn.Module) -> float:
 
 
 def discriminator_loss(D: nn.Module, loss: Loss, real: torch.Tensor, y_real: Labels,
-                       fake: torch.Tensor, y_fake: Labels) -> tuple[torch.Tensor, ...]:
-    """D's loss (with the loss's own penalty, if any) and the logits it came from."""
-    real_logits, fake_logits = D(real, y_real), D(fake, y_fake)
+                       fake: torch.Tensor, y_fake: Labels,
+                       joint: bool = False) -> tuple[torch.Tensor, ...]:
+    """D's loss (with the loss's own penalty, if any) and the logits it came from.
+
+    `joint` (train.joint_d_pass): one pass of D over the real and the fake minibatch stacked,
+    for a D that treats each sample alone; the weight gradients then come from one matrix
+    product each instead of two summed.
+    """
+    if joint:
+        y = None if y_real is None else torch.cat([y_real, y_fake])
+        logits = D(torch.cat([real, fake.to(real.dtype)]), y)
+        n_real = len(logits) * len(real) // (len(real) + len(fake))  # PacGAN: fewer logits
+        real_logits, fake_logits = logits[:n_real], logits[n_real:]
+    else:
+        real_logits, fake_logits = D(real, y_real), D(fake, y_fake)
     # A conditional WGAN-GP scores its interpolates under the real minibatch's labels (the
     # fake half of each interpolate was drawn for another label): a choice, stated; the
     # penalty only needs D's gradient norm near the data, and it is taken there.
@@ -52,11 +64,13 @@ def discriminator_loss(D: nn.Module, loss: Loss, real: torch.Tensor, y_real: Lab
 
 
 def discriminator_step(G: nn.Module, D: nn.Module, opt_d: Optimizer, loss: Loss,
-                       real: torch.Tensor, y_real: Labels, z: torch.Tensor, y_fake: Labels) -> Stats:
+                       real: torch.Tensor, y_real: Labels, z: torch.Tensor, y_fake: Labels,
+                       joint: bool = False) -> Stats:
     """One update of D on a real and a generated minibatch; G is not touched."""
     with torch.no_grad():
         fake = G(z, y_fake)
-    total, real_logits, fake_logits = discriminator_loss(D, loss, real, y_real, fake, y_fake)
+    total, real_logits, fake_logits = discriminator_loss(D, loss, real, y_real, fake, y_fake,
+                                                         joint)
     opt_d.zero_grad(set_to_none=True)
     total.backward()
     opt_d.step()
