@@ -33,19 +33,30 @@ from gankit.config import load_config
 ROOT = Path(__file__).resolve().parents[1]
 FP32 = ["train.fused_optim=true"]  # options that change results by float32 rounding only
 CONV_FP32 = ["train.channels_last=true", *FP32]
+GEMM = ["train.gemm_image_convs=true"]  # float32 rounding only, too
+# Other dropout masks (same distribution, other stream; the ring has no dropout): not the
+# default results, so the goal check names the best variant without them as well.
+MLP = ["train.joint_d_pass=true", "train.fast_dropout=true"]
 BF16 = ["train.amp=bf16"]
 ONE = ["train.threads=1"]
 # (config, [(variant, overrides)]): "as shipped" first; "x shipped" divides by it.
 PLAN: list[tuple[str, list[tuple[str, list[str]]]]] = [
     ("mnist-paper", [("as shipped (2 threads)", []), ("1 thread", ONE),
                      ("1 thread, fused_optim", ONE + FP32),
+                     ("1 thread, fused_optim, joint_d_pass, fast_dropout", ONE + FP32 + MLP),
                      ("1 thread, fused_optim, amp=bf16", ONE + FP32 + BF16)]),
     ("mnist-dcgan", [("as shipped", []), ("channels_last, fused_optim", CONV_FP32),
-                     ("channels_last, fused_optim, amp=bf16", CONV_FP32 + BF16)]),
+                     ("channels_last, fused_optim, gemm_image_convs", CONV_FP32 + GEMM),
+                     ("channels_last, fused_optim, gemm_image_convs, amp=bf16",
+                      CONV_FP32 + GEMM + BF16)]),
     ("mnist-cdcgan", [("as shipped", []), ("channels_last, fused_optim", CONV_FP32),
-                      ("channels_last, fused_optim, amp=bf16", CONV_FP32 + BF16)]),
-    ("ring8", [("as shipped", []), ("fused_optim", FP32)]),
+                      ("channels_last, fused_optim, gemm_image_convs", CONV_FP32 + GEMM),
+                      ("channels_last, fused_optim, gemm_image_convs, amp=bf16",
+                       CONV_FP32 + GEMM + BF16)]),
+    ("ring8", [("as shipped", []), ("fused_optim", FP32),
+               ("fused_optim, joint_d_pass", FP32 + MLP[:1])]),
 ]
+OTHER_MASKS = ("fast_dropout", "joint_d_pass")  # variants whose dropout masks differ
 GOALS = {"mlp_gemm_limit": 0.90, "dcgan_speedup": 1.5, "feature_eval_s": 10.0, "parzen_s": 5.0}
 
 
@@ -121,7 +132,8 @@ def reference_text(fast: dict[str, Any], shipped: dict[str, Any]) -> str:
               f"{check.margin:.2f}" if se is not None
               else "no per-round spread saved with these results: no margin")
     return (f"{'**met**' if check.met else '**not met**'} with the float32 options "
-            f"({ratio:.2f}x, {spread}), as shipped {shipped['speedup_vs_reference']:.2f}x")
+            f"({fast['variant']}: {ratio:.2f}x, {spread}), as shipped "
+            f"{shipped['speedup_vs_reference']:.2f}x")
 
 
 def goal_lines(results: dict[str, list[dict[str, Any]]], ev: dict[str, Any]) -> list[str]:
@@ -131,23 +143,32 @@ def goal_lines(results: dict[str, list[dict[str, Any]]], ev: dict[str, Any]) -> 
 
     lines = []
     if "mnist-paper" in results:
-        paper = results["mnist-paper"]
-        best = max((r for r in paper if "bf16" not in r["variant"]),
+        paper = [r for r in results["mnist-paper"] if "bf16" not in r["variant"]]
+        best = max(paper, key=lambda r: r["gemm_limit_ratio"])
+        same = max((r for r in paper if not any(k in r["variant"] for k in OTHER_MASKS)),
                    key=lambda r: r["gemm_limit_ratio"])
+        masks = ("; its dropout masks are other draws of the same distribution, so its results "
+                 "are not the default's; best with the default masks "
+                 f"({same['variant']}) {same['gemm_limit_ratio']:.0%}"
+                 if best is not same else "")
         lines.append(
             f"- paper MLP step at >= 90 % of its GEMM limit: "
             f"{verdict(best['gemm_limit_ratio'] >= GOALS['mlp_gemm_limit'])} — best float32 "
-            f"variant ({best['variant']}) {best['gemm_limit_ratio']:.0%}, as shipped "
+            f"variant ({best['variant']}) {best['gemm_limit_ratio']:.0%}{masks}; as shipped "
             f"{paper[0]['gemm_limit_ratio']:.0%} (issue 15 measured 57–62 % before this work)")
     for name in ("mnist-dcgan", "mnist-cdcgan"):
         if name not in results:
             continue
-        shipped, fast, bf16 = results[name][:3]
+        shipped = results[name][0]
+        fast = max((r for r in results[name][1:] if "bf16" not in r["variant"]),
+                   key=lambda r: r["same_rounds"]["speedup"])
+        bf16 = max((r for r in results[name] if "bf16" in r["variant"]),
+                   key=lambda r: r["same_rounds"]["speedup"])
         f_up, b_up = fast["same_rounds"]["speedup"], bf16["same_rounds"]["speedup"]
         lines.append(
             f"- {name} >= 1.5x the shipped images/s: float32 options "
-            f"{verdict(f_up >= GOALS['dcgan_speedup'])} ({f_up:.2f}x); with bf16 autocast "
-            f"{verdict(b_up >= GOALS['dcgan_speedup'])} ({b_up:.2f}x)")
+            f"{verdict(f_up >= GOALS['dcgan_speedup'])} ({f_up:.2f}x, {fast['variant']}); with "
+            f"bf16 autocast {verdict(b_up >= GOALS['dcgan_speedup'])} ({b_up:.2f}x)")
         lines.append(f"- {name} ahead of the reference loop: " + reference_text(fast, shipped))
     feat, parzen = ev["features"]["median_s"], ev["parzen"]["median_s"]
     lines.append(f"- 10,000-sample FD/KID/PR/DC in under 10 s: "
