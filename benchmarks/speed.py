@@ -261,13 +261,47 @@ NOTES = """
   minutes on these 2 cores, longer than the rest of the benchmark. `--compile` adds it to every
   config. While building this it gained less on the DCGAN than channels-last and nothing on top
   of it, and lost on the paper MLP; on a GPU it is worth trying (benchmarks/gpu.sh).
-- The paper MLP's maxout layers now take amax's exact gradient by a faster path (no tie: g times
-  the winner mask; the bit-identity goldens pass). The largest single part of what remains
-  between the MLP step and its GEMM limit is dropout: PyTorch draws each Bernoulli mask on the
-  CPU one element at a time from the Mersenne Twister, and any faster generator would change
-  the masks, i.e. the results (drawing the same stream with numpy's MT19937 was not faster).
-  The rest is element-wise work, the sums of D's weight gradients from its real and fake
-  passes, and the optimiser.
+- `train.gemm_image_convs` (train/fastops.py): oneDNN runs a transposed convolution with one
+  output channel (the DCGAN generator's image layer) and the input gradient of a convolution
+  with one input channel (the discriminator's first layer) several times slower than its other
+  layers. With the option, those run as one matrix product onto the k x k patches and a `fold`
+  that adds the patches up (the first layer's forward pass and weight gradient stay oneDNN's:
+  the unfold that a matrix-product form needs there costs more than it saves). The same sums
+  in another order: float32 rounding only, also in WGAN-GP's second-order gradients
+  (tests/test_fastops.py). Matrix-product forms of the wide layers were 3-5x slower than oneDNN.
+- The paper MLP's maxout layers take amax's exact gradient by a faster path (no tie: g times
+  the winner mask, the mask written as floats by `>=`, which is faster than `==` to a bool mask
+  that the product then converts; the bit-identity goldens pass).
+- `train.fast_dropout` (train/fastops.py): PyTorch's CPU dropout draws each mask element with
+  `bernoulli_`, one double-precision draw at a time from the Mersenne Twister; `torch.rand(...)
+  < keep` draws the same distribution (keep probability exact to 2^-24) from the same global
+  generator about four times faster. Seeded runs repeat and resumed runs continue bit for bit
+  (the checkpoint saves that generator; tests/test_fastops.py), but the masks are other draws,
+  so the results are not the default's, as bf16 rounding makes them not the default's: an
+  option to choose knowingly. (numpy's PCG64 gives bits faster still, but outside the
+  generator that checkpoints save.)
+- `train.joint_d_pass` (objective gan with an MLP D, no minibatch std or spectral norm): D
+  scores the real and the generated minibatch as one stacked minibatch, so each of D's weight
+  gradients is one matrix product over both instead of two products and a sum, and D's
+  element-wise layers run once on twice the rows. Without dropout this is float32 rounding
+  (tests/test_fastops.py); with dropout each sample gets another mask (the draws come in
+  another order), so, like fast_dropout, it changes the stream, not the distribution. It
+  makes the iteration faster but can lower the GEMM-limit ratio: the limit replays the larger
+  products, which run closer to the peak.
+- What remains between the paper MLP step and its GEMM limit is spread thin: the masks
+  (fewer with fast_dropout, not free), maxout's amax and winner mask over a 5-wide inner
+  dimension, the optimiser's pass over 3.7 million parameters, a few hundred operator calls
+  of Python and dispatcher per iteration, and the minibatch gather. A transposed
+  (pieces, units) layout for maxout was no faster (the copy costs what the faster reductions
+  save); torch.compile would fuse the element-wise work but costs minutes of compilation here.
+- mnist-cdcgan counts more FLOPs per iteration than the reference loop because of Algorithm 1,
+  not extra work in gankit's nets (the two loops run the same networks): gankit draws new noise
+  for G's update, so G runs forward twice per iteration (once without a graph for D's update),
+  where the reference reuses one G(z) but computes D's weight gradients in G's update and
+  discards them. G's forward pass has the FLOPs of D's weight gradients plus those of G's
+  projection layer: that layer is the difference. In time the extra forward pass costs more
+  than its FLOPs say, since G's image layer is one of oneDNN's slow cases; that is where
+  gemm_image_convs gains most (the reference loop runs the plain layers).
 - The tutorial-style reference loop is no slouch on these small networks: the data are
   tensors already (a DataLoader over single images costs little beside the step), and it does
   about as many FLOPs per image as gankit (it reuses one G(z) for both updates where Algorithm 1
