@@ -95,6 +95,13 @@ def test_gemm_image_convs_match_within_float_tolerance(tmp_path, conditional):
             _compare(plain, _train(cfg, tmp_path / f"b{i}{len(optim)}", data), atol=atol)
 
 
+def test_gemm_image_convs_under_bf16_autocast_stay_within_bf16_tolerance(tmp_path):
+    data = _images()
+    plain = _train(_dcgan(), tmp_path / "a", data)
+    both = _train(_dcgan("train.amp=bf16", "train.gemm_image_convs=true"), tmp_path / "b", data)
+    _compare(plain, both, atol=4e-3)  # as test_speedups' bf16 test: a few Adam steps of lr
+
+
 def test_joint_d_pass_matches_two_passes_within_float_tolerance(tmp_path):
     # ring8: a maxout D without dropout. Without G's batch norm: the biases before it have a
     # true gradient of zero, so theirs is rounding noise, which Adam scales up to steps of lr.

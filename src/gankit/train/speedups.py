@@ -45,7 +45,8 @@ def prepare_net(net: nn.Module, train: TrainConfig, device: torch.device) -> nn.
     """Apply the layout, precision and compilation options to a network, in place."""
     if train.channels_last:
         net.to(memory_format=torch.channels_last)
-    fastops.install(net, train.fast_dropout, train.gemm_image_convs)
+    # CPU only: cuDNN has no such slow cases, and GPUs fuse dropout already
+    fastops.install(net, train.fast_dropout, train.gemm_image_convs and device.type == "cpu")
     if train.amp != "off":
         _autocast_forward(net, device.type, AMP_DTYPES[train.amp])
     if train.compile:
