@@ -41,21 +41,9 @@ def grad_norm(net: nn.Module) -> float:
 
 
 def discriminator_loss(D: nn.Module, loss: Loss, real: torch.Tensor, y_real: Labels,
-                       fake: torch.Tensor, y_fake: Labels,
-                       joint: bool = False) -> tuple[torch.Tensor, ...]:
-    """D's loss (with the loss's own penalty, if any) and the logits it came from.
-
-    `joint` (train.joint_d_pass): one pass of D over the real and the fake minibatch stacked,
-    for a D that treats each sample alone; the weight gradients then come from one matrix
-    product each instead of two summed.
-    """
-    if joint:
-        y = None if y_real is None else torch.cat([y_real, y_fake])
-        logits = D(torch.cat([real, fake.to(real.dtype)]), y)
-        n_real = len(logits) * len(real) // (len(real) + len(fake))  # PacGAN: fewer logits
-        real_logits, fake_logits = logits[:n_real], logits[n_real:]
-    else:
-        real_logits, fake_logits = D(real, y_real), D(fake, y_fake)
+                       fake: torch.Tensor, y_fake: Labels) -> tuple[torch.Tensor, ...]:
+    """D's loss (with the loss's own penalty, if any) and the logits it came from."""
+    real_logits, fake_logits = D(real, y_real), D(fake, y_fake)
     # A conditional WGAN-GP scores its interpolates under the real minibatch's labels (the
     # fake half of each interpolate was drawn for another label): a choice, stated; the
     # penalty only needs D's gradient norm near the data, and it is taken there.
@@ -64,14 +52,34 @@ def discriminator_loss(D: nn.Module, loss: Loss, real: torch.Tensor, y_real: Lab
 
 
 def discriminator_step(G: nn.Module, D: nn.Module, opt_d: Optimizer, loss: Loss,
-                       real: torch.Tensor, y_real: Labels, z: torch.Tensor, y_fake: Labels,
-                       joint: bool = False) -> Stats:
+                       real: torch.Tensor, y_real: Labels, z: torch.Tensor, y_fake: Labels) -> Stats:
     """One update of D on a real and a generated minibatch; G is not touched."""
     with torch.no_grad():
         fake = G(z, y_fake)
-    total, real_logits, fake_logits = discriminator_loss(D, loss, real, y_real, fake, y_fake,
-                                                         joint)
+    total, real_logits, fake_logits = discriminator_loss(D, loss, real, y_real, fake, y_fake)
     opt_d.zero_grad(set_to_none=True)
+    total.backward()
+    opt_d.step()
+    loss.after_critic_step(D)
+    return {"d_loss": total.detach(), "real_logits": real_logits.detach(),
+            "fake_logits": fake_logits.detach()}
+
+
+def joint_discriminator_step(G: nn.Module, D: nn.Module, opt_d: Optimizer, loss: Loss,
+                             real: torch.Tensor, y_real: Labels, z: torch.Tensor,
+                             y_fake: Labels) -> Stats:
+    """discriminator_step with D's two passes made one (train.joint_d_pass): D scores the real
+    and the generated minibatch stacked, which a D that treats each sample alone allows (config
+    validation checks), so each weight gradient is one matrix product over both minibatches
+    instead of two products summed."""
+    with torch.no_grad():
+        fake = G(z, y_fake)
+    y = None if y_real is None else torch.cat([y_real, y_fake])
+    logits = D(torch.cat([real, fake.to(real.dtype)]), y)
+    n_real = len(logits) * len(real) // (len(real) + len(fake))  # PacGAN: fewer logits
+    real_logits, fake_logits = logits[:n_real], logits[n_real:]
+    total = loss.critic_loss(lambda x: D(x, y_real), real_logits, fake_logits, real, fake)
+    opt_d.zero_grad(set_to_none=True)  # from here on as discriminator_step
     total.backward()
     opt_d.step()
     loss.after_critic_step(D)
