@@ -48,7 +48,8 @@ def test_bench_reports_every_contract_key_with_consistent_numbers(result):
     assert result["speedup_vs_reference"] == pytest.approx(
         result["images_per_s"] / result["reference_images_per_s"])
     assert result["options"] == {"compile": False, "channels_last": False,
-                                 "fused_optim": False, "amp": "off"}
+                                 "fused_optim": False, "amp": "off", "fast_dropout": False,
+                                 "gemm_image_convs": False, "joint_d_pass": False}
     assert result["threads"] == 1 and result["device"] == "cpu"
 
 

@@ -39,7 +39,8 @@ from gankit.data.dataset import TrainingData
 from gankit.errors import GankitError
 
 # The speed options of `train:` reported beside every measurement.
-OPTION_KEYS = ("compile", "channels_last", "fused_optim", "amp")
+OPTION_KEYS = ("compile", "channels_last", "fused_optim", "amp", "fast_dropout", "gemm_image_convs",
+               "joint_d_pass")
 
 
 def machine_info(device: torch.device | None = None) -> dict[str, Any]:

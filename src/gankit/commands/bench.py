@@ -19,7 +19,8 @@ networks. Medians over the rounds; every ratio compares numbers measured in this
 --json keys (a contract; times in seconds, rates per second):
   config, update, k, batch_size     the config's name and its schedule
   options                           the speed options of train: (compile, channels_last,
-                                    fused_optim, amp) as the bench ran them
+                                    fused_optim, amp, fast_dropout, gemm_image_convs,
+                                    joint_d_pass) as the bench ran them
   device, threads, torch, machine   where it ran (machine: platform, cpu, cpu_count; gpu
                                     on CUDA)
   date, load_average                when; the 1-minute load before and after (others' jobs)

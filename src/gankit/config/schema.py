@@ -169,6 +169,15 @@ class TrainConfig:
     channels_last: bool = False  # convolutional weights and activations in NHWC layout
     fused_optim: bool = False  # one fused kernel per optimiser step (SGD: even bit-identical)
     amp: str = "off"  # bf16: matrix products and convolutions in bfloat16 (autocast)
+    # CPU dropout masks from torch.rand (4x faster than bernoulli_): same distribution and the
+    # same seeded, resumable global stream, but other masks, so other results than the default
+    fast_dropout: bool = False
+    # Convolutions with an image-sized side (<= 4 channels: G's last, D's first layer) as
+    # matrix products plus fold where oneDNN is slow there; float32 rounding only
+    gemm_image_convs: bool = False
+    # objective gan, an MLP D without minibatch std or spectral norm: D scores the real and
+    # the fake minibatch in one pass; rounding, and which dropout mask each sample gets
+    joint_d_pass: bool = False
 
 
 # Hidden regions of objective inpaint (data/masks.py): half (top, bottom, left or right), quarter

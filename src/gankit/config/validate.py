@@ -218,6 +218,7 @@ def validate(cfg: Config) -> Config:
     if cfg.data.channels not in (1, 3):
         raise GankitError(f"data.channels = {cfg.data.channels} must be 1 or 3")
     _check_data(cfg)
+    _check_joint_d_pass(cfg)
     for check in OBJECTIVE_CHECKS:
         check(cfg)
     if cfg.data.dataset == "cifar10" and (cfg.data.size, cfg.data.channels) != (32, 3):
@@ -258,3 +259,20 @@ def check_against_data(cfg: Config, data: Any) -> None:
         )
     if cfg.objective == "semi":
         check_semi_data(cfg, data)
+
+
+def _check_joint_d_pass(cfg: Config) -> None:
+    """train.joint_d_pass stacks the real and fake minibatches: only for a D that scores each
+    sample alone, and only objective gan's D step reads it."""
+    if not cfg.train.joint_d_pass:
+        return
+    d = cfg.discriminator
+    why = ("objective gan's D step is the one that reads it" if cfg.objective != "gan" else
+           "it needs an MLP D (discriminator.kind maxout or mlp)" if d.kind == "dcgan" else
+           "minibatch_std mixes the samples" if d.minibatch_std else
+           "spectral_norm's power iteration runs once per pass" if d.spectral_norm else
+           "augmentation treats the real and fake minibatches apart" if cfg.augment.kind != "none"
+           else "")
+    if why:
+        raise GankitError(f"train.joint_d_pass=true cannot be used here: {why}; set "
+                          "train.joint_d_pass=false")

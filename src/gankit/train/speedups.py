@@ -13,6 +13,9 @@ training step itself has no branches for them:
 - `compile`: torch.compile of each network's forward (and, through AOTAutograd, its backward).
   Dropout stays outside the compiled graphs: compiled code may reorder random draws, and the
   masks must be the eager ones for the results to match within float tolerance.
+- `fast_dropout`, `gemm_image_convs`: faster CPU forms of dropout and of transposed convolutions
+  with few output channels (train/fastops.py). fast_dropout draws other masks from the same
+  seeded stream, so it changes results (not their distribution); the other rounding only.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import torch
 from torch import nn
 
 from gankit.config import TrainConfig
+from gankit.train import fastops
 
 AMP_DTYPES = {"bf16": torch.bfloat16}
 COMPILE_KWARGS: dict[str, Any] = {}  # torch.compile's arguments (tests use backend="eager")
@@ -41,6 +45,8 @@ def prepare_net(net: nn.Module, train: TrainConfig, device: torch.device) -> nn.
     """Apply the layout, precision and compilation options to a network, in place."""
     if train.channels_last:
         net.to(memory_format=torch.channels_last)
+    # CPU only: cuDNN has no such slow cases, and GPUs fuse dropout already
+    fastops.install(net, train.fast_dropout, train.gemm_image_convs and device.type == "cpu")
     if train.amp != "off":
         _autocast_forward(net, device.type, AMP_DTYPES[train.amp])
     if train.compile:

@@ -65,6 +65,28 @@ def discriminator_step(G: nn.Module, D: nn.Module, opt_d: Optimizer, loss: Loss,
             "fake_logits": fake_logits.detach()}
 
 
+def joint_discriminator_step(G: nn.Module, D: nn.Module, opt_d: Optimizer, loss: Loss,
+                             real: torch.Tensor, y_real: Labels, z: torch.Tensor,
+                             y_fake: Labels) -> Stats:
+    """discriminator_step with D's two passes made one (train.joint_d_pass): D scores the real
+    and the generated minibatch stacked, which a D that treats each sample alone allows (config
+    validation checks), so each weight gradient is one matrix product over both minibatches
+    instead of two products summed."""
+    with torch.no_grad():
+        fake = G(z, y_fake)
+    y = None if y_real is None else torch.cat([y_real, y_fake])
+    logits = D(torch.cat([real, fake.to(real.dtype)]), y)
+    n_real = len(logits) * len(real) // (len(real) + len(fake))  # PacGAN: fewer logits
+    real_logits, fake_logits = logits[:n_real], logits[n_real:]
+    total = loss.critic_loss(lambda x: D(x, y_real), real_logits, fake_logits, real, fake)
+    opt_d.zero_grad(set_to_none=True)  # from here on as discriminator_step
+    total.backward()
+    opt_d.step()
+    loss.after_critic_step(D)
+    return {"d_loss": total.detach(), "real_logits": real_logits.detach(),
+            "fake_logits": fake_logits.detach()}
+
+
 def generator_step(G: nn.Module, D: nn.Module, opt_g: Optimizer, loss: Loss, z: torch.Tensor,
                    y_fake: Labels, keep: int | None = None) -> Stats:
     """One update of G through a frozen D; D's parameters get no gradient.
