@@ -38,18 +38,26 @@ def test_translation_rows_are_told_from_the_others():
     assert bench.translates("DiffAugment, colour + translation")
 
 
-def test_the_check_needs_seeds_for_a_margin_and_says_not_met_within_it():
+def test_the_check_leaves_out_the_choosing_seed_and_needs_two_others_for_a_margin():
     bench = _bench()
-    colour = "DiffAugment, colour only"
-    one = {"none": [_row("none", 0, 100.0)], colour: [_row(colour, 0, 80.0)]}
-    assert "one seed: no margin" in bench.check(one, 1000)
+    colour, cutout = "DiffAugment, colour only", "DiffAugment, cutout only"
+    one = {"none": [_row("none", 0, 100.0)], colour: [_row(colour, 0, 80.0)],
+           cutout: [_row(cutout, 0, 90.0)]}
+    assert bench.chosen(one) == colour
+    assert "seed 0 (seed 0 chose it among 2 augmented rows, which favours it)" in \
+        bench.check(one, 1000, colour, True)
     close = {"none": [_row("none", s, f) for s, f in enumerate((100, 90, 110))],
              colour: [_row(colour, s, f) for s, f in enumerate((95, 85, 105))]}
-    assert "not met" in bench.check(close, 1000)
+    assert "not met" in bench.check(close, 5000, colour, False)
     far = {"none": [_row("none", s, f) for s, f in enumerate((100, 99, 101))],
            colour: [_row(colour, s, f) for s, f in enumerate((50, 49, 51))]}
-    assert bench.check(far, 1000).split(": ", 2)[2].startswith("met")
-    assert "not run" in bench.check({}, 5000)
+    assert ": met: 50.0" in bench.check(far, 5000, colour, False)
+    # Seed 0 chose the row: without it 49 and 51 against 99 and 101, still met, on seeds 1, 2.
+    assert "on seeds 1, 2 (seed 0 chose" in bench.check(far, 1000, colour, True)
+    lucky = {"none": [_row("none", s, f) for s, f in enumerate((100, 99, 101))],
+             colour: [_row(colour, s, f) for s, f in enumerate((10, 99, 101))]}
+    assert "not met" in bench.check(lucky, 1000, colour, True)  # seed 0's luck is left out
+    assert "not run" in bench.check({}, 5000, colour, False)
 
 
 def test_the_collapse_paragraph_names_the_translation_rows_from_their_numbers():
