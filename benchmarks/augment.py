@@ -190,7 +190,8 @@ def render(saved: dict) -> str:
         *header("Small-data augmentation on MNIST (DiffAugment, ADA-style p)",
                 saved["commands"], saved["date"], saved["machine"], style="lines"),
         "",
-        f"**A small budget, mostly one seed**: {p['steps']} generator steps (batch 64; "
+        f"**A small budget, one to {max(len(rs) for g in by_size.values() for rs in g.values())} "
+        f"seeds a row**: {p['steps']} generator steps (batch 64; "
         + ", ".join(f"{p['steps'] * 64 // s} passes over {s:,} images" for s in sizes)
         + "); the issue asks for a recipe's full budget and several seeds. Rows with one seed "
         "are one seed: their differences are not claims of an effect.",
