@@ -23,9 +23,9 @@ def _row(variant: str, seed: int, fid: float, recall: float = 0.5, diversity: fl
             "log": [[500, 0.2, diversity], [3000, 0.5, diversity]]}
 
 
-def test_the_committed_doc_is_rendered_from_the_saved_results(tmp_path):
+def test_the_committed_doc_is_rendered_from_the_saved_results():
     bench = _bench()
-    saved = bench.load_saved(REPO / "docs/results/augment.json", tmp_path)
+    saved = bench.load_saved(REPO / "docs/results/augment.json")
     assert bench.render(saved) == (REPO / "docs/results/augment.md").read_text()
 
 
