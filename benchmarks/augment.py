@@ -177,8 +177,9 @@ def gain_line(by_size: dict[int, dict[str, list[dict]]], pick: str | None) -> li
         return []
     return ["", "Mean FD without augmentation minus with it (all seeds): " + "; ".join(
         f"{s:,} images {v:+.1f}" for s, v in gains.items()) + ". " + (
-        "The gain is not smaller with five times the images: at this budget the transform helps "
-        "this recipe, which is not evidence that it answers D overfitting a small training set."
+        "With five times the images the gain is at least half as large: at this budget it does "
+        "not look specific to small data, so it is not evidence that the augmentation answers "
+        "D overfitting a small training set."
         if gains.get(5000, 0) >= gains.get(1000, 0) / 2 else
         "The gain shrinks with five times the images, as it would if it answered D overfitting "
         "a small training set.")]
