@@ -68,4 +68,4 @@ def test_the_collapse_paragraph_names_the_translation_rows_from_their_numbers():
              names[4]: [_row(names[4], 0, 180.0, recall=0.2, diversity=0.3)]}
     text = "\n".join(bench.cause(small))
     assert "(rows 1, 4) had a sample diversity of 0.10–0.30" in text
-    assert "collapsed (recall < 0.05) in rows 1 and recovered in part in rows 4" in text
+    assert "Recall at step 3000: row 1 0.000 (seed 0); row 4 0.200 (seed 0)" in text
