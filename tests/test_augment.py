@@ -151,3 +151,40 @@ def test_ada_run_resumes_exactly_and_p_is_logged(tmp_path):
     assert straight.state()["augment"] == resumed.state()["augment"]
     assert 0 < straight.state()["augment"]["p"] <= 1  # D is sure of 64 images at once
     assert any("augment_p" in r for r in read_metrics(tmp_path / "straight"))
+
+
+def test_transforms_match_the_paper_in_gankits_zero_to_one_pixels():
+    """Zhao et al.'s code works on [-1, 1] images: brightness U(-0.5, 0.5), contrast U(0.5, 1.5)
+    about the image mean, a shift of up to 1/8 of the side per sample, a cut-out square of half
+    the side. gankit's images are in [0, 1] (half the range), so brightness is U(-0.25, 0.25)."""
+    torch.manual_seed(0)
+    color = Augment(AugmentConfig(kind="diffaugment", policy=["color"]))
+    flat = color(torch.full((2000, 1, 4, 4), 0.5))  # contrast leaves a flat image as it is
+    shift = flat[:, 0, 0, 0] - 0.5
+    assert torch.allclose(flat, flat[:, :, :1, :1].expand_as(flat))  # one shift per image
+    assert shift.abs().max() <= 0.25 and shift.min() < -0.23 and shift.max() > 0.23
+    two = torch.zeros(2000, 1, 2, 2)
+    two[:, :, 0] = 1.0  # mean 0.5, half the pixels 0.5 above it
+    spread = color(two)
+    gain = (spread[:, 0, 0, 0] - spread[:, 0, 1, 0]) / 1.0  # brightness cancels in a difference
+    assert gain.min() >= 0.5 - 1e-6 and gain.max() <= 1.5 + 1e-6 and gain.max() - gain.min() > 0.9
+
+    dot = torch.zeros(400, 1, 28, 28)
+    dot[:, 0, 14, 14] = 1.0
+    moved = Augment(AugmentConfig(kind="diffaugment", policy=["translation"]))(dot)
+    where = moved.flatten(1).argmax(dim=1)
+    dy, dx = where // 28 - 14, where % 28 - 14
+    assert (moved.flatten(1).sum(dim=1) == 1).all()  # nothing lost within 4 px of the centre
+    assert set(dy.tolist()) == set(range(-4, 5)) == set(dx.tolist())  # per sample, 28 / 8 = 4 px
+    cut = Augment(AugmentConfig(kind="diffaugment", policy=["cutout"]))(torch.ones(400, 1, 28, 28))
+    holes = (cut == 0).flatten(1).sum(dim=1)
+    assert holes.max() == 14 * 14 and holes.min() >= 7 * 7  # a 14-px square, clipped at the edge
+
+
+@pytest.mark.skipif(not SHARED_MNIST.exists(), reason="needs MNIST")
+def test_mnist_pixels_are_in_zero_to_one_as_the_transforms_assume():
+    from gankit.data.dataset import load_training_data
+
+    cfg = load_config(REPO / "configs/mnist-dcgan.yaml", [*TINY_DCGAN, "data.n_train=64"])
+    x = load_training_data(cfg.data).x
+    assert x.min() == 0 and x.max() == 1  # black background 0: translation and cutout fill it

@@ -13,9 +13,11 @@
   DiffAugment's transforms, not the paper's 18-transform pipeline: a simplification.
 
 Images are in [0, 1] here; DiffAugment works in [-1, 1], so its brightness shift U(-0.5, 0.5)
-becomes U(-0.25, 0.25). Translation fills with 0 and cutout sets a square of half the image's
-side to 0 (both as in the paper's code's zero padding, there in [-1, 1] units). All randomness
-comes from the global torch generator, which checkpoints save, so a resumed run is exact.
+becomes U(-0.25, 0.25) (contrast scales about the image mean, range-free; saturation is a no-op
+on one channel, in the paper's code too). Translation fills with 0 and cutout sets a square of
+half the image's side to 0: black, MNIST's background; the paper's code also writes 0, which in
+its [-1, 1] images is mid-grey. All randomness comes from the global torch generator, which
+checkpoints save, so a resumed run is exact.
 """
 
 from __future__ import annotations
