@@ -3,6 +3,7 @@ and ring at PacGAN's level), checked against the issue's goals. Writes
 docs/results/toy2d_recipes.md; the rows are saved in docs/results/toy2d_recipes.json.
 
     python benchmarks/toy2d_recipes.py [--seeds 5] [--datasets ring grid] [--losses wgan ...]
+    python benchmarks/toy2d_recipes.py --until-fail ...  # a loss's seeds stop at its first miss
     python benchmarks/toy2d_recipes.py --search LABEL CONFIG SEEDS [KEY=VALUE ...]  # one probe
     python benchmarks/toy2d_recipes.py --render-only
 
@@ -34,6 +35,10 @@ OWN = {("ring", "wgan"): "configs/ring8-wgan.yaml",
 # A recipe config run as its base config plus overrides, so the benchmark reuses the probe that
 # found it (runs are cached by config and overrides); check_same() proves the two are one config.
 AS_OVERRIDES = {
+    "configs/ring8-wgan.yaml": ("configs/ring8-demo.yaml", [
+        "loss=wgan", "optim.name=adam", "optim.lr=0.001", "optim.betas=[0.5,0.999]",
+        "optim.lr_decay=1.0006", "optim.lr_min=0.0001", "train.k=5", "losses.clip=0.03",
+        "losses.wgan_warmup=false", "train.epochs=6"]),
     "configs/grid25-wgan-gp.yaml": ("configs/grid25-pacgan.yaml", [
         "loss=wgan-gp", "optim.name=adam", "optim.lr=0.001", "optim.betas=[0.5,0.999]",
         "optim.lr_decay=1.0006", "optim.lr_min=0.0001", "train.epochs=5",
@@ -155,7 +160,9 @@ INTRO = [
     "Data and scoring as in [toy2d.md](toy2d.md) (PacGAN's protocol: 2,500 samples of the EMA",
     "generator; HQ = within 3 std of the nearest mode). 1 epoch = 1,000 D steps; losses with",
     "k = 5 make a fifth as many G steps. Values are mean ± s.e. over seeds; the goal checks are",
-    "against the issue's goals, and a goal run at fewer seeds than it names says so.",
+    "against the issue's goals, and a goal run at fewer seeds than it names says so. A row",
+    "marked not met with fewer seeds than 5 stopped at its first seed below the goal's mode",
+    "count (`--until-fail`, to save CPU): 5 of 5 could no longer be met.",
     "",
 ]
 NOTES = [
@@ -188,6 +195,22 @@ NOTES = [
 ]
 
 
+def restore_cache() -> None:
+    """Put the saved rows and probes back into an empty runs folder (a fresh checkout), so the
+    benchmark and --search reuse them instead of training them again."""
+    if (RUNS / "results.jsonl").exists() or not SAVED.exists():
+        return
+    saved = json.loads(SAVED.read_text())
+    rows = [r for p in saved["search"] for r in p["rows"]]
+    rows += [r for losses in saved["every_loss"].values() for rs in losses.values() for r in rs]
+    rows += [r for groups in saved["pacgan"].values() for rs in groups.values() for r in rs]
+    RUNS.mkdir(parents=True, exist_ok=True)
+    (RUNS / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (RUNS / "search.jsonl").write_text("".join(
+        json.dumps({k: p[k] for k in ("label", "config", "overrides", "keys")}) + "\n"
+        for p in saved["search"]))
+
+
 def search(args: argparse.Namespace) -> None:
     label, config, seeds, *overrides = args.search
     rows = run_many([(config, overrides, int(s)) for s in seeds.split(",")], RUNS)
@@ -209,6 +232,20 @@ def _rows(jobs: list[tuple[str, list[str], int]], cached_only: bool) -> list[dic
     return [done[k] for k in (run_key(c, o, s) for c, o, s in jobs) if k in done]
 
 
+def seed_rows(dataset: str, jobs: list[tuple[str, list[str], int]], cached_only: bool,
+              until_fail: bool) -> list[dict]:
+    """The rows of `jobs` (one per seed, in order); with `until_fail`, none after the first
+    seed that misses the every-loss goal, which can then no longer be met (saves CPU)."""
+    if not until_fail:
+        return _rows(jobs, cached_only)
+    rows: list[dict] = []
+    for job in jobs:
+        rows += _rows([job], cached_only)
+        if rows and rows[-1]["modes"] < EVERY_LOSS[dataset]:
+            break
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=GOAL_SEEDS)
@@ -219,11 +256,14 @@ def main() -> None:
     parser.add_argument("--pacgan", nargs="*", default=[], metavar="DATASET:LABEL:CONFIG",
                         help="also run a candidate for PacGAN's level at --seeds seeds")
     parser.add_argument("--search", nargs="+", metavar="ARG")
+    parser.add_argument("--until-fail", action="store_true",
+                        help="stop a loss's seeds at the first that misses the every-loss goal")
     parser.add_argument("--cached-only", action="store_true",
                         help="train nothing: the doc from the finished runs (their seeds shown)")
     parser.add_argument("--out", default=str(REPO / "docs/results/toy2d_recipes.md"))
     parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args()
+    restore_cache()
     if args.search:
         return search(args)
     if not args.render_only:
@@ -233,7 +273,8 @@ def main() -> None:
             for loss in args.losses:
                 config, overrides = recipe(d, loss)
                 n = args.seeds if (d, loss) in OWN else (args.seeds_shared or args.seeds)
-                rows = _rows([(config, overrides, s) for s in range(n)], args.cached_only)
+                rows = seed_rows(d, [(config, overrides, s) for s in range(n)],
+                                 args.cached_only, args.until_fail)
                 if not rows:
                     continue
                 saved["every_loss"].setdefault(d, {})[loss] = rows

@@ -44,3 +44,20 @@ def test_recipes_run_as_overrides_are_the_shipped_configs():
         assert base != config and overrides
     cfg, overrides = recipes.recipe("ring", "hinge")
     assert cfg == recipes.BASE["ring"] and "loss=hinge" in overrides
+
+
+def test_until_fail_stops_a_loss_at_its_first_missed_seed(monkeypatch):
+    modes = {0: 25, 1: 22, 2: 25}
+    ran: list[int] = []
+
+    def fake_rows(jobs, cached_only):
+        ran.extend(s for _, _, s in jobs)
+        return [{"modes": modes[s], "seed": s} for _, _, s in jobs]
+
+    monkeypatch.setattr(recipes, "_rows", fake_rows)
+    jobs = [("c.yaml", [], s) for s in range(3)]
+    rows = recipes.seed_rows("grid", jobs, cached_only=False, until_fail=True)
+    assert [r["seed"] for r in rows] == [0, 1] and ran == [0, 1]
+    assert recipes.every_loss_check("grid", _rows([r["modes"] for r in rows])).startswith("not met")
+    ran.clear()
+    assert len(recipes.seed_rows("grid", jobs, cached_only=False, until_fail=False)) == 3
