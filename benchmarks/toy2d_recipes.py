@@ -35,6 +35,9 @@ OWN = {("ring", "wgan"): "configs/ring8-wgan.yaml",
 # A recipe config run as its base config plus overrides, so the benchmark reuses the probe that
 # found it (runs are cached by config and overrides); check_same() proves the two are one config.
 AS_OVERRIDES = {
+    "configs/ring8-pacgan-level.yaml": ("configs/ring8-demo.yaml", [
+        "train.epochs=20", "optim.lr_decay=1.00023", "train.ema=0.999",
+        "generator.z_dist=uniform", "optim.lr_min=0.00001"]),
     "configs/ring8-wgan.yaml": ("configs/ring8-demo.yaml", [
         "loss=wgan", "optim.name=adam", "optim.lr=0.001", "optim.betas=[0.5,0.999]",
         "optim.lr_decay=1.0006", "optim.lr_min=0.0001", "train.k=5", "losses.clip=0.03",
@@ -280,7 +283,8 @@ def main() -> None:
                 saved["every_loss"].setdefault(d, {})[loss] = rows
         for spec in args.pacgan:
             d, label, config = spec.split(":")
-            rows = _rows([(config, [], s) for s in range(args.seeds)], args.cached_only)
+            base, overrides = check_same(config) if config in AS_OVERRIDES else (config, [])
+            rows = _rows([(base, overrides, s) for s in range(args.seeds)], args.cached_only)
             saved["pacgan"].setdefault(d, {})[label] = rows
         command = ("python benchmarks/toy2d_recipes.py " + " ".join(sys.argv[1:])).strip()
         saved.update(search=saved_search(), date=now(),  # the doc's rows come from all of these
