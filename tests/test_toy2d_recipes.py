@@ -61,3 +61,21 @@ def test_until_fail_stops_a_loss_at_its_first_missed_seed(monkeypatch):
     assert recipes.every_loss_check("grid", _rows([r["modes"] for r in rows])).startswith("not met")
     ran.clear()
     assert len(recipes.seed_rows("grid", jobs, cached_only=False, until_fail=False)) == 3
+
+
+def test_restore_cache_puts_saved_rows_and_probes_back(monkeypatch, tmp_path):
+    import json
+
+    row = {"key": "ring8-demo-abc-s0", "modes": 8}
+    saved = {"search": [{"label": "probe", "config": "c.yaml", "overrides": ["a=1"],
+                         "keys": [row["key"]], "rows": [row]}],
+             "every_loss": {"ring": {"hinge": [{"key": "k1", "modes": 8}]}}, "pacgan": {}}
+    (tmp_path / "saved.json").write_text(json.dumps(saved))
+    monkeypatch.setattr(recipes, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(recipes, "SAVED", tmp_path / "saved.json")
+    recipes.restore_cache()
+    assert set(recipes.cached_runs(tmp_path / "runs")) == {"ring8-demo-abc-s0", "k1"}
+    assert [p["label"] for p in recipes.saved_search()] == ["probe"]
+    (tmp_path / "runs" / "results.jsonl").write_text("")  # an existing cache is left alone
+    recipes.restore_cache()
+    assert (tmp_path / "runs" / "results.jsonl").read_text() == ""
