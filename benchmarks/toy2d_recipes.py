@@ -23,6 +23,7 @@ from pathlib import Path
 
 from common import header, load_average, machine, now, table, write_doc
 from gankit.config import LOSS_NAMES, load_config
+from toy2d_recipes_notes import INTRO, NOTES
 from toy2d_report import mean_se
 from toy2d_runs import REPO, cached_runs, run_key, run_many
 
@@ -157,45 +158,6 @@ def render(saved: dict) -> str:
                        *_row_cells("", p["rows"])[1:]] for p in saved["search"]]),
               "", *NOTES]
     return "\n".join(lines) + "\n"
-
-
-INTRO = [
-    "Data and scoring as in [toy2d.md](toy2d.md) (PacGAN's protocol: 2,500 samples of the EMA",
-    "generator; HQ = within 3 std of the nearest mode). 1 epoch = 1,000 D steps; losses with",
-    "k = 5 make a fifth as many G steps. Values are mean ± s.e. over seeds; the goal checks are",
-    "against the issue's goals, and a goal run at fewer seeds than it names says so. A row",
-    "marked not met with fewer seeds than 5 stopped at its first seed below the goal's mode",
-    "count (`--until-fail`, to save CPU): 5 of 5 could no longer be met.",
-    "",
-]
-NOTES = [
-    "## Why WGAN and WGAN-GP failed in toy2d.md, and what their recipes change",
-    "",
-    "The probes above (their labels say what changed) answer the issue's question for the ring:",
-    "",
-    "- **WGAN-GP: the penalty weight.** With the paper's λ = 10 the critic resolves no ring mode",
-    "  in the sweep's budget and few after three times as many steps; with λ = 0.1 (the value",
-    "  the WGAN-GP authors' own 2-D toy script uses) it finds all of them in the same budget.",
-    "  On the ring the Wasserstein term is at most about the circle's diameter, and the modes",
-    "  are 3 std = 0.03 wide; a penalty of weight 10 on every interpolate outweighs the term",
-    "  and, on our reading, keeps the critic too flat to separate neighbouring modes. k = 1",
-    "  (more G steps) and a constant learning rate helped less. The default stays the paper's",
-    "  10 (for images); `configs/ring8-wgan-gp.yaml` sets 0.1.",
-    "- **WGAN: the warm-up, then the step count.** The reference code's warm-up (100 critic",
-    "  steps for each of the first 25 G steps) consumed the sweep's whole budget, so WGAN made",
-    "  only a few dozen G steps. Without it and with more G steps, every clipping value tried",
-    "  finds all ring modes at seed 0, but at 3 epochs (600 G steps) seed 3 missed two. At that",
-    "  seed 6 epochs (1,200 G steps) find all 8, and so do the paper's RMSProp at 5e-5 (with a",
-    "  far lower HQ share); `configs/ring8-wgan.yaml` (no warm-up, clip 0.03, Adam, 6 epochs)",
-    "  then finds all 8 on 5 of 5 seeds. The clipped critic stays smooth: many samples lie on",
-    "  the circle between the modes, so WGAN's HQ share is the lowest of the six losses.",
-    "- The other four losses learn the ring from the shared recipe (`ring8-demo.yaml` with",
-    "  `loss=X`, PacGAN packing of 2), as toy2d.md's sweep already showed.",
-    "",
-    "Not run here (CPU budget: this machine's 2 cores were shared by several jobs): the grid at",
-    "5 seeds for every loss, PacGAN-level candidates at 10 seeds, the paper's RMSProp for WGAN.",
-    "",
-]
 
 
 def restore_cache() -> None:
