@@ -38,9 +38,59 @@ def test_pacgan_check_reads_every_part_of_the_goal():
     assert "3 of the goal's 10 seeds" in recipes.pacgan_check("ring", _rows([8] * 3, hq=99.0))
 
 
+def test_pacgan_check_needs_a_two_standard_error_margin():
+    def spread(values: list[float], **kw) -> list[dict]:
+        rows = _rows([8] * len(values), **kw)
+        for r, v in zip(rows, values, strict=True):
+            r["high_quality"] = v
+        return rows
+    # mean 97.2, s.e. 0.2: above the bar, but not by 2 s.e.
+    assert recipes.pacgan_check("ring", spread([96.57, 97.83] * 5)).startswith("not met")
+    assert recipes.pacgan_check("ring", spread([97.9, 98.1] * 5)).startswith("met")
+    kl = _rows([25] * 10, hq=95.0)
+    for r, v in zip(kl, [0.02, 0.07] * 5, strict=True):  # mean 0.045, s.e. about 0.008
+        r["reverse_kl"] = v
+    assert recipes.pacgan_check("grid", kl).startswith("not met")
+
+
 def test_recipes_run_as_overrides_are_the_shipped_configs():
     for config in recipes.AS_OVERRIDES:
         base, overrides = recipes.check_same(config)
         assert base != config and overrides
     cfg, overrides = recipes.recipe("ring", "hinge")
     assert cfg == recipes.BASE["ring"] and "loss=hinge" in overrides
+
+
+def test_until_fail_stops_a_loss_at_its_first_missed_seed(monkeypatch):
+    modes = {0: 25, 1: 22, 2: 25}
+    ran: list[int] = []
+
+    def fake_rows(jobs, cached_only):
+        ran.extend(s for _, _, s in jobs)
+        return [{"modes": modes[s], "seed": s} for _, _, s in jobs]
+
+    monkeypatch.setattr(recipes, "_rows", fake_rows)
+    jobs = [("c.yaml", [], s) for s in range(3)]
+    rows = recipes.seed_rows("grid", jobs, cached_only=False, until_fail=True)
+    assert [r["seed"] for r in rows] == [0, 1] and ran == [0, 1]
+    assert recipes.every_loss_check("grid", _rows([r["modes"] for r in rows])).startswith("not met")
+    ran.clear()
+    assert len(recipes.seed_rows("grid", jobs, cached_only=False, until_fail=False)) == 3
+
+
+def test_restore_cache_puts_saved_rows_and_probes_back(monkeypatch, tmp_path):
+    import json
+
+    row = {"key": "ring8-demo-abc-s0", "modes": 8}
+    saved = {"search": [{"label": "probe", "config": "c.yaml", "overrides": ["a=1"],
+                         "keys": [row["key"]], "rows": [row]}],
+             "every_loss": {"ring": {"hinge": [{"key": "k1", "modes": 8}]}}, "pacgan": {}}
+    (tmp_path / "saved.json").write_text(json.dumps(saved))
+    monkeypatch.setattr(recipes, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(recipes, "SAVED", tmp_path / "saved.json")
+    recipes.restore_cache()
+    assert set(recipes.cached_runs(tmp_path / "runs")) == {"ring8-demo-abc-s0", "k1"}
+    assert [p["label"] for p in recipes.saved_search()] == ["probe"]
+    (tmp_path / "runs" / "results.jsonl").write_text("")  # an existing cache is left alone
+    recipes.restore_cache()
+    assert (tmp_path / "runs" / "results.jsonl").read_text() == ""
