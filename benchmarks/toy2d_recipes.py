@@ -37,7 +37,7 @@ OWN = {("ring", "wgan"): "configs/ring8-wgan.yaml",
 # found it (runs are cached by config and overrides); check_same() proves the two are one config.
 AS_OVERRIDES = {
     "configs/ring8-pacgan-level.yaml": ("configs/ring8-demo.yaml", [
-        "train.epochs=20", "optim.lr_decay=1.00023", "train.ema=0.999",
+        "train.epochs=40", "optim.lr_decay=1.00023", "train.ema=0.999",
         "generator.z_dist=uniform", "optim.lr_min=0.00001"]),
     "configs/ring8-wgan.yaml": ("configs/ring8-demo.yaml", [
         "loss=wgan", "optim.name=adam", "optim.lr=0.001", "optim.betas=[0.5,0.999]",
