@@ -46,3 +46,18 @@ def _one_thread():
 
 def tiny_config(*overrides: str, base: str = "configs/ring8.yaml"):
     return load_config(REPO / base, [*TINY, *overrides])
+
+
+def straight_and_resumed(make_config, tmp_path: Path, half: int = 3, **trainer_kwargs):
+    """A run trained straight, and the same run stopped after `half` G steps and resumed to
+    its end, in two run folders: both finished Trainers, for an exact-resume test to compare.
+    `make_config(*overrides)` builds the config; `trainer_kwargs` go to both Trainers."""
+    from gankit.train.loop import Trainer
+
+    straight = Trainer(make_config(), tmp_path / "straight", **trainer_kwargs)
+    straight.run()
+    Trainer(make_config(f"train.max_steps={half}"), tmp_path / "resumed", **trainer_kwargs).run()
+    resumed = Trainer(make_config(), tmp_path / "resumed", resume=True, **trainer_kwargs)
+    assert resumed.progress.g_steps == half
+    resumed.run()
+    return straight, resumed

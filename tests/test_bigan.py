@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO
+from conftest import REPO, straight_and_resumed
 from gankit.cli import main
 from gankit.config import load_config, validate
 from gankit.data.dataset import TrainingData
@@ -125,12 +125,8 @@ def test_g_update_changes_g_and_e_but_not_d(tmp_path):
 def test_exact_resume_equals_straight_run(tmp_path, base):
     extra = ["bigan.encoder_batch_norm=true"]
     data = fake_mnist()
-    straight = Trainer(tiny(*extra, base=base), tmp_path / "straight", data=data)
-    straight.run()
-    Trainer(tiny(*extra, "train.max_steps=3", base=base), tmp_path / "resumed", data=data).run()
-    resumed = Trainer(tiny(*extra, base=base), tmp_path / "resumed", resume=True, data=data)
-    assert resumed.progress.g_steps == 3
-    resumed.run()
+    straight, resumed = straight_and_resumed(lambda *o: tiny(*extra, *o, base=base), tmp_path,
+                                             data=data)
     a, b = straight.objective.state_dict(), resumed.objective.state_dict()
     nets = ["generator", "encoder"] + (["discriminator"] if "bigan" in base else [])
     for name in nets:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO, SHARED_MNIST
+from conftest import REPO, SHARED_MNIST, straight_and_resumed
 from gankit.cli import main
 from gankit.config import load_config
 from gankit.data.dataset import TrainingData
@@ -143,12 +143,7 @@ def test_l2_baseline_trains_without_d_and_completes_deterministically(tmp_path):
 
 def test_exact_resume_equals_straight_run(tmp_path):
     data = tiny_data()
-    straight = Trainer(tiny_cfg(), tmp_path / "straight", data=data)
-    straight.run()
-    Trainer(tiny_cfg("train.max_steps=3"), tmp_path / "resumed", data=data).run()
-    resumed = Trainer(tiny_cfg(), tmp_path / "resumed", resume=True, data=data)
-    assert resumed.progress.g_steps == 3
-    resumed.run()
+    straight, resumed = straight_and_resumed(tiny_cfg, tmp_path, data=data)
     a, b = straight.objective.state_dict(), resumed.objective.state_dict()
     for net in ("generator", "discriminator"):
         for key in a[net]:

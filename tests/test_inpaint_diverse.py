@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from conftest import straight_and_resumed
 from gankit.data.masks import sample_masks
 from gankit.errors import GankitError
 from gankit.nets.inpaint import InpaintGenerator
@@ -82,12 +83,8 @@ def test_the_l2_baseline_ignores_the_gan_terms(tmp_path):
 
 def test_exact_resume_with_the_extra_terms(tmp_path):
     data = tiny_data()
-    straight = Trainer(tiny_cfg(*RECIPE), tmp_path / "straight", data=data)
-    straight.run()
-    Trainer(tiny_cfg(*RECIPE, "train.max_steps=3"), tmp_path / "resumed", data=data).run()
-    resumed = Trainer(tiny_cfg(*RECIPE), tmp_path / "resumed", resume=True, data=data)
-    assert resumed.progress.g_steps == 3
-    resumed.run()
+    straight, resumed = straight_and_resumed(lambda *o: tiny_cfg(*RECIPE, *o), tmp_path,
+                                             data=data)
     a, b = straight.objective.state_dict(), resumed.objective.state_dict()
     for net in ("generator", "discriminator"):
         for key in a[net]:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO
+from conftest import REPO, straight_and_resumed
 from gankit.cli import main
 from gankit.config import load_config
 from gankit.errors import GankitError
@@ -93,12 +93,7 @@ def _config(root, *extra):
 
 def test_exact_resume_equals_a_straight_run(tmp_path):
     """6 steps straight equal 3 + resume to 6, bit for bit (dropout and batch norm on)."""
-    straight = Trainer(_config(tmp_path), tmp_path / "straight")
-    straight.run()
-    Trainer(_config(tmp_path, "train.max_steps=3"), tmp_path / "resumed").run()
-    resumed = Trainer(_config(tmp_path), tmp_path / "resumed", resume=True)
-    assert resumed.progress.g_steps == 3
-    resumed.run()
+    straight, resumed = straight_and_resumed(lambda *o: _config(tmp_path, *o), tmp_path)
     s, r = straight.state(), resumed.state()
     for net in ("generator", "discriminator"):
         for key in s[net]:

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO
+from conftest import REPO, straight_and_resumed
 from gankit.cli import main
 from gankit.config import load_config
 from gankit.data.captioned import Vocabulary, draw_captions, load_captioned_folder
@@ -139,12 +139,7 @@ def test_vocabulary_is_kept_with_the_run(tmp_path, capsys):
 
 def test_exact_resume_equals_straight_run(tmp_path):
     folder = write_folder(tmp_path / "f", n=16)
-    straight = Trainer(tiny(folder), tmp_path / "straight")
-    straight.run()
-    Trainer(tiny(folder, "train.max_steps=3"), tmp_path / "resumed").run()
-    resumed = Trainer(tiny(folder), tmp_path / "resumed", resume=True)
-    assert resumed.progress.g_steps == 3
-    resumed.run()
+    straight, resumed = straight_and_resumed(lambda *o: tiny(folder, *o), tmp_path)
     for name in ("generator", "discriminator", "encoder"):
         a, b = straight.state()[name], resumed.state()[name]
         assert all(torch.equal(a[k], b[k]) for k in a), name
