@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import REPO
 from gankit.config import LossConfig, load_config
 from gankit.errors import GankitError
 from gankit.losses import (
@@ -21,10 +22,11 @@ from gankit.losses import (
     g_loss_wasserstein,
     gradient_penalty,
     make_loss,
+    r1_penalty,
 )
 from gankit.train import gan as loop  # the GAN objective calls the step functions
 from gankit.train.loop import Trainer
-from gankit.train.steps import discriminator_step, generator_step
+from gankit.train.steps import discriminator_loss, discriminator_step, generator_step
 
 REAL = torch.tensor([0.0, 2.0, -0.5])
 FAKE = torch.tensor([-1.0, 1.0, 3.0])
@@ -346,3 +348,36 @@ def test_wgan_runs_its_warmup_in_the_loop(tmp_path):
     assert (t.progress.d_steps, t.progress.g_steps) == (100, 1)
     clip = t.objective.loss.clip
     assert max(p.abs().max().item() for p in t.D.parameters()) <= clip
+
+
+def test_r1_penalty_is_the_squared_gradient_norm_on_reals():
+    # A linear critic D(x) = w . x + b has gradient w everywhere: R1 = ‖w‖².
+    D = nn.Linear(4, 1)
+    real = torch.randn(6, 4)
+    expected = D.weight.pow(2).sum()
+    assert torch.allclose(r1_penalty(D, real, D(real)), expected)  # scores real itself
+    with_grad = real.clone().requires_grad_(True)
+    assert torch.allclose(r1_penalty(D, with_grad, D(with_grad)), expected)  # reuses the logits
+    # A critic quadratic in x: gradient 2x, so R1 = E 4‖x‖² (not the WGAN-GP (‖g‖ - 1)²).
+    assert torch.allclose(r1_penalty(lambda x: x.pow(2).sum(1), real, real.pow(2).sum(1)),
+                          4 * real.pow(2).sum(1).mean())
+
+
+def test_r1_weight_adds_half_gamma_times_the_penalty_to_every_loss():
+    torch.manual_seed(0)
+    D = nn.Linear(4, 1)
+    real, fake = torch.randn(6, 4), torch.randn(6, 4)
+    for name in ("non-saturating", "hinge", "lsgan", "wgan-gp"):
+        plain = make_loss(name, LossConfig())
+        r1 = make_loss(name, LossConfig(r1_weight=3.0))
+        assert (plain.r1_weight, r1.r1_weight) == (0.0, 3.0)
+        torch.manual_seed(1)  # WGAN-GP's interpolates draw random numbers
+        base = discriminator_loss(lambda x, y: D(x).squeeze(1), plain, real, None, fake, None)[0]
+        torch.manual_seed(1)
+        total = discriminator_loss(lambda x, y: D(x).squeeze(1), r1, real, None, fake, None)[0]
+        assert torch.allclose(total - base, 1.5 * D.weight.pow(2).sum()), name
+
+
+def test_negative_r1_weight_is_refused():
+    with pytest.raises(GankitError, match=r"^losses.r1_weight = -1.0 must be >= 0"):
+        load_config(REPO / "configs/mnist-dcgan.yaml", ["losses.r1_weight=-1"])

@@ -17,7 +17,7 @@ Each `d_*` function is the discriminator's loss to minimise; each `g_*` the gene
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -76,6 +76,16 @@ def gradient_penalty(
     return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
 
 
+def r1_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, real_logits: Tensor) -> Tensor:
+    """E ‖∇D(x)‖₂² on real x (Mescheder et al. 2018, R1). Uses `real_logits` when `real` already
+    requires grad (discriminator_loss sets it, saving a forward pass), else scores `real` again."""
+    if not real.requires_grad:
+        real = real.detach().requires_grad_(True)
+        real_logits = critic(real)
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    return grad.flatten(1).pow(2).sum(dim=1).mean()
+
+
 @dataclass
 class LossConfig:
     """The `losses:` config section: the parameters each loss reads."""
@@ -85,6 +95,7 @@ class LossConfig:
     lsgan_c: float = 1.0
     clip: float = 0.01  # WGAN weight clipping
     gp_weight: float = 10.0  # WGAN-GP lambda
+    r1_weight: float = 0.0  # any loss: gamma of R1, gamma/2 E‖∇D(x)‖² on reals; 0 is off
     wgan_warmup: bool = True  # WGAN: 100 critic steps for the first 25 G steps and every 500th
 
 
@@ -99,13 +110,17 @@ class Loss:
     clip: float = 0.0  # WGAN: clip D's weights to [-clip, clip] after every D step
     gp_weight: float = 0.0  # WGAN-GP: lambda
     warmup: bool = False  # WGAN: extra critic steps early on (see critic_steps)
+    r1_weight: float = 0.0  # R1's gamma (Mescheder et al. 2018); 0 is off
 
     def critic_loss(self, critic: Callable[[Tensor], Tensor], real_logits: Tensor,
                     fake_logits: Tensor, real: Tensor, fake: Tensor) -> Tensor:
-        """D's loss, with WGAN-GP's penalty on interpolates when the loss has one."""
+        """D's loss, with WGAN-GP's penalty on interpolates when the loss has one and R1's on
+        reals when r1_weight is set."""
         total = self.d_loss(real_logits, fake_logits)
         if self.gp_weight:
             total = total + self.gp_weight * gradient_penalty(critic, real, fake.detach())
+        if self.r1_weight:
+            total = total + self.r1_weight / 2 * r1_penalty(critic, real, real_logits)
         return total
 
     @torch.no_grad()
@@ -176,7 +191,9 @@ LOSS_DEFAULTS: dict[str, dict] = {name: spec.defaults for name, spec in LOSSES.i
 def make_loss(name: str, params: LossConfig | None = None) -> Loss:
     if name not in LOSSES:
         raise GankitError(f"unknown loss {name!r}; choose one of: {', '.join(LOSS_NAMES)}")
-    return LOSSES[name].build(name, params or LossConfig())
+    params = params or LossConfig()
+    loss = LOSSES[name].build(name, params)
+    return replace(loss, r1_weight=params.r1_weight) if params.r1_weight else loss
 
 
 # --- semi-supervised GAN (Salimans et al. 2016, §5; objective semi, train/semi.py) -------------

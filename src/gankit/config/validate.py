@@ -142,6 +142,9 @@ def validate(cfg: Config) -> Config:
     for key in ("g_optim", "d_optim"):
         _check_optim(key, merged_optim(cfg, key))  # also validates the override keys and types
     _check_networks(cfg)
+    if cfg.losses.r1_weight < 0:
+        raise GankitError(f"losses.r1_weight = {cfg.losses.r1_weight} must be >= 0 (R1's gamma; "
+                          "0 is off, Mescheder et al. 2018 use 0.1 to 10)")
     t = cfg.train
     if t.k < 1:
         raise GankitError(

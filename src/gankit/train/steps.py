@@ -43,6 +43,8 @@ def grad_norm(net: nn.Module) -> float:
 def discriminator_loss(D: nn.Module, loss: Loss, real: torch.Tensor, y_real: Labels,
                        fake: torch.Tensor, y_fake: Labels) -> tuple[torch.Tensor, ...]:
     """D's loss (with the loss's own penalty, if any) and the logits it came from."""
+    if loss.r1_weight:  # R1 differentiates the real logits with respect to the real images
+        real = real.detach().requires_grad_(True)
     real_logits, fake_logits = D(real, y_real), D(fake, y_fake)
     # A conditional WGAN-GP scores its interpolates under the real minibatch's labels (the
     # fake half of each interpolate was drawn for another label): a choice, stated; the

@@ -1,0 +1,216 @@
+"""DCGAN recipes for precision and recall together on MNIST (issue 18, item 4), checked against
+the issue's goal: precision >= 0.80, recall >= 0.80 and classifier FD <= 10 together, within 60
+CPU minutes, at 3 seeds. Writes docs/results/dcgan_recipes.md; every probe is saved in
+docs/results/dcgan_recipes.json.
+
+    python benchmarks/dcgan_recipes.py --search LABEL CONFIG SEEDS [KEY=VALUE ...]  # one probe
+    python benchmarks/dcgan_recipes.py --render-only
+
+A probe trains CONFIG (plus overrides) at each seed (a comma list) on one thread until the
+process has spent --cpu-minutes on training, scoring its sampling network (G's EMA copy when
+there is one) every --every epochs and at the end with the protocols of `gankit eval` (10,000
+samples, gankit's MNIST classifier: FD and precision/recall, k = 3). Evaluation CPU time is not
+counted in the budget. The goal is checked on the scores at the end of the budget, never on the
+best epoch along the way: picking the epoch by its test score would flatter every row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from common import header, machine, now, table, write_doc
+from gankit.config import load_config
+from gankit.train.evaluation import evaluate_generator
+from gankit.train.hooks import EpochFacts, Hook
+from gankit.train.loop import Trainer
+
+REPO = Path(__file__).resolve().parents[1]
+RUNS = REPO / "runs" / "dcgan-recipes"
+SAVED = REPO / "docs/results/dcgan_recipes.json"
+DOC = REPO / "docs/results/dcgan_recipes.md"
+METRICS = ["fid", "pr"]  # FD and precision/recall of gankit eval's MNIST protocols
+# Issue 18: "precision >= 0.80 and recall >= 0.80 together ... and classifier FD <= 10, within 60
+# CPU minutes, at 3 seeds". (metric, goal, higher is better)
+GOALS = (("precision", 0.80, True), ("recall", 0.80, True), ("fid", 10.0, False))
+GOAL_SEEDS = 3
+GOAL_CPU_MINUTES = 60.0
+MARGIN_SE = 2.0  # a goal is met when the mean clears it by this many standard errors
+
+
+class Scores(Hook):
+    """Scores the sampling network every `every` epochs and stops the run once training (not
+    scoring) has used `cpu_minutes` of this process's CPU time."""
+
+    def __init__(self, trainer: Trainer, every: int, cpu_minutes: float):
+        self.trainer, self.every, self.budget = trainer, every, cpu_minutes * 60
+        self.start, self.scoring = time.process_time(), 0.0
+        self.trajectory: list[dict[str, Any]] = []
+
+    def training_cpu_minutes(self) -> float:
+        return (time.process_time() - self.start - self.scoring) / 60
+
+    def score(self, epoch: int) -> None:
+        t = time.process_time()
+        tr = self.trainer
+        result = evaluate_generator(tr.objective.sampler, tr.cfg, tr.data, tr.data.n_classes)
+        m = result["metrics"]
+        self.trajectory.append({
+            "epoch": epoch, "g_steps": tr.progress.g_steps,
+            "cpu_minutes": round(self.training_cpu_minutes(), 3),
+            **{k: round(float(m[k]), 5) for k in ("fid", "precision", "recall")}})
+        self.scoring += time.process_time() - t
+        print(json.dumps(self.trajectory[-1]), flush=True)
+
+    def on_epoch(self, facts: EpochFacts) -> None:
+        if facts.epoch % self.every == 0:
+            self.score(facts.epoch)
+
+    def should_stop(self) -> bool:
+        return self.training_cpu_minutes() >= self.budget / 60
+
+
+def probe_one(label: str, config: str, overrides: list[str], seed: int, cpu_minutes: float,
+              every: int) -> dict[str, Any]:
+    """Train and score one seed of a probe: its record (see the module docstring)."""
+    torch.set_num_threads(1)
+    run_dir = RUNS / f"{label}-s{seed}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    sets = [*overrides, f"seed={seed}", "train.progress=false", "train.threads=1",
+            "train.epochs=1000", f"train.eval_metrics=[{','.join(METRICS)}]"]
+    cfg = load_config(REPO / config, sets)
+    trainer = Trainer(cfg, run_dir)
+    scores = Scores(trainer, every, cpu_minutes)
+    trainer.extra_hooks.append(scores)
+    trainer.run()
+    epoch = trainer.progress.d_steps / trainer.batches_per_epoch
+    if not scores.trajectory or scores.trajectory[-1]["g_steps"] != trainer.progress.g_steps:
+        scores.score(round(epoch, 2))  # the end of the budget, between two epochs
+    return {"label": label, "config": config, "overrides": overrides, "seed": seed,
+            "cpu_minutes_budget": cpu_minutes, "every": every,
+            "command": " ".join(["python benchmarks/dcgan_recipes.py", *sys.argv[1:]]),
+            "date": now(), "machine": machine(1, " per training"),
+            "trajectory": scores.trajectory, "final": scores.trajectory[-1]}
+
+
+def mean_se(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
+
+
+def goal_check(records: list[dict[str, Any]]) -> str:
+    """Issue 18's check for one recipe: every goal cleared by 2 s.e. at >= 3 seeds, in budget."""
+    if len(records) < GOAL_SEEDS:
+        return f"not checked: {len(records)} of the goal's {GOAL_SEEDS} seeds"
+    if max(r["final"]["cpu_minutes"] for r in records) > GOAL_CPU_MINUTES * 1.02:
+        return f"not met: more than {GOAL_CPU_MINUTES:g} CPU minutes"
+    missed = []
+    for metric, goal, higher in GOALS:
+        mean, se = mean_se([r["final"][metric] for r in records])
+        lead = mean - goal if higher else goal - mean
+        if lead <= MARGIN_SE * se or lead < 0:
+            missed.append(f"{metric} {mean:.3g} ± {se:.2g} against {goal:g}")
+    return "met" if not missed else "not met: " + "; ".join(missed)
+
+
+def _cell(records: list[dict[str, Any]], metric: str) -> str:
+    mean, se = mean_se([r["final"][metric] for r in records])
+    digits = 2 if metric == "fid" else 3
+    return f"{mean:.{digits}f}" + (f" ± {se:.{digits}f}" if len(records) > 1 else "")
+
+
+def groups(probes: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Probes by label, in the order first run; a label's seeds sorted."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for p in probes:
+        out.setdefault(p["label"], []).append(p)
+    return {k: sorted(v, key=lambda r: r["seed"]) for k, v in out.items()}
+
+
+def render(saved: dict[str, Any]) -> str:
+    by_label = groups(saved["probes"])
+    last = max(saved["probes"], key=lambda p: p["date"]) if saved["probes"] else None
+    lines = header(
+        "DCGAN recipes with precision and recall on MNIST (issue 18)",
+        "python benchmarks/dcgan_recipes.py --render-only", last["date"] if last else now(),
+        last["machine"] if last else machine(1, " per training"),
+        ["Probes: made by `python benchmarks/dcgan_recipes.py --search ...`, each with its "
+         "command in the last table"], style="breaks")
+    lines += ["", "Goal (issue 18): precision ≥ 0.80 and recall ≥ 0.80 together (gankit's "
+              "classifier features, k = 3; real data scores 0.88 / 0.88) and classifier FD ≤ 10, "
+              f"within {GOAL_CPU_MINUTES:g} CPU minutes, at {GOAL_SEEDS} seeds. A recipe meets "
+              f"it when each mean clears its goal by {MARGIN_SE:g} standard errors. Scores are "
+              "those at the end of each run's budget, not the best along the way. 10,000 "
+              "samples of the sampling network (G's EMA copy where the recipe has one).", ""]
+    rows = [[label, Path(rs[0]["config"]).name, " ".join(rs[0]["overrides"]) or "–",
+             ", ".join(str(r["seed"]) for r in rs),
+             f"{max(r['final']['cpu_minutes'] for r in rs):.1f}",
+             f"{sum(r['final']['epoch'] for r in rs) / len(rs):.1f}",
+             *(_cell(rs, m) for m in ("precision", "recall", "fid")), goal_check(rs)]
+            for label, rs in by_label.items()]
+    lines += ["## Recipes and probes", "",
+              *table(["probe", "config", "overrides", "seeds", "CPU min", "epochs", "precision",
+                      "recall", "FD", "goal check"], rows), ""]
+    lines += ["## Along the way (first seed of each probe)", "",
+              "Scores every few epochs while training (training CPU minutes; scoring excluded):",
+              ""]
+    for label, rs in by_label.items():
+        points = ", ".join(f"{t['cpu_minutes']:.0f} min: {t['precision']:.2f}/"
+                           f"{t['recall']:.2f}/{t['fid']:.1f}" for t in rs[0]["trajectory"])
+        lines.append(f"- {label} (precision/recall/FD): {points}")
+    lines += ["", "## Commands", "",
+              *table(["probe", "seed", "command", "date"],
+                     [[p["label"], p["seed"], f"`{p['command']}`", p["date"]]
+                      for rs in by_label.values() for p in rs]), ""]
+    return "\n".join(lines)
+
+
+def load_saved() -> dict[str, Any]:
+    return json.loads(SAVED.read_text()) if SAVED.exists() else {"probes": []}
+
+
+def save(saved: dict[str, Any]) -> None:
+    SAVED.write_text(json.dumps(saved, indent=1) + "\n")
+    write_doc(DOC, render(saved))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--search", nargs="+", metavar="ARG",
+                        help="LABEL CONFIG SEEDS [KEY=VALUE ...]: one probe, its seeds in turn")
+    parser.add_argument("--cpu-minutes", type=float, default=GOAL_CPU_MINUTES)
+    parser.add_argument("--every", type=int, default=3, help="epochs between scores")
+    parser.add_argument("--render-only", action="store_true")
+    args = parser.parse_args()
+    if args.render_only or not args.search:
+        write_doc(DOC, render(load_saved()))
+        return
+    if len(args.search) < 3:
+        raise SystemExit("--search needs LABEL CONFIG SEEDS [KEY=VALUE ...], "
+                         "e.g. --search base configs/mnist-dcgan.yaml 0,1,2")
+    label, config, seeds, *overrides = args.search
+    for seed in (int(s) for s in seeds.split(",")):
+        record = probe_one(label, config, overrides, seed, args.cpu_minutes, args.every)
+        RUNS.mkdir(parents=True, exist_ok=True)
+        with open(RUNS / "save.lock", "w") as lock:  # probes run side by side save in turn
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            saved = load_saved()  # read again: another process may have saved a probe
+            saved["probes"] = [p for p in saved["probes"]
+                               if (p["label"], p["seed"]) != (label, seed)] + [record]
+            save(saved)
+
+
+if __name__ == "__main__":
+    main()

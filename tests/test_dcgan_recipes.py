@@ -1,0 +1,61 @@
+"""benchmarks/dcgan_recipes.py: the goal check against issue 18's DCGAN goal (precision and
+recall >= 0.80, FD <= 10, 60 CPU minutes, 3 seeds, 2-s.e. margin), scored at the end of the
+budget, and the saved doc rendering from its JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+recipes = pytest.importorskip("dcgan_recipes")
+
+
+def _record(seed: int, precision: float, recall: float, fid: float, cpu: float = 55.0,
+            trajectory: list[dict] | None = None) -> dict:
+    final = {"epoch": 30, "g_steps": 20000, "cpu_minutes": cpu, "fid": fid,
+             "precision": precision, "recall": recall}
+    return {"label": "x", "config": "configs/mnist-dcgan.yaml", "overrides": [], "seed": seed,
+            "cpu_minutes_budget": 60, "every": 3, "command": "c", "date": f"2026-11-30T0{seed}",
+            "machine": "m", "trajectory": [*(trajectory or []), final], "final": final}
+
+
+def test_goal_check_needs_three_seeds_and_every_goal():
+    good = [_record(s, 0.83 + 0.002 * s, 0.82, 8.0 + 0.1 * s) for s in range(3)]
+    assert recipes.goal_check(good) == "met"
+    assert recipes.goal_check(good[:2]).startswith("not checked: 2 of the goal's 3")
+    low_recall = [_record(s, 0.85, 0.79, 8.0) for s in range(3)]
+    assert "recall" in recipes.goal_check(low_recall)
+    high_fd = [_record(s, 0.85, 0.85, 10.5) for s in range(3)]
+    assert recipes.goal_check(high_fd).startswith("not met: fid")
+    slow = [_record(s, 0.85, 0.85, 8.0, cpu=75.0) for s in range(3)]
+    assert recipes.goal_check(slow).startswith("not met: more than 60")
+
+
+def test_goal_check_needs_a_two_standard_error_margin():
+    # precision mean 0.805 with s.e. 0.025: above 0.80, not by 2 s.e.
+    spread = [_record(s, p, 0.85, 8.0) for s, p in enumerate([0.78, 0.805, 0.83])]
+    assert recipes.goal_check(spread).startswith("not met: precision")
+    tight = [_record(s, p, 0.85, 8.0) for s, p in enumerate([0.819, 0.82, 0.821])]
+    assert recipes.goal_check(tight) == "met"
+
+
+def test_goal_check_reads_the_end_of_the_budget_not_the_best_epoch():
+    best_midway = [{"epoch": 15, "g_steps": 10000, "cpu_minutes": 30, "fid": 7.0,
+                    "precision": 0.86, "recall": 0.86}]
+    rows = [_record(s, 0.78, 0.86, 7.5, trajectory=best_midway) for s in range(3)]
+    assert recipes.goal_check(rows).startswith("not met: precision")
+
+
+def test_doc_renders_from_the_saved_json(tmp_path):
+    saved = {"probes": [_record(s, 0.81, 0.8, 9.0) for s in (1, 0)]}
+    text = recipes.render(saved)
+    assert "| x | mnist-dcgan.yaml | – | 0, 1 |" in text
+    assert "not checked: 2 of the goal's 3 seeds" in text
+    if recipes.SAVED.exists():  # the shipped doc is exactly what its JSON renders
+        shipped = json.loads(recipes.SAVED.read_text())
+        assert recipes.DOC.read_text() == recipes.render(shipped)
