@@ -20,6 +20,7 @@ import argparse
 import fcntl
 import json
 import math
+import re
 import shutil
 import sys
 import time
@@ -38,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 RUNS = REPO / "runs" / "dcgan-recipes"
 SAVED = REPO / "docs/results/dcgan_recipes.json"
 DOC = REPO / "docs/results/dcgan_recipes.md"
+PLOT = REPO / "docs/results/dcgan_recipes.png"
 METRICS = ["fid", "pr"]  # FD and precision/recall of gankit eval's MNIST protocols
 # Issue 18: "precision >= 0.80 and recall >= 0.80 together ... and classifier FD <= 10, within 60
 # CPU minutes, at 3 seeds". (metric, goal, higher is better)
@@ -83,7 +85,7 @@ def probe_one(label: str, config: str, overrides: list[str], seed: int, cpu_minu
               every: int) -> dict[str, Any]:
     """Train and score one seed of a probe: its record (see the module docstring)."""
     torch.set_num_threads(1)
-    run_dir = RUNS / f"{label}-s{seed}"
+    run_dir = RUNS / f"{re.sub(r'[^A-Za-z0-9._-]+', '-', label)}-s{seed}"
     shutil.rmtree(run_dir, ignore_errors=True)
     sets = [*overrides, f"seed={seed}", "train.progress=false", "train.threads=1",
             "train.epochs=1000", f"train.eval_metrics=[{','.join(METRICS)}]"]
@@ -164,6 +166,7 @@ def render(saved: dict[str, Any]) -> str:
               *table(["probe", "config", "overrides", "seeds", "CPU min", "epochs", "precision",
                       "recall", "FD", "goal check"], rows), ""]
     lines += ["## Along the way (first seed of each probe)", "",
+              f"![precision, recall and FD against training CPU minutes]({PLOT.name})", "",
               "Scores every few epochs while training (training CPU minutes; scoring excluded):",
               ""]
     for label, rs in by_label.items():
@@ -177,12 +180,36 @@ def render(saved: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def plot(saved: dict[str, Any], path: Path = PLOT) -> None:
+    """Precision, recall and FD against training CPU minutes, first seed of each probe."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for label, rs in groups(saved["probes"]).items():
+        t = rs[0]["trajectory"]
+        x = [p["cpu_minutes"] for p in t]
+        for ax, (metric, _, _) in zip(axes, GOALS, strict=True):
+            ax.plot(x, [p[metric] for p in t], marker=".", label=label)
+    for ax, (metric, goal, _) in zip(axes, GOALS, strict=True):
+        ax.axhline(goal, color="k", ls="--", lw=0.8)
+        ax.set(xlabel="training CPU minutes", title=f"{metric} (goal {goal:g}, dashed)")
+    axes[2].set(yscale="log")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def load_saved() -> dict[str, Any]:
     return json.loads(SAVED.read_text()) if SAVED.exists() else {"probes": []}
 
 
 def save(saved: dict[str, Any]) -> None:
     SAVED.write_text(json.dumps(saved, indent=1) + "\n")
+    plot(saved)
     write_doc(DOC, render(saved))
 
 
@@ -195,7 +222,7 @@ def main() -> None:
     parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args()
     if args.render_only or not args.search:
-        write_doc(DOC, render(load_saved()))
+        save(load_saved())
         return
     if len(args.search) < 3:
         raise SystemExit("--search needs LABEL CONFIG SEEDS [KEY=VALUE ...], "
