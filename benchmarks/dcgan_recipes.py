@@ -213,6 +213,18 @@ def save(saved: dict[str, Any]) -> None:
     write_doc(DOC, render(saved))
 
 
+def saved_in_turn(update: Any = None) -> None:
+    """Re-save the JSON, plot and doc (after `update(saved)`, if given), holding a lock: probes
+    run side by side in separate processes and save in turn."""
+    RUNS.mkdir(parents=True, exist_ok=True)
+    with open(RUNS / "save.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        saved = load_saved()  # read under the lock: another process may have saved a probe
+        if update is not None:
+            update(saved)
+        save(saved)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--search", nargs="+", metavar="ARG",
@@ -222,7 +234,7 @@ def main() -> None:
     parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args()
     if args.render_only or not args.search:
-        save(load_saved())
+        saved_in_turn()
         return
     if len(args.search) < 3:
         raise SystemExit("--search needs LABEL CONFIG SEEDS [KEY=VALUE ...], "
@@ -230,13 +242,12 @@ def main() -> None:
     label, config, seeds, *overrides = args.search
     for seed in (int(s) for s in seeds.split(",")):
         record = probe_one(label, config, overrides, seed, args.cpu_minutes, args.every)
-        RUNS.mkdir(parents=True, exist_ok=True)
-        with open(RUNS / "save.lock", "w") as lock:  # probes run side by side save in turn
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            saved = load_saved()  # read again: another process may have saved a probe
+
+        def add(saved: dict[str, Any], record: dict[str, Any] = record, seed: int = seed) -> None:
             saved["probes"] = [p for p in saved["probes"]
                                if (p["label"], p["seed"]) != (label, seed)] + [record]
-            save(saved)
+
+        saved_in_turn(add)
 
 
 if __name__ == "__main__":
