@@ -29,7 +29,8 @@ def test_goal_check_needs_three_seeds_and_every_goal():
     assert recipes.goal_check(good) == "met"
     assert recipes.goal_check(good[:2]).startswith("not checked: 2 of the goal's 3")
     low_recall = [_record(s, 0.85, 0.79, 8.0) for s in range(3)]
-    assert "recall" in recipes.goal_check(low_recall)
+    assert recipes.goal_check(low_recall).startswith("not met: recall 0.79")
+    assert recipes.goal_check(low_recall).endswith("(precision and fid met)")
     high_fd = [_record(s, 0.85, 0.85, 10.5) for s in range(3)]
     assert recipes.goal_check(high_fd).startswith("not met: fid")
     slow = [_record(s, 0.85, 0.85, 8.0, cpu=75.0) for s in range(3)]
@@ -56,6 +57,21 @@ def test_doc_renders_from_the_saved_json(tmp_path):
     text = recipes.render(saved)
     assert "| x | mnist-dcgan.yaml | – | 0, 1 |" in text
     assert "not checked: 2 of the goal's 3 seeds" in text
+    assert ("`python benchmarks/dcgan_recipes.py --search x configs/mnist-dcgan.yaml 0 "
+            "--cpu-minutes 60 --every 3`") in text
     if recipes.SAVED.exists():  # the shipped doc is exactly what its JSON renders
         shipped = json.loads(recipes.SAVED.read_text())
         assert recipes.DOC.read_text() == recipes.render(shipped)
+
+
+def test_recipe_configs_are_the_probes_that_measured_them():
+    from gankit.config import load_config
+
+    for config, (base, overrides) in recipes.AS_OVERRIDES.items():
+        shipped = load_config(REPO / config)
+        probe = load_config(REPO / base, overrides)
+        probe.name, probe.train.epochs = shipped.name, shipped.train.epochs
+        assert shipped == probe, config
+        saved = json.loads(recipes.SAVED.read_text())
+        assert any(p["config"] == base and p["overrides"] == overrides
+                   for p in saved["probes"]), f"no probe of {config} in {recipes.SAVED.name}"
