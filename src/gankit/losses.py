@@ -116,12 +116,9 @@ class Loss:
                     fake_logits: Tensor, real: Tensor, fake: Tensor) -> Tensor:
         """D's loss, with WGAN-GP's penalty on interpolates when the loss has one and R1's on
         reals when r1_weight is set."""
-        total = self.d_loss(real_logits, fake_logits)
-        if self.gp_weight:
-            total = total + self.gp_weight * gradient_penalty(critic, real, fake.detach())
-        if self.r1_weight:
-            total = total + self.r1_weight / 2 * r1_penalty(critic, real, real_logits)
-        return total
+        gp = self.gp_weight * gradient_penalty(critic, real, fake.detach()) if self.gp_weight else 0
+        r1 = self.r1_weight / 2 * r1_penalty(critic, real, real_logits) if self.r1_weight else 0
+        return self.d_loss(real_logits, fake_logits) + gp + r1
 
     @torch.no_grad()
     def after_critic_step(self, D: torch.nn.Module) -> None:

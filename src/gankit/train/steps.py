@@ -43,14 +43,14 @@ def grad_norm(net: nn.Module) -> float:
 def discriminator_loss(D: nn.Module, loss: Loss, real: torch.Tensor, y_real: Labels,
                        fake: torch.Tensor, y_fake: Labels) -> tuple[torch.Tensor, ...]:
     """D's loss (with the loss's own penalty, if any) and the logits it came from."""
-    if loss.r1_weight:  # R1 differentiates the real logits with respect to the real images
-        real = real.detach().requires_grad_(True)
+    # R1 differentiates the real logits with respect to the real images
+    real = real.detach().requires_grad_(True) if loss.r1_weight else real
     real_logits, fake_logits = D(real, y_real), D(fake, y_fake)
     # A conditional WGAN-GP scores its interpolates under the real minibatch's labels (the
     # fake half of each interpolate was drawn for another label): a choice, stated; the
     # penalty only needs D's gradient norm near the data, and it is taken there.
-    total = loss.critic_loss(lambda x: D(x, y_real), real_logits, fake_logits, real, fake)
-    return total, real_logits, fake_logits
+    return (loss.critic_loss(lambda x: D(x, y_real), real_logits, fake_logits, real, fake),
+            real_logits, fake_logits)
 
 
 def discriminator_step(G: nn.Module, D: nn.Module, opt_d: Optimizer, loss: Loss,
