@@ -14,8 +14,9 @@ classifier score, precision/recall, density/coverage with gankit's MNIST classif
 Parzen estimate of Goodfellow et al. 2014; classes covered), plus, for the conditional model, the
 share of samples the classifier assigns to the label they were generated for. Stacked MNIST
 (1000 modes): 26,000 samples, each channel classified, modes hit and KL to uniform.
-The results are saved in --runs-dir/dcgan.json; dcgan_report.py renders docs/results/dcgan.md
-from them, with its PNGs under docs/results/dcgan/.
+The results are saved in dcgan.json beside the doc (docs/results/, committed with it, so the doc
+can be re-rendered on any checkout); dcgan_report.py renders docs/results/dcgan.md from them, with
+its PNGs under docs/results/dcgan/.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 
 import torch
 
+import dcgan_recipes
 from common import load_average, machine, now, write_doc
 from dcgan_report import render_doc
 from gankit.config import load_config
@@ -46,7 +48,7 @@ from gankit.viz.grid import save_grid
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = default_metrics("mnist")  # what `gankit eval` computes on MNIST by default
 STACKED_SAMPLES = default_n("stacked-mnist")
-RESULTS_FILE = "dcgan.json"  # in --runs-dir: what --render-only renders
+RESULTS_SUFFIX = ".json"  # beside --out (docs/results/dcgan.json): what --render-only renders
 
 # (key, config, what it is); the order is the order of the table.
 MNIST_MODELS = (
@@ -190,11 +192,31 @@ def write_grids(key: str, run: Run, out_dir: Path) -> list[tuple[str, str]]:
     return pictures
 
 
-def save_results(runs_dir: Path, saved: dict[str, Any], out: Path) -> None:
-    """dcgan.json (everything the doc is rendered from), then the doc itself."""
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    (runs_dir / RESULTS_FILE).write_text(json.dumps(saved, indent=2))
-    write_doc(out, render_doc(saved))
+def recipe_section(recipes_file: Path = dcgan_recipes.SAVED) -> list[str]:
+    """The tuned recipes of benchmarks/dcgan_recipes.py with issue 18's goal check, rendered
+    from its saved probes (none yet: no section)."""
+    if not recipes_file.exists():
+        return []
+    probes = json.loads(recipes_file.read_text())
+    newest = max(p["date"] for p in probes["probes"])
+    goal = {metric: value for metric, value, _ in dcgan_recipes.GOALS}
+    return ["## Recipes toward issue 18's goal", "",
+            f"Issue 18 asks for precision ≥ {goal['precision']:.2f} and recall ≥ "
+            f"{goal['recall']:.2f} together with classifier FD ≤ {goal['fid']:g} within "
+            f"{dcgan_recipes.GOAL_CPU_MINUTES:g} CPU minutes at {dcgan_recipes.GOAL_SEEDS} "
+            "seeds. The recipe search "
+            "(benchmarks/dcgan_recipes.py; every probe's trajectory and command in "
+            "[dcgan_recipes.md](dcgan_recipes.md), the truncation trick's trade in "
+            f"[truncation.md](truncation.md)) trained these, newest {newest}, on the "
+            "machine named there; scores at the end of each budget, 10,000 samples:", "",
+            *dcgan_recipes.recipe_table(probes), ""]
+
+
+def save_results(saved: dict[str, Any], out: Path) -> None:
+    """dcgan.json beside the doc (everything the doc is rendered from), then the doc itself."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(RESULTS_SUFFIX).write_text(json.dumps(saved, indent=2) + "\n")
+    write_doc(out, render_doc(saved, recipe_section()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,12 +239,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", help="comma-separated model keys (dcgan,cdcgan,mlp,stacked)")
     parser.add_argument("--render-only", action="store_true",
-                        help=f"rewrite --out from --runs-dir/{RESULTS_FILE} (no training)")
+                        help="rewrite --out from the .json beside it (no training)")
     args = parser.parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
     runs_dir, out = Path(args.runs_dir), Path(args.out)
     if args.render_only:
-        write_doc(out, render_doc(json.loads((runs_dir / RESULTS_FILE).read_text())))
+        results = out.with_suffix(RESULTS_SUFFIX)
+        if not results.exists():
+            raise SystemExit(f"{results} not found: run benchmarks/dcgan.py without "
+                             "--render-only first")
+        write_doc(out, render_doc(json.loads(results.read_text()), recipe_section()))
         return 0
     picture_dir = out.parent / "dcgan"
     table1_run = find_table1_run(Path(args.table1_runs))
@@ -277,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                      machine=f"{machine(1, ' per training')}; load average at the end "
                      + load_average("other jobs shared the cores; CPU budgets are per process, "
                                     "so they are unaffected"))
-        save_results(runs_dir, saved, out)
+        save_results(saved, out)
     return 0
 
 

@@ -87,11 +87,16 @@ class Scores(Hook):
         return self.training_cpu_minutes() >= self.cpu_minutes
 
 
+def run_folder(label: str, seed: int, runs: Path = RUNS) -> Path:
+    """Where one seed of a probe trains (and its final checkpoint stays)."""
+    return runs / f"{re.sub(r'[^A-Za-z0-9._-]+', '-', label)}-s{seed}"
+
+
 def probe_one(label: str, config: str, overrides: list[str], seed: int, cpu_minutes: float,
               every: int) -> dict[str, Any]:
     """Train and score one seed of a probe: its record (see the module docstring)."""
     torch.set_num_threads(1)
-    run_dir = RUNS / f"{re.sub(r'[^A-Za-z0-9._-]+', '-', label)}-s{seed}"
+    run_dir = run_folder(label, seed)
     shutil.rmtree(run_dir, ignore_errors=True)
     sets = [*overrides, f"seed={seed}", "train.progress=false", "train.threads=1",
             "train.epochs=1000", f"train.eval_metrics=[{','.join(METRICS)}]"]
@@ -150,6 +155,19 @@ def groups(probes: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return {k: sorted(v, key=lambda r: r["seed"]) for k, v in out.items()}
 
 
+def recipe_table(saved: dict[str, Any]) -> list[str]:
+    """Every probe's mean scores at the end of its budget and its goal check (also shown in
+    docs/results/dcgan.md)."""
+    rows = [[label, Path(rs[0]["config"]).name, " ".join(rs[0]["overrides"]) or "–",
+             ", ".join(str(r["seed"]) for r in rs),
+             f"{max(r['final']['cpu_minutes'] for r in rs):.1f}",
+             f"{sum(r['final']['epoch'] for r in rs) / len(rs):.1f}",
+             *(_cell(rs, m) for m in ("precision", "recall", "fid")), goal_check(rs)]
+            for label, rs in groups(saved["probes"]).items()]
+    return table(["probe", "config", "overrides", "seeds", "CPU min", "epochs", "precision",
+                  "recall", "FD", "goal check"], rows)
+
+
 def render(saved: dict[str, Any]) -> str:
     by_label = groups(saved["probes"])
     last = max(saved["probes"], key=lambda p: p["date"]) if saved["probes"] else None
@@ -165,15 +183,7 @@ def render(saved: dict[str, Any]) -> str:
               f"it when each mean clears its goal by {MARGIN_SE:g} standard errors. Scores are "
               "those at the end of each run's budget, not the best along the way. 10,000 "
               "samples of the sampling network (G's EMA copy where the recipe has one).", ""]
-    rows = [[label, Path(rs[0]["config"]).name, " ".join(rs[0]["overrides"]) or "–",
-             ", ".join(str(r["seed"]) for r in rs),
-             f"{max(r['final']['cpu_minutes'] for r in rs):.1f}",
-             f"{sum(r['final']['epoch'] for r in rs) / len(rs):.1f}",
-             *(_cell(rs, m) for m in ("precision", "recall", "fid")), goal_check(rs)]
-            for label, rs in by_label.items()]
-    lines += ["## Recipes and probes", "",
-              *table(["probe", "config", "overrides", "seeds", "CPU min", "epochs", "precision",
-                      "recall", "FD", "goal check"], rows), ""]
+    lines += ["## Recipes and probes", "", *recipe_table(saved), ""]
     lines += ["What the probes show (read the numbers in the tables): R1 on real images makes FD "
               "fall faster per CPU minute (the R1 row against the shipped DCGAN's); an extra layer in G raises precision at a cost in recall; and "
               "precision with recall, not FD, is the part of the goal still out of reach.", ""]

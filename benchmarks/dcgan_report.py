@@ -227,8 +227,10 @@ def _stacked(stacked: dict, name: str) -> list[str]:
     ]
 
 
-def render_doc(saved: dict[str, Any]) -> str:
-    """The doc's text from the saved results (see dcgan.py's `save_results` for the keys)."""
+def render_doc(saved: dict[str, Any], recipes: list[str] = ()) -> str:
+    """The doc's text from the saved results (see dcgan.py's `save_results` for the keys);
+    `recipes`, the lines of the recipe section (dcgan.py's `recipe_section`), follow the
+    summary."""
     facts, results, names = saved["facts"], saved["results"], saved["names"]
     accuracy, stacked = saved.get("accuracy"), saved.get("stacked")
     lines = [
@@ -246,6 +248,7 @@ def render_doc(saved: dict[str, Any]) -> str:
         ),
         "",
         *summary(results, facts, accuracy, stacked, names, saved["n"]),
+        *recipes,
         "## Training",
         "",
         *_training(facts, names),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -92,6 +93,25 @@ def test_sample_label_gives_only_that_class(conditional_run: Path, tmp_path: Pat
         main(["sample", str(conditional_run), "--label", "7", "--n", "8", "--out", str(out)]) == 0
     )
     assert Image.open(out).size[0] > 0
+
+
+def test_truncation_scales_the_noise_and_zero_gives_one_image_per_label(
+        conditional_run: Path, tmp_path: Path) -> None:
+    run = load_run(conditional_run)
+    labels = torch.arange(20) % N_CLASSES
+    z = run.generator.sample_z(20, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        half = run.generator(0.5 * z, labels)
+    assert torch.equal(run.sample(20, seed=3, truncation=0.5), half)
+    assert torch.equal(run.sample(20, seed=3, truncation=1), run.sample(20, seed=3))
+    assert not torch.allclose(run.sample(20, seed=3), half)
+    mean_images = run.sample(20, seed=3, truncation=0)
+    assert torch.equal(mean_images[:N_CLASSES], mean_images[N_CLASSES:])  # z = 0: one per label
+    assert not torch.allclose(mean_images[0], mean_images[1])
+    out = tmp_path / "half.npy"
+    assert main(["sample", str(conditional_run), "--n", "20", "--seed", "3", "--truncation",
+                 "0.5", "--out", str(out)]) == 0
+    assert torch.equal(torch.from_numpy(np.load(out)), half)
 
 
 @pytest.mark.parametrize("label", ["10", "-1"])

@@ -103,6 +103,18 @@ def test_high_quality_says_its_unit(ring_run, capsys):
     assert re.fullmatch(r"\s*high_quality: \d+\.\d{4} %", line), line
 
 
+def test_eval_truncation_is_in_the_protocol_and_zero_collapses_to_one_point(ring_run, capsys):
+    capsys.readouterr()
+    assert main(["eval", str(ring_run), "--metrics", "modes", "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert "truncation" not in plain["protocol"]
+    assert main(["eval", str(ring_run), "--metrics", "modes", "--json", "--truncation", "0"]) == 0
+    collapsed = json.loads(capsys.readouterr().out)
+    assert collapsed["protocol"]["truncation"] == 0.0
+    assert collapsed["metrics"]["modes"] <= 1  # z = 0 for every sample: one point
+    assert json.loads((ring_run / "eval.json").read_text()) == collapsed
+
+
 # --------------------------------------------------------------------- --labels
 
 

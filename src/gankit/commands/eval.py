@@ -49,6 +49,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics", default=None, help=_metrics_help())
     p.add_argument("--n", type=int, help=_n_help())
     p.add_argument("--seed", type=int, default=0, help="sampling and subset seed (default 0)")
+    p.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
+                   help="score a run's samples drawn from PSI * z (the truncation trick, as "
+                   "gankit sample --truncation; default 1, G's own noise)")
     p.add_argument("--data-dir", help="MNIST folder (default: $GANKIT_DATA_DIR, shared, cache)")
     p.add_argument("--classifier-weights", help="weights of the MNIST feature classifier "
                    "(default: the weights shipped with gankit)")
@@ -93,15 +96,20 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         n = n or registry.default_n(dataset)
         nets = run.nets
         # A metric of the run's own networks (accuracy) draws no samples.
-        samples = run.sample(n, seed=args.seed) if registry.needs_samples(names, dataset) else None
+        samples = None
+        if registry.needs_samples(names, dataset):
+            samples = run.sample(n, seed=args.seed, truncation=args.truncation)
     else:
         dataset = registry.samples_dataset(names)
         names = registry.check_metrics(names or registry.default_metrics(dataset), dataset,
                                        where="--metrics")
         samples = _load_samples(args.samples)
-    return registry.evaluate(samples, names, dataset, n=n, seed=args.seed,
-                             data_dir=args.data_dir, classifier_weights=args.classifier_weights,
-                             inception_weights=args.inception_weights, data=data, nets=nets)
+    result = registry.evaluate(samples, names, dataset, n=n, seed=args.seed,
+                               data_dir=args.data_dir, classifier_weights=args.classifier_weights,
+                               inception_weights=args.inception_weights, data=data, nets=nets)
+    if args.truncation != 1:
+        result["protocol"]["truncation"] = args.truncation
+    return result
 
 
 def _load_samples(path: str) -> Any:
@@ -147,6 +155,13 @@ def check_args(args: argparse.Namespace) -> None:
         raise GankitError(f"--n {args.n}: evaluate {MIN_SAMPLES} to {MAX_N:,} samples (fewer "
                           "make the scores meaningless; the protocols use 10,000 for MNIST and "
                           "2,500 for 2-D runs, the default)")
+    if args.truncation != 1:
+        from gankit.train.run import check_truncation
+
+        check_truncation(args.truncation, "--truncation")
+        if args.samples:
+            raise GankitError("--truncation changes how a run's noise is drawn; it has no "
+                              "meaning for --samples FILE.npy: drop it or give a run folder")
     if args.samples and not Path(args.samples).is_file():
         raise GankitError(f"samples file {args.samples} not found; give a .npy file written "
                           "with numpy.save")

@@ -29,6 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--text", help="a sentence every sample shows, for a text-to-image run "
                    "(objective text2image), e.g. 'a thin three leaning left'")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
+                   help="draw z, then use PSI * z: below 1, fewer unusual samples and less "
+                   "variety (the truncation trick; default 1, G's own noise)")
     p.add_argument("--nrow", type=int, help="images per row of the grid")
 
 
@@ -38,6 +41,11 @@ def check_args(args: argparse.Namespace) -> tuple[Path, str]:
         raise GankitError(f"--n {args.n}: ask for 1 to {MAX_SAMPLES:,} samples")
     if args.nrow is not None and args.nrow < 1:
         raise GankitError(f"--nrow {args.nrow}: give at least 1 image per row of the grid")
+    from gankit.train.run import check_truncation
+
+    check_truncation(args.truncation, "--truncation")
+    if args.truncation != 1 and getattr(args, "text", None) is not None:
+        raise GankitError("--truncation is not available with --text; drop one of them")
     out = Path(args.out)
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
@@ -69,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
         samples = sample_text(loaded, text, args.n, seed=args.seed)
     else:
-        samples = loaded.sample(args.n, labels=args.labels, seed=args.seed)
+        samples = loaded.sample(args.n, labels=args.labels, seed=args.seed,
+                                 truncation=args.truncation)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "npy":

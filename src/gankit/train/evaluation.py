@@ -29,9 +29,10 @@ def eval_metric_names(cfg: Config) -> list[str]:
     return registry.training_metrics(cfg.train.eval_metrics, cfg.data.dataset)
 
 
-def evaluate_generator(G: torch.nn.Module, cfg: Config, data: Any,
-                       n_classes: int = 0) -> dict[str, Any]:
-    """Score G on its dataset: {"metrics": {...}, "protocol": {...}} as `gankit eval` gives."""
+def evaluate_generator(G: torch.nn.Module, cfg: Config, data: Any, n_classes: int = 0,
+                       truncation: float = 1.0) -> dict[str, Any]:
+    """Score G on its dataset: {"metrics": {...}, "protocol": {...}} as `gankit eval` gives;
+    `truncation` psi < 1 scores samples of psi * z (see gankit.train.run.generate)."""
     dataset = cfg.data.dataset
     if dataset not in registry.DATASETS:
         raise GankitError(f"no in-training metrics for data.dataset {dataset}; "
@@ -45,7 +46,8 @@ def evaluate_generator(G: torch.nn.Module, cfg: Config, data: Any,
         if n_classes and cfg.data.conditional:
             labels = torch.arange(n) % n_classes
         with eval_mode(G):
-            samples = generate(G, n, labels, torch.Generator().manual_seed(EVAL_SEED))
+            samples = generate(G, n, labels, torch.Generator().manual_seed(EVAL_SEED),
+                               truncation=truncation)
         return registry.evaluate(samples, names, dataset, n=n, seed=EVAL_SEED,
                                  data_dir=cfg.data.dir, data=data)
     finally:

@@ -1,0 +1,179 @@
+"""Precision against recall under the truncation trick, for DCGAN recipe probes (issue 18, item 4).
+Writes docs/results/truncation.md, .json and .png.
+
+    python benchmarks/truncation.py --probe LABEL [--psi 1,0.95,0.9,0.85,0.8,0.7]
+    python benchmarks/truncation.py --render-only
+
+A probe of benchmarks/dcgan_recipes.py leaves one run folder per seed. This script scores each
+run's sampling network again with its noise truncated (z -> psi * z, `gankit sample
+--truncation`), with the protocol the probe used (10,000 samples, evaluation seed 12,345, FD and
+precision/recall on gankit's classifier, k = 3), and checks issue 18's goal at every psi with
+dcgan_recipes.py's rule. At psi = 1 it must reproduce the probe's own end-of-budget scores: a run
+folder trained again or further since is refused rather than scored.
+
+The psi grid is fixed in advance and every psi is shown: reading off the best psi would choose it
+on the very samples it is judged on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from common import header, machine, now, table, write_doc
+from dcgan_recipes import GOALS, RUNS, goal_check, groups, run_folder
+from dcgan_recipes import load_saved as load_probes
+from gankit.train.evaluation import evaluate_generator
+from gankit.train.run import load_run
+from toy2d_report import mean_se
+
+REPO = Path(__file__).resolve().parents[1]
+SAVED = REPO / "docs/results/truncation.json"
+DOC = REPO / "docs/results/truncation.md"
+PLOT = REPO / "docs/results/truncation.png"
+PSI = (1.0, 0.95, 0.9, 0.85, 0.8, 0.7)
+METRICS = ("precision", "recall", "fid")
+REPRODUCE_TOL = 1e-4  # psi = 1 against the probe's saved (5-decimal) scores
+
+
+def score_probe(label: str, psis: tuple[float, ...], runs: Path = RUNS) -> dict[str, Any]:
+    """Every seed of one probe at every psi: {"label", "seeds": [{seed, cpu_minutes, scores}]}."""
+    probes = groups(load_probes()["probes"]).get(label)
+    if not probes:
+        raise SystemExit(f"no probe {label!r} in docs/results/dcgan_recipes.json; run "
+                         "benchmarks/dcgan_recipes.py --search first")
+    torch.set_num_threads(1)
+    seeds = []
+    for probe in probes:
+        run = load_run(run_folder(label, probe["seed"], runs))
+        if run.step != probe["final"]["g_steps"]:
+            raise SystemExit(f"{run.path} is at G step {run.step}, the probe ended at "
+                             f"{probe['final']['g_steps']}: train the probe again")
+        scores = []
+        for psi in psis:
+            m = evaluate_generator(run.generator, run.config, None, run.n_classes, psi)["metrics"]
+            scores.append({"psi": psi, **{k: round(float(m[k]), 5) for k in METRICS}})
+            print(json.dumps({"seed": probe["seed"], **scores[-1]}), flush=True)
+        at_one = next((s for s in scores if s["psi"] == 1), None)
+        if at_one and any(abs(at_one[k] - probe["final"][k]) > REPRODUCE_TOL for k in METRICS):
+            raise SystemExit(f"{run.path} at psi 1 scores {at_one}, not the probe's "
+                             f"{probe['final']}: the run folder is not the probe's")
+        seeds.append({"seed": probe["seed"], "cpu_minutes": probe["final"]["cpu_minutes"],
+                      "scores": scores})
+    return {"label": label, "psi": list(psis), "date": now(),
+            "machine": machine(1, " per scoring"), "seeds": seeds}
+
+
+def records_at(entry: dict[str, Any], psi: float) -> list[dict[str, Any]]:
+    """The seeds' scores at one psi, shaped as dcgan_recipes.py's records for goal_check."""
+    return [{"final": {**next(s for s in seed["scores"] if s["psi"] == psi),
+                       "cpu_minutes": seed["cpu_minutes"]}} for seed in entry["seeds"]]
+
+
+def _cell(records: list[dict[str, Any]], metric: str) -> str:
+    mean, se = mean_se([r["final"][metric] for r in records])
+    digits = 2 if metric == "fid" else 3
+    return f"{mean:.{digits}f} ± {se:.{digits}f}" if len(records) > 1 else f"{mean:.{digits}f}"
+
+
+def render(saved: dict[str, Any]) -> str:
+    entries = saved["entries"]
+    last = max(entries, key=lambda e: e["date"]) if entries else None
+    lines = header("Precision against recall under the truncation trick (issue 18)",
+                   "python benchmarks/truncation.py --render-only",
+                   last["date"] if last else now(),
+                   last["machine"] if last else machine(1, " per scoring"),
+                   ["Scores: made by `python benchmarks/truncation.py --probe LABEL`"],
+                   style="breaks")
+    lines += ["", "Each row scores the run folders of one probe of "
+              "[dcgan_recipes.md](dcgan_recipes.md) again, their noise truncated to psi * z "
+              "(`gankit sample --truncation`, the form of Karras et al. 2019; Brock et al. 2019 "
+              "named the trick), with the probe's protocol: 10,000 samples, gankit's classifier, "
+              "k = 3. psi = 1 reproduces the probe's own scores. The goal check is issue 18's, "
+              "by dcgan_recipes.py's rule (each mean beyond its goal by 2 standard errors, at "
+              "3 seeds, within 60 CPU minutes). The psi grid was fixed before scoring and every "
+              "psi is shown; choosing the best psi afterwards would choose it on the samples it "
+              "is judged on.", ""]
+    for entry in entries:
+        rows = []
+        for psi in entry["psi"]:
+            recs = records_at(entry, psi)
+            rows.append([f"{psi:g}", *(_cell(recs, m) for m in METRICS),
+                         f"{sum(_sum(r) for r in recs) / len(recs):.3f}", goal_check(recs)])
+        seeds = ", ".join(str(s["seed"]) for s in entry["seeds"])
+        lines += [f"## {entry['label']} (seeds {seeds})", "",
+                  *table(["psi", "precision", "recall", "FD", "precision + recall",
+                          "goal check"], rows), ""]
+    goal = {m: g for m, g, _ in GOALS}
+    lines += [f"![precision against recall as psi falls]({PLOT.name})", "",
+              "Truncation trades recall for precision; it can meet both goals only where "
+              "precision + recall already clears their sum "
+              f"({goal['precision'] + goal['recall']:.2f}) by the standard errors. Across the "
+              "psi grid (means over seeds):", ""]
+    for entry in entries:
+        sums = [mean_se([_sum(r) for r in records_at(entry, psi)])[0] for psi in entry["psi"]]
+        prec = [mean_se([r["final"]["precision"] for r in records_at(entry, psi)])[0]
+                for psi in entry["psi"]]
+        lines.append(f"- {entry['label']}: precision from {min(prec):.3f} to {max(prec):.3f}, "
+                     f"precision + recall from {min(sums):.3f} to {max(sums):.3f}.")
+    return "\n".join(lines) + "\n"
+
+
+def _sum(record: dict[str, Any]) -> float:
+    return record["final"]["precision"] + record["final"]["recall"]
+
+
+def plot(saved: dict[str, Any], path: Path = PLOT) -> None:
+    """Mean precision against mean recall at each psi, one line per probe, the goal dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    for entry in saved["entries"]:
+        points = [[mean_se([r["final"][m] for r in records_at(entry, psi)])[0]
+                   for m in ("recall", "precision")] for psi in entry["psi"]]
+        ax.plot(*zip(*points, strict=True), marker="o", label=entry["label"])
+        for psi, (r, p) in zip(entry["psi"], points, strict=True):
+            ax.annotate(f"{psi:g}", (r, p), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    goal = {m: g for m, g, _ in GOALS}
+    ax.axvline(goal["recall"], color="k", ls="--", lw=0.8)
+    ax.axhline(goal["precision"], color="k", ls="--", lw=0.8)
+    ax.set(xlabel="recall", ylabel="precision", title="psi beside each point; goal dashed")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def load_saved() -> dict[str, Any]:
+    return json.loads(SAVED.read_text()) if SAVED.exists() else {"entries": []}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--probe", help="a probe's label in docs/results/dcgan_recipes.json")
+    parser.add_argument("--psi", default=",".join(f"{p:g}" for p in PSI),
+                        help="comma list of psi values in (0, 1] (default %(default)s)")
+    parser.add_argument("--render-only", action="store_true")
+    args = parser.parse_args()
+    saved = load_saved()
+    if args.probe and not args.render_only:
+        psis = tuple(float(p) for p in args.psi.split(","))
+        if not all(0 < p <= 1 and math.isfinite(p) for p in psis):
+            raise SystemExit(f"--psi {args.psi}: give values in (0, 1], e.g. 1,0.9,0.8")
+        entry = score_probe(args.probe, psis)
+        saved["entries"] = [e for e in saved["entries"] if e["label"] != args.probe] + [entry]
+    SAVED.write_text(json.dumps(saved, indent=1) + "\n")
+    plot(saved)
+    write_doc(DOC, render(saved))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""benchmarks/truncation.py: issue 18's goal checked at every psi of the truncation trick, the
+psi = 1 row tied to the probe it re-scores, and the saved doc rendering from its JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from conftest import REPO, TINY_DCGAN
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+truncation = pytest.importorskip("truncation")
+recipes = pytest.importorskip("dcgan_recipes")
+
+
+def _entry(scores_by_psi: dict[float, tuple[float, float, float]], seeds=(0, 1, 2)) -> dict:
+    return {"label": "x", "psi": list(scores_by_psi), "date": "2026-11-30T00", "machine": "m",
+            "seeds": [{"seed": s, "cpu_minutes": 20.0, "scores": [
+                {"psi": psi, "precision": p + 0.002 * s, "recall": r, "fid": f}
+                for psi, (p, r, f) in scores_by_psi.items()]} for s in seeds]}
+
+
+def test_the_goal_is_checked_at_every_psi_with_the_recipe_rule():
+    entry = _entry({1.0: (0.75, 0.85, 5.0), 0.9: (0.82, 0.82, 6.0), 0.8: (0.86, 0.76, 8.0)})
+    checks = {psi: recipes.goal_check(truncation.records_at(entry, psi)) for psi in entry["psi"]}
+    assert checks[0.9] == "met"
+    assert checks[1.0].startswith("not met: precision")
+    assert checks[0.8].startswith("not met: recall")
+    text = truncation.render({"entries": [entry]})
+    assert "| 0.9 | 0.822 ± 0.001 | 0.820 ± 0.000 | 6.00 ± 0.00 | 1.642 | met |" in text
+    assert "precision + recall from 1.602 to 1.642" in text
+    two_seeds = _entry({1.0: (0.9, 0.9, 1.0)}, seeds=(0, 1))
+    assert recipes.goal_check(truncation.records_at(two_seeds, 1.0)).startswith("not checked")
+
+
+def test_a_run_folder_that_is_not_the_probes_is_refused(tmp_path, monkeypatch):
+    from gankit.config import load_config
+    from gankit.train.loop import Trainer
+    from test_conditional import fake_mnist
+
+    cfg = load_config(REPO / "configs/mnist-cdcgan.yaml",
+                      [*TINY_DCGAN, "train.epochs=0", "train.max_steps=1"])
+    Trainer(cfg, recipes.run_folder("x", 0, tmp_path), data=fake_mnist()).run()
+    final = {"g_steps": 2, "cpu_minutes": 1.0, "precision": 0.5, "recall": 0.5, "fid": 9.0}
+    monkeypatch.setattr(truncation, "load_probes", lambda: {"probes": [
+        {"label": "x", "seed": 0, "final": final}]})
+    with pytest.raises(SystemExit, match="is at G step 1, the probe ended at 2"):
+        truncation.score_probe("x", (1.0,), runs=tmp_path)
+    with pytest.raises(SystemExit, match="no probe 'y'"):
+        truncation.score_probe("y", (1.0,), runs=tmp_path)
+
+
+def test_shipped_doc_renders_from_its_json_and_psi_one_is_the_probes_score():
+    if not truncation.SAVED.exists():
+        pytest.skip("no truncation results saved yet")
+    shipped = json.loads(truncation.SAVED.read_text())
+    assert truncation.DOC.read_text() == truncation.render(shipped)
+    finals = {(p["label"], p["seed"]): p["final"]
+              for p in json.loads(recipes.SAVED.read_text())["probes"]}
+    for entry in shipped["entries"]:
+        for seed in entry["seeds"]:
+            at_one = next(s for s in seed["scores"] if s["psi"] == 1)
+            final = finals[(entry["label"], seed["seed"])]
+            for metric in ("precision", "recall", "fid"):
+                assert at_one[metric] == pytest.approx(final[metric], abs=1e-4)
