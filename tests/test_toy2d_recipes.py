@@ -3,6 +3,7 @@ as base config plus overrides is the shipped recipe config."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -59,6 +60,16 @@ def test_recipes_run_as_overrides_are_the_shipped_configs():
         assert base != config and overrides
     cfg, overrides = recipes.recipe("ring", "hinge")
     assert cfg == recipes.BASE["ring"] and "loss=hinge" in overrides
+    assert not any(o.startswith("losses.r1_weight") for o in overrides)
+
+
+def test_the_grid_recipe_is_the_r1_probe_that_found_it():
+    cfg, overrides = recipes.recipe("grid", "non-saturating")
+    assert cfg == recipes.BASE["grid"]
+    assert "losses.r1_weight=1" in overrides and "discriminator.pack=1" in overrides
+    saved = json.loads(recipes.SAVED.read_text())
+    probe = next(p for p in saved["search"] if p["label"] == "grid ns: pack 1, R1 1")
+    assert (probe["config"], probe["overrides"]) == (cfg, overrides)
 
 
 def test_until_fail_stops_a_loss_at_its_first_missed_seed(monkeypatch):
@@ -79,8 +90,6 @@ def test_until_fail_stops_a_loss_at_its_first_missed_seed(monkeypatch):
 
 
 def test_restore_cache_puts_saved_rows_and_probes_back(monkeypatch, tmp_path):
-    import json
-
     row = {"key": "ring8-demo-abc-s0", "modes": 8}
     saved = {"search": [{"label": "probe", "config": "c.yaml", "overrides": ["a=1"],
                          "keys": [row["key"]], "rows": [row]}],
