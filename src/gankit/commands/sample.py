@@ -30,8 +30,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(objective text2image), e.g. 'a thin three leaning left'")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
-                   help="draw z, then use PSI * z: below 1, fewer unusual samples and less "
-                   "variety (the truncation trick; default 1, G's own noise)")
+                   help="draw z, then use PSI * z (0 to 2): below 1, fewer unusual samples "
+                   "and less variety (the truncation trick), above 1 the reverse; default 1, "
+                   "G's own noise")
     p.add_argument("--nrow", type=int, help="images per row of the grid")
 
 

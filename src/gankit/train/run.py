@@ -296,7 +296,7 @@ def generate(
     truncation psi: z is drawn and then scaled to psi * z, psi times as far from the noise's
     mean (0 for every G here): the truncation trick in the form of Karras et al. (2019), which
     trades variety (recall) for typical samples (precision), Brock et al. (2019). 1 draws G's
-    own noise; 0 gives each label one image.
+    own noise; 0 gives each label one image; above 1 (at most 2) trades the other way.
     """
     check_truncation(truncation)
     device = next(G.parameters()).device
@@ -311,11 +311,15 @@ def generate(
     return torch.cat(out)
 
 
+MAX_TRUNCATION = 2.0  # psi beyond it draws z far outside what G was trained on
+
+
 def check_truncation(psi: float, where: str = "truncation") -> None:
-    """Refuse a truncation psi outside [0, 1]."""
-    if not (isinstance(psi, int | float) and 0 <= psi <= 1):
-        raise GankitError(f"{where} {psi}: give a number from 0 to 1 (1 = G's own noise, "
-                          "smaller = samples closer to the typical one)")
+    """Refuse a truncation psi outside [0, 2]."""
+    if not (isinstance(psi, int | float) and 0 <= psi <= MAX_TRUNCATION):
+        raise GankitError(f"{where} {psi}: give a number from 0 to {MAX_TRUNCATION:g} (1 = G's "
+                          "own noise, smaller = samples closer to the typical one, larger = "
+                          "more varied)")
 
 
 def load_run(path: str | Path, map_location: str = "cpu") -> Run:
