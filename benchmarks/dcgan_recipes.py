@@ -192,7 +192,7 @@ def render(saved: dict[str, Any]) -> str:
               "fall faster per CPU minute (the R1 row against the shipped DCGAN's); an extra "
               "layer in G raises precision at a cost in recall; with an extra layer in D as well "
               "and an EMA of G, over the whole 60 CPU minutes, precision reaches the real data's "
-              "while recall stops rising partway (the trajectories below); precision with "
+              "while recall levels off partway (the trajectories below); precision with "
               "recall, not FD, is the part of the goal still out of reach.", ""]
     lines += ["## Along the way (first seed of each probe)", "",
               f"![precision, recall and FD against training CPU minutes]({PLOT.name})", "",
