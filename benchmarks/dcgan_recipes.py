@@ -145,7 +145,7 @@ def probe_command(record: dict[str, Any]) -> str:
                        "--every", str(record["every"])])
 
 
-def _cell(records: list[dict[str, Any]], metric: str) -> str:
+def mean_cell(records: list[dict[str, Any]], metric: str) -> str:
     mean, se = mean_se([r["final"][metric] for r in records])
     digits = 2 if metric == "fid" else 3
     return f"{mean:.{digits}f}" + (f" ± {se:.{digits}f}" if len(records) > 1 else "")
@@ -166,7 +166,7 @@ def recipe_table(saved: dict[str, Any]) -> list[str]:
              ", ".join(str(r["seed"]) for r in rs),
              f"{max(r['final']['cpu_minutes'] for r in rs):.1f}",
              f"{sum(r['final']['epoch'] for r in rs) / len(rs):.1f}",
-             *(_cell(rs, m) for m in ("precision", "recall", "fid")), goal_check(rs)]
+             *(mean_cell(rs, m) for m in ("precision", "recall", "fid")), goal_check(rs)]
             for label, rs in groups(saved["probes"]).items()]
     return table(["probe", "config", "overrides", "seeds", "CPU min", "epochs", "precision",
                   "recall", "FD", "goal check"], rows)

@@ -1,7 +1,7 @@
 """Precision against recall under the truncation trick, for DCGAN recipe probes (issue 18, item 4).
 Writes docs/results/truncation.md, .json and .png.
 
-    python benchmarks/truncation.py --probe LABEL [--psi 1,0.95,0.9,0.85,0.8,0.7]
+    python benchmarks/truncation.py --probe LABEL [--psi 1.2,1.1,1,0.95,0.9,0.85,0.8,0.7]
     python benchmarks/truncation.py --render-only
 
 A probe of benchmarks/dcgan_recipes.py leaves one run folder per seed. This script scores each
@@ -29,7 +29,7 @@ from typing import Any
 import torch
 
 from common import header, machine, now, table, write_doc
-from dcgan_recipes import GOALS, RUNS, goal_check, groups, run_folder
+from dcgan_recipes import GOALS, RUNS, goal_check, groups, mean_cell, run_folder
 from dcgan_recipes import load_saved as load_probes
 from gankit.train.evaluation import evaluate_generator
 from gankit.train.run import MAX_TRUNCATION, load_run
@@ -78,12 +78,6 @@ def records_at(entry: dict[str, Any], psi: float) -> list[dict[str, Any]]:
                        "cpu_minutes": seed["cpu_minutes"]}} for seed in entry["seeds"]]
 
 
-def _cell(records: list[dict[str, Any]], metric: str) -> str:
-    mean, se = mean_se([r["final"][metric] for r in records])
-    digits = 2 if metric == "fid" else 3
-    return f"{mean:.{digits}f} ± {se:.{digits}f}" if len(records) > 1 else f"{mean:.{digits}f}"
-
-
 def render(saved: dict[str, Any]) -> str:
     entries = saved["entries"]
     last = max(entries, key=lambda e: e["date"]) if entries else None
@@ -108,7 +102,7 @@ def render(saved: dict[str, Any]) -> str:
         rows = []
         for psi in entry["psi"]:
             recs = records_at(entry, psi)
-            rows.append([f"{psi:g}", *(_cell(recs, m) for m in METRICS),
+            rows.append([f"{psi:g}", *(mean_cell(recs, m) for m in METRICS),
                          f"{sum(_sum(r) for r in recs) / len(recs):.3f}", goal_check(recs)])
         seeds = ", ".join(str(s["seed"]) for s in entry["seeds"])
         lines += [f"## {entry['label']} (seeds {seeds})", "",
