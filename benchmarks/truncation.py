@@ -31,7 +31,7 @@ import torch
 from common import header, machine, now, table, write_doc
 from dcgan_recipes import GOALS, RUNS, goal_check, groups, mean_cell, run_folder
 from dcgan_recipes import load_saved as load_probes
-from gankit.train.evaluation import evaluate_generator
+from gankit.train.evaluation import EVAL_SEED, evaluate_generator
 from gankit.train.run import MAX_TRUNCATION, load_run
 from toy2d_report import mean_se
 
@@ -44,8 +44,11 @@ METRICS = ("precision", "recall", "fid")
 REPRODUCE_TOL = 1e-4  # psi = 1 against the probe's saved (5-decimal) scores
 
 
-def score_probe(label: str, psis: tuple[float, ...], runs: Path = RUNS) -> dict[str, Any]:
-    """Every seed of one probe at every psi: {"label", "seeds": [{seed, cpu_minutes, scores}]}."""
+def score_probe(label: str, psis: tuple[float, ...], runs: Path = RUNS,
+                eval_seed: int = EVAL_SEED) -> dict[str, Any]:
+    """Every seed of one probe at every psi: {"label", "eval_seed", "seeds": [{seed,
+    cpu_minutes, scores}]}. Another eval_seed draws fresh samples (a held-out check of a psi
+    chosen on the probe's own)."""
     probes = groups(load_probes()["probes"]).get(label)
     if not probes:
         raise SystemExit(f"no probe {label!r} in docs/results/dcgan_recipes.json; run "
@@ -59,16 +62,17 @@ def score_probe(label: str, psis: tuple[float, ...], runs: Path = RUNS) -> dict[
                              f"{probe['final']['g_steps']}: train the probe again")
         scores = []
         for psi in psis:
-            m = evaluate_generator(run.generator, run.config, None, run.n_classes, psi)["metrics"]
+            m = evaluate_generator(run.generator, run.config, None, run.n_classes, psi,
+                                   eval_seed)["metrics"]
             scores.append({"psi": psi, **{k: round(float(m[k]), 5) for k in METRICS}})
             print(json.dumps({"seed": probe["seed"], **scores[-1]}), flush=True)
         at_one = next((s for s in scores if s["psi"] == 1), None)
-        if at_one and any(abs(at_one[k] - probe["final"][k]) > REPRODUCE_TOL for k in METRICS):
+        if at_one and eval_seed == EVAL_SEED and any(abs(at_one[k] - probe["final"][k]) > REPRODUCE_TOL for k in METRICS):
             raise SystemExit(f"{run.path} at psi 1 scores {at_one}, not the probe's "
                              f"{probe['final']}: the run folder is not the probe's")
         seeds.append({"seed": probe["seed"], "cpu_minutes": probe["final"]["cpu_minutes"],
                       "scores": scores})
-    return {"label": label, "psi": list(psis), "date": now(),
+    return {"label": label, "eval_seed": eval_seed, "psi": list(psis), "date": now(),
             "machine": machine(1, " per scoring"), "seeds": seeds}
 
 
@@ -97,7 +101,9 @@ def render(saved: dict[str, Any]) -> str:
               "best psi chooses it on the samples it is judged on, so a goal met at one psi of "
               "several is weaker evidence than one met at psi = 1. (The grid first ran from "
               "0.7 to 1; 1.1 and 1.2 were added after a probe's precision reached the real "
-              "data's while its recall fell short.)", ""]
+              "data's while its recall fell short.) A section marked fresh samples scores the same "
+              "runs with another evaluation seed, so new noise: a psi chosen on the probe's own "
+              "samples is checked there on samples it was not chosen on.", ""]
     for entry in entries:
         rows = []
         for psi in entry["psi"]:
@@ -105,7 +111,10 @@ def render(saved: dict[str, Any]) -> str:
             rows.append([f"{psi:g}", *(mean_cell(recs, m) for m in METRICS),
                          f"{sum(_sum(r) for r in recs) / len(recs):.3f}", goal_check(recs)])
         seeds = ", ".join(str(s["seed"]) for s in entry["seeds"])
-        lines += [f"## {entry['label']} (seeds {seeds})", "",
+        fresh = _seed(entry) != EVAL_SEED
+        held_out = (f"; fresh samples, evaluation seed {entry['eval_seed']} instead of the "
+                    f"probe's {EVAL_SEED}" if fresh else "")
+        lines += [f"## {entry['label']} (seeds {seeds}{held_out})", "",
                   *table(["psi", "precision", "recall", "FD", "precision + recall",
                           "goal check"], rows), ""]
     goal = {m: g for m, g, _ in GOALS}
@@ -119,7 +128,7 @@ def render(saved: dict[str, Any]) -> str:
         sums = [mean_se([_sum(r) for r in records_at(entry, psi)])[0] for psi in entry["psi"]]
         prec = [mean_se([r["final"]["precision"] for r in records_at(entry, psi)])[0]
                 for psi in entry["psi"]]
-        lines.append(f"- {entry['label']}: precision from {min(prec):.3f} to {max(prec):.3f}, "
+        lines.append(f"- {_title(entry)}: precision from {min(prec):.3f} to {max(prec):.3f}, "
                      f"precision + recall from {min(sums):.3f} to {max(sums):.3f}.")
     return "\n".join(lines) + "\n"
 
@@ -139,7 +148,7 @@ def plot(saved: dict[str, Any], path: Path = PLOT) -> None:
     for entry in saved["entries"]:
         points = [[mean_se([r["final"][m] for r in records_at(entry, psi)])[0]
                    for m in ("recall", "precision")] for psi in entry["psi"]]
-        ax.plot(*zip(*points, strict=True), marker="o", label=entry["label"])
+        ax.plot(*zip(*points, strict=True), marker="o", label=_title(entry))
         for psi, (r, p) in zip(entry["psi"], points, strict=True):
             ax.annotate(f"{psi:g}", (r, p), fontsize=7, xytext=(3, 3), textcoords="offset points")
     goal = {m: g for m, g, _ in GOALS}
@@ -152,6 +161,15 @@ def plot(saved: dict[str, Any], path: Path = PLOT) -> None:
     plt.close(fig)
 
 
+def _seed(entry: dict[str, Any]) -> int:
+    return entry.get("eval_seed", EVAL_SEED)
+
+
+def _title(entry: dict[str, Any]) -> str:
+    fresh = _seed(entry) != EVAL_SEED
+    return entry["label"] + (f" (evaluation seed {_seed(entry)})" if fresh else "")
+
+
 def load_saved() -> dict[str, Any]:
     return json.loads(SAVED.read_text()) if SAVED.exists() else {"entries": []}
 
@@ -161,6 +179,9 @@ def main() -> None:
     parser.add_argument("--probe", help="a probe's label in docs/results/dcgan_recipes.json")
     parser.add_argument("--psi", default=",".join(f"{p:g}" for p in PSI),
                         help="comma list of psi values in (0, 2] (default %(default)s)")
+    parser.add_argument("--eval-seed", type=int, default=EVAL_SEED,
+                        help="noise and subset seed of the scoring (default the probe's, "
+                        "%(default)s; another draws fresh samples: a held-out check)")
     parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args()
     entry = None
@@ -169,14 +190,14 @@ def main() -> None:
         if not all(0 < p <= MAX_TRUNCATION and math.isfinite(p) for p in psis):
             raise SystemExit(f"--psi {args.psi}: give values in (0, {MAX_TRUNCATION:g}], "
                              "e.g. 1.1,1,0.9")
-        entry = score_probe(args.probe, psis)
+        entry = score_probe(args.probe, psis, eval_seed=args.eval_seed)
     RUNS.mkdir(parents=True, exist_ok=True)
     with open(RUNS / "save.lock", "w") as lock:  # probes may be scored side by side
         fcntl.flock(lock, fcntl.LOCK_EX)
         saved = load_saved()  # read only now: another process may have saved meanwhile
         if entry is not None:
-            saved["entries"] = [e for e in saved["entries"]
-                                if e["label"] != entry["label"]] + [entry]
+            saved["entries"] = [e for e in saved["entries"] if (e["label"], _seed(e))
+                                != (entry["label"], _seed(entry))] + [entry]
         SAVED.write_text(json.dumps(saved, indent=1) + "\n")
         plot(saved)
         write_doc(DOC, render(saved))

@@ -31,6 +31,10 @@ def test_the_goal_is_checked_at_every_psi_with_the_recipe_rule():
     text = truncation.render({"entries": [entry]})
     assert "| 0.9 | 0.822 ± 0.001 | 0.820 ± 0.000 | 6.00 ± 0.00 | 1.642 | met |" in text
     assert "precision + recall from 1.602 to 1.642" in text
+    held_out = {**entry, "eval_seed": 1}
+    text = truncation.render({"entries": [entry, held_out]})
+    assert "## x (seeds 0, 1, 2)\n" in text
+    assert "## x (seeds 0, 1, 2; fresh samples, evaluation seed 1 instead of the probe's 12345)" in text
     two_seeds = _entry({1.0: (0.9, 0.9, 1.0)}, seeds=(0, 1))
     assert recipes.goal_check(truncation.records_at(two_seeds, 1.0)).startswith("not checked")
 
@@ -60,6 +64,8 @@ def test_shipped_doc_renders_from_its_json_and_psi_one_is_the_probes_score():
     finals = {(p["label"], p["seed"]): p["final"]
               for p in json.loads(recipes.SAVED.read_text())["probes"]}
     for entry in shipped["entries"]:
+        if entry.get("eval_seed", truncation.EVAL_SEED) != truncation.EVAL_SEED:
+            continue  # fresh samples: a held-out check, not the probe's own scores
         for seed in entry["seeds"]:
             at_one = next(s for s in seed["scores"] if s["psi"] == 1)
             final = finals[(entry["label"], seed["seed"])]

@@ -30,9 +30,10 @@ def eval_metric_names(cfg: Config) -> list[str]:
 
 
 def evaluate_generator(G: torch.nn.Module, cfg: Config, data: Any, n_classes: int = 0,
-                       truncation: float = 1.0) -> dict[str, Any]:
+                       truncation: float = 1.0, seed: int = EVAL_SEED) -> dict[str, Any]:
     """Score G on its dataset: {"metrics": {...}, "protocol": {...}} as `gankit eval` gives;
-    `truncation` psi < 1 scores samples of psi * z (see gankit.train.run.generate)."""
+    `truncation` psi != 1 scores samples of psi * z (see gankit.train.run.generate); `seed`
+    draws the noise and subsets (another seed: fresh samples for a held-out check)."""
     dataset = cfg.data.dataset
     if dataset not in registry.DATASETS:
         raise GankitError(f"no in-training metrics for data.dataset {dataset}; "
@@ -46,9 +47,9 @@ def evaluate_generator(G: torch.nn.Module, cfg: Config, data: Any, n_classes: in
         if n_classes and cfg.data.conditional:
             labels = torch.arange(n) % n_classes
         with eval_mode(G):
-            samples = generate(G, n, labels, torch.Generator().manual_seed(EVAL_SEED),
+            samples = generate(G, n, labels, torch.Generator().manual_seed(seed),
                                truncation=truncation)
-        return registry.evaluate(samples, names, dataset, n=n, seed=EVAL_SEED,
+        return registry.evaluate(samples, names, dataset, n=n, seed=seed,
                                  data_dir=cfg.data.dir, data=data)
     finally:
         set_rng_state(saved)
