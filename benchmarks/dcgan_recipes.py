@@ -242,16 +242,17 @@ def save(saved: dict[str, Any]) -> None:
     write_doc(DOC, render(saved))
 
 
-def saved_in_turn(update: Any = None) -> None:
+def saved_in_turn(update: Any = None, load: Any = load_saved, store: Any = save) -> None:
     """Re-save the JSON, plot and doc (after `update(saved)`, if given), holding a lock: probes
-    run side by side in separate processes and save in turn."""
+    run side by side in separate processes and save in turn. `load` and `store` default to this
+    script's results; truncation.py passes its own, saving under the same lock."""
     RUNS.mkdir(parents=True, exist_ok=True)
     with open(RUNS / "save.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        saved = load_saved()  # read under the lock: another process may have saved a probe
+        saved = load()  # read under the lock: another process may have saved meanwhile
         if update is not None:
             update(saved)
-        save(saved)
+        store(saved)
 
 
 def main() -> None:

@@ -20,7 +20,6 @@ real data's while its recall fell short.)
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import math
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 import torch
 
 from common import header, machine, now, table, write_doc
-from dcgan_recipes import GOALS, RUNS, goal_check, groups, mean_cell, run_folder
+from dcgan_recipes import GOALS, RUNS, goal_check, groups, mean_cell, run_folder, saved_in_turn
 from dcgan_recipes import load_saved as load_probes
 from gankit.train.evaluation import EVAL_SEED, evaluate_generator
 from gankit.train.run import MAX_TRUNCATION, load_run
@@ -67,7 +66,8 @@ def score_probe(label: str, psis: tuple[float, ...], runs: Path = RUNS,
             scores.append({"psi": psi, **{k: round(float(m[k]), 5) for k in METRICS}})
             print(json.dumps({"seed": probe["seed"], **scores[-1]}), flush=True)
         at_one = next((s for s in scores if s["psi"] == 1), None)
-        if at_one and eval_seed == EVAL_SEED and any(abs(at_one[k] - probe["final"][k]) > REPRODUCE_TOL for k in METRICS):
+        if at_one and eval_seed == EVAL_SEED and any(
+                abs(at_one[k] - probe["final"][k]) > REPRODUCE_TOL for k in METRICS):
             raise SystemExit(f"{run.path} at psi 1 scores {at_one}, not the probe's "
                              f"{probe['final']}: the run folder is not the probe's")
         seeds.append({"seed": probe["seed"], "cpu_minutes": probe["final"]["cpu_minutes"],
@@ -112,7 +112,7 @@ def render(saved: dict[str, Any]) -> str:
                          f"{sum(_sum(r) for r in recs) / len(recs):.3f}", goal_check(recs)])
         seeds = ", ".join(str(s["seed"]) for s in entry["seeds"])
         fresh = _seed(entry) != EVAL_SEED
-        held_out = (f"; fresh samples, evaluation seed {entry['eval_seed']} instead of the "
+        held_out = (f"; fresh samples, evaluation seed {_seed(entry)} instead of the "
                     f"probe's {EVAL_SEED}" if fresh else "")
         lines += [f"## {entry['label']} (seeds {seeds}{held_out})", "",
                   *table(["psi", "precision", "recall", "FD", "precision + recall",
@@ -170,6 +170,12 @@ def _title(entry: dict[str, Any]) -> str:
     return entry["label"] + (f" (evaluation seed {_seed(entry)})" if fresh else "")
 
 
+def save(saved: dict[str, Any]) -> None:
+    SAVED.write_text(json.dumps(saved, indent=1) + "\n")
+    plot(saved)
+    write_doc(DOC, render(saved))
+
+
 def load_saved() -> dict[str, Any]:
     return json.loads(SAVED.read_text()) if SAVED.exists() else {"entries": []}
 
@@ -191,16 +197,12 @@ def main() -> None:
             raise SystemExit(f"--psi {args.psi}: give values in (0, {MAX_TRUNCATION:g}], "
                              "e.g. 1.1,1,0.9")
         entry = score_probe(args.probe, psis, eval_seed=args.eval_seed)
-    RUNS.mkdir(parents=True, exist_ok=True)
-    with open(RUNS / "save.lock", "w") as lock:  # probes may be scored side by side
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        saved = load_saved()  # read only now: another process may have saved meanwhile
-        if entry is not None:
-            saved["entries"] = [e for e in saved["entries"] if (e["label"], _seed(e))
-                                != (entry["label"], _seed(entry))] + [entry]
-        SAVED.write_text(json.dumps(saved, indent=1) + "\n")
-        plot(saved)
-        write_doc(DOC, render(saved))
+
+    def add(saved: dict[str, Any]) -> None:
+        saved["entries"] = [e for e in saved["entries"] if (e["label"], _seed(e))
+                            != (entry["label"], _seed(entry))] + [entry]
+
+    saved_in_turn(add if entry is not None else None, load_saved, save)
 
 
 if __name__ == "__main__":
