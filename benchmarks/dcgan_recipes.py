@@ -23,6 +23,7 @@ import re
 import shlex
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ RUNS = REPO / "runs" / "dcgan-recipes"
 SAVED = REPO / "docs/results/dcgan_recipes.json"
 DOC = REPO / "docs/results/dcgan_recipes.md"
 PLOT = REPO / "docs/results/dcgan_recipes.png"
-METRICS = ["fid", "pr"]  # FD and precision/recall of gankit eval's MNIST protocols
+METRICS = ("fid", "pr")  # FD and precision/recall of gankit eval's MNIST protocols
 # Issue 18: "precision >= 0.80 and recall >= 0.80 together ... and classifier FD <= 10, within 60
 # CPU minutes, at 3 seeds". (metric, goal, higher is better)
 GOALS = (("precision", 0.80, True), ("recall", 0.80, True), ("fid", 10.0, False))
@@ -60,11 +61,14 @@ AS_OVERRIDES = {
 
 
 class Scores(Hook):
-    """Scores the sampling network every `every` epochs and stops the run once training (not
-    scoring) has used `cpu_minutes` of this process's CPU time."""
+    """Scores the sampling network every `every` epochs (recording the result keys `keys`) and
+    stops the run once training (not scoring) has used `cpu_minutes` of this process's CPU
+    time."""
 
-    def __init__(self, trainer: Trainer, every: int, cpu_minutes: float):
+    def __init__(self, trainer: Trainer, every: int, cpu_minutes: float,
+                 keys: tuple[str, ...] = ("fid", "precision", "recall")):
         self.trainer, self.every, self.cpu_minutes = trainer, every, cpu_minutes
+        self.keys = keys
         self.start, self.scoring = time.process_time(), 0.0
         self.trajectory: list[dict[str, Any]] = []
 
@@ -79,7 +83,7 @@ class Scores(Hook):
         self.trajectory.append({
             "epoch": epoch, "g_steps": tr.progress.g_steps,
             "cpu_minutes": round(self.training_cpu_minutes(), 3),
-            **{k: round(float(m[k]), 5) for k in ("fid", "precision", "recall")}})
+            **{k: round(float(m[k]), 5) for k in self.keys}})
         self.scoring += time.process_time() - t
         print(json.dumps(self.trajectory[-1]), flush=True)
 
@@ -97,16 +101,20 @@ def run_folder(label: str, seed: int, runs: Path = RUNS) -> Path:
 
 
 def probe_one(label: str, config: str, overrides: list[str], seed: int, cpu_minutes: float,
-              every: int) -> dict[str, Any]:
-    """Train and score one seed of a probe: its record (see the module docstring)."""
+              every: int, metrics: tuple[str, ...] = METRICS,
+              keys: tuple[str, ...] = ("fid", "precision", "recall"), runs: Path = RUNS,
+              finish: Callable[[Trainer], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Train and score one seed of a probe: its record (see the module docstring). `metrics`
+    are gankit eval's names, `keys` the result keys kept; `finish(trainer)`, when given, adds
+    its entries to the record after the last score (table1_recipes.py picks psi there)."""
     torch.set_num_threads(1)
-    run_dir = run_folder(label, seed)
+    run_dir = run_folder(label, seed, runs)
     shutil.rmtree(run_dir, ignore_errors=True)
     sets = [*overrides, f"seed={seed}", "train.progress=false", "train.threads=1",
-            "train.epochs=1000", f"train.eval_metrics=[{','.join(METRICS)}]"]
+            "train.epochs=1000", f"train.eval_metrics=[{','.join(metrics)}]"]
     cfg = load_config(REPO / config, sets)
     trainer = Trainer(cfg, run_dir)
-    scores = Scores(trainer, every, cpu_minutes)
+    scores = Scores(trainer, every, cpu_minutes, keys)
     trainer.extra_hooks.append(scores)
     trainer.run()
     epoch = trainer.progress.d_steps / trainer.batches_per_epoch
@@ -115,7 +123,8 @@ def probe_one(label: str, config: str, overrides: list[str], seed: int, cpu_minu
     return {"label": label, "config": config, "overrides": overrides, "seed": seed,
             "cpu_minutes_budget": cpu_minutes, "every": every,
             "date": now(), "machine": machine(1, " per training"),
-            "trajectory": scores.trajectory, "final": scores.trajectory[-1]}
+            "trajectory": scores.trajectory, "final": scores.trajectory[-1],
+            **(finish(trainer) if finish else {})}
 
 
 def goal_check(records: list[dict[str, Any]]) -> str:
@@ -255,6 +264,16 @@ def saved_in_turn(update: Any = None, load: Any = load_saved, store: Any = save)
         store(saved)
 
 
+def adding(record: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """The update that puts a probe's record into the saved results, replacing the same label
+    and seed's earlier one."""
+    def add(saved: dict[str, Any]) -> None:
+        key = (record["label"], record["seed"])
+        saved["probes"] = [p for p in saved["probes"]
+                           if (p["label"], p["seed"]) != key] + [record]
+    return add
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--search", nargs="+", metavar="ARG",
@@ -272,12 +291,7 @@ def main() -> None:
     label, config, seeds, *overrides = args.search
     for seed in (int(s) for s in seeds.split(",")):
         record = probe_one(label, config, overrides, seed, args.cpu_minutes, args.every)
-
-        def add(saved: dict[str, Any], record: dict[str, Any] = record, seed: int = seed) -> None:
-            saved["probes"] = [p for p in saved["probes"]
-                               if (p["label"], p["seed"]) != (label, seed)] + [record]
-
-        saved_in_turn(add)
+        saved_in_turn(adding(record))
 
 
 if __name__ == "__main__":

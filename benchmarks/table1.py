@@ -201,8 +201,14 @@ def main() -> int:
 
 
 def pictures(summary: dict[str, Any], out: Path) -> dict[str, Path | None]:
-    """Samples grid, Figure 2 neighbours and the Parzen curve, next to the doc."""
+    """Samples grid, Figure 2 neighbours and the Parzen curve, next to the doc (without the
+    run folders: the pictures already there, see render())."""
     stem = out.with_suffix("")
+    if not all(Path(r["run_dir"]).exists() for r in summary["results"]):
+        keys = ["samples", "neighbours", *(samples_key(r) for r in summary["results"][1:])]
+        found = {key: Path(f"{stem}-{key}.png") for key in keys}
+        found["curve"] = Path(f"{stem}-parzen-curve.png")
+        return {key: path if path.exists() else None for key, path in found.items()}
     run = load_run(summary["results"][0]["run_dir"])
     others = {
         samples_key(r): save_grid(
@@ -220,8 +226,9 @@ def pictures(summary: dict[str, Any], out: Path) -> dict[str, Path | None]:
 
 
 def render(path: Path, out: Path) -> int:
-    """Rewrite the doc from a saved table1.json: after a change to the doc's wording, without
-    training again. The numbers are the saved ones; the rendering command is stated."""
+    """Rewrite the doc from a saved table1.json (the run's, or tests/data/benchmarks/table1.json)
+    after a change to the doc's wording or to table1_recipes.json, without training again. The
+    numbers are the saved ones; the rendering command is stated."""
     summary = json.loads(path.read_text())
     summary["rendered_by"] = "python " + " ".join(sys.argv)
     summary.setdefault("quick", "--quick" in summary["argv"])
@@ -229,9 +236,19 @@ def render(path: Path, out: Path) -> int:
     if "date" not in summary:  # older summaries: the file's time is when the run finished
         stamp = datetime.datetime.fromtimestamp(path.stat().st_mtime)
         summary["date"] = stamp.isoformat(timespec="seconds")
-    configs = [load_run(r["run_dir"]).config for r in summary["results"]]
+    configs = [run_config(r) for r in summary["results"]]
     write_doc(out, render_doc(summary, configs, pictures(summary, out)))
     return 0
+
+
+def run_config(result: dict[str, Any]) -> Config:
+    """A saved result's config: its run folder's, or, once that folder is gone (a fresh
+    checkout, where tests/data/benchmarks/table1.json keeps the results), the shipped file of
+    that name. The pictures are then the ones already beside the doc."""
+    run = Path(result["run_dir"])
+    if run.exists():
+        return load_run(run).config
+    return load_config(REPO / "configs" / f"{result['name']}.yaml")
 
 
 if __name__ == "__main__":

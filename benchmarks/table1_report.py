@@ -6,6 +6,7 @@ wording can be re-rendered (`table1.py --render`) without training again.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +112,32 @@ def _pictures(results: list[dict], configs: list[Config], images: dict[str, Path
     return "\n".join(p + "\n" for p in pics)
 
 
+def recipe_section(recipes_file: Path | None = None) -> str:
+    """The recipe search of benchmarks/table1_recipes.py with issue 18's goal check, rendered
+    from its saved probes (none yet: no section)."""
+    import table1_recipes
+
+    recipes_file = recipes_file or table1_recipes.SAVED
+    if not recipes_file.exists():
+        return ""
+    saved = json.loads(recipes_file.read_text())
+    newest = max(p["date"] for p in saved["probes"])
+    return "\n".join([
+        "## Recipes toward issue 18's goal", "",
+        f"Issue 18 asks for Parzen ≥ {table1_recipes.GOAL_PARZEN:g} with the paper's networks in "
+        f"30 minutes of training on 2 cores ({table1_recipes.GOAL_CPU_MINUTES:g} CPU minutes) at "
+        f"{table1_recipes.GOAL_SEEDS} seeds. The recipe search (benchmarks/table1_recipes.py; "
+        "every probe's trajectory, its noise scale psi picked on held-out validation images, "
+        "and its command in [table1_recipes.md](table1_recipes.md)) trained these, newest "
+        f"{newest}, on the machine named there; test Parzen at the end of each budget:", "",
+        *table1_recipes.recipe_table(saved), "", ""])
+
+
 def render_doc(summary: dict[str, Any], configs: list[Config],
-               images: dict[str, Path | None]) -> str:
-    """The doc's text from a saved summary (table1.json), the runs' configs and the pictures."""
+               images: dict[str, Path | None], recipes: str | None = None) -> str:
+    """The doc's text from a saved summary (table1.json), the runs' configs and the pictures;
+    `recipes` is the recipe section (default: rendered from table1_recipes.json)."""
+    recipes = recipe_section() if recipes is None else recipes
     results, real = summary["results"], summary["real"]
     runs = table(
         ["config", "recipe", "epochs", "G steps", "D steps", "seeds", "training time (wall)",
@@ -170,7 +194,7 @@ evaluations during training are excluded); images/s counts real images through D
 {_pictures(results, configs, images)}
 {literal_text}
 
-## How far to trust these numbers
+{recipes}## How far to trust these numbers
 
 Parzen-window estimates are unreliable in high dimension (Theis, van den Oord and Bethge 2016, \
 "A note on the evaluation of generative models"): with {real['n_samples']:,} centres in 784 dimensions the \
