@@ -103,3 +103,21 @@ def test_restore_cache_puts_saved_rows_and_probes_back(monkeypatch, tmp_path):
     (tmp_path / "runs" / "results.jsonl").write_text("")  # an existing cache is left alone
     recipes.restore_cache()
     assert (tmp_path / "runs" / "results.jsonl").read_text() == ""
+
+
+def test_a_longer_budget_recipe_is_shown_beside_its_run_at_the_others_budget():
+    saved = json.loads(recipes.SAVED.read_text())
+    doc = recipes.render(saved).splitlines()
+    for (dataset, loss), (change, label) in recipes.LONGER_BUDGET.items():
+        rows = recipes.equal_budget_rows(saved, dataset, loss)
+        assert len(rows) == recipes.GOAL_SEEDS, label
+        section = doc.index(f"## Every loss learns: {dataset}")
+        at = next(i for i, line in enumerate(doc)
+                  if i > section and line.startswith(f"| {loss} (`"))
+        assert "a longer budget than the others" in doc[at]
+        assert doc[at + 1].startswith(f"| {loss} at the others' budget (`") and change in doc[at + 1]
+        # a probe that changed more than the budget may not stand in for the equal-budget row
+        probe = next(p for p in saved["search"] if p["label"] == label)
+        probe["overrides"] = [*probe["overrides"], "train.k=1"]
+        with pytest.raises(SystemExit, match="is not"):
+            recipes.equal_budget_rows(saved, dataset, loss)
