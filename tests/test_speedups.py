@@ -73,7 +73,11 @@ def test_fused_adam_and_channels_last_match_within_float_tolerance(tmp_path, con
     plain = _train(_dcgan(conditional=conditional), tmp_path / "a", data)
     for i, option in enumerate(("train.fused_optim=true", "train.channels_last=true")):
         fast = _train(_dcgan(option, conditional=conditional), tmp_path / f"b{i}", data)
-        _compare(plain, fast, atol=1e-5)
+        # Adam divides each gradient by its own scale, so where a gradient is at rounding level
+        # the options' reordered sums can move a weight by a fraction of lr (2e-4) a step:
+        # measured 4.1e-5 after 3 steps (conditional G.project) on an Intel Xeon, under 1e-5 on
+        # an AMD EPYC. Half a step's size still catches a wrong update.
+        _compare(plain, fast, atol=1e-4)
 
 
 def test_fused_rmsprop_uses_foreach(tmp_path):
