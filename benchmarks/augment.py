@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from common import Row, goal_check, header, load_average, machine, now, table, write_doc
+from common import Row, goal_check, header, load_average, machine, machines, now, table, write_doc
 from gankit.config import load_config
 from gankit.metrics.registry import evaluate
 
@@ -354,8 +354,8 @@ def save(saved_file: Path, old: dict, rows: list[dict], protocol: dict) -> None:
         commands = [*commands, command]
     saved_file.write_text(json.dumps({
         "commands": commands, "date": now(),
-        "machine": f"{machine(1)}; load average at the end "
-        + load_average("other jobs shared the cores"),
+        "machine": machines(old.get("machine"), f"{machine(1)}; load average at the end "
+                            + load_average("other jobs shared the cores")),
         "protocol": protocol, "rows": rows}, indent=1))
 
 

@@ -44,6 +44,25 @@ def machine(threads: int | None = None, per: str = "") -> str:
             f"{torch.__version__} with {threads} thread(s){per}")
 
 
+EARLIER_MACHINES = " — earlier rows also ran on: "
+
+
+def machines(old: str | None, new: str) -> str:
+    """The machine line of a doc whose rows accumulate over runs: `new`, followed by each other
+    CPU model that `old` (the line saved before) names, so rows measured on another CPU are not
+    credited to this one."""
+    if not old:
+        return new
+    last, _, before = old.partition(EARLIER_MACHINES)
+    cpu = new.split(",", 1)[0]
+    others: dict[str, str] = {}
+    for m in [last, *before.split(" | ")]:
+        model = m.split(",", 1)[0]
+        if m and model != cpu:
+            others.setdefault(model, m.split(";", 1)[0])
+    return new + (EARLIER_MACHINES + " | ".join(others.values()) if others else "")
+
+
 def load_average(note: str = "") -> str:
     """'2.0 / 2.2 / 2.3 (1, 5, 15 min)': on a shared machine, how busy the cores were (a load
     well above the threads used means other jobs slowed the run down)."""

@@ -21,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from common import header, load_average, machine, now, table, write_doc
+from common import header, load_average, machine, machines, now, table, write_doc
 from gankit.config import LOSS_NAMES, load_config
 from toy2d_recipes_notes import INTRO, NOTES
 from toy2d_report import mean_se
@@ -305,8 +305,9 @@ def main() -> None:
         command = ("python benchmarks/toy2d_recipes.py " + " ".join(sys.argv[1:])).strip()
         saved.update(search=saved_search(), date=now(),  # the doc's rows come from all of these
                      command=list(dict.fromkeys([*saved.get("command", []), command])),
-                     machine=f"{machine(1, ' per run')}; load average at the end "
-                     + load_average("other jobs shared the cores"))
+                     machine=machines(saved.get("machine"),
+                                      f"{machine(1, ' per run')}; load average at the end "
+                                      + load_average("other jobs shared the cores")))
         SAVED.write_text(json.dumps(saved, indent=1))
     write_doc(args.out, render(json.loads(SAVED.read_text())))
 

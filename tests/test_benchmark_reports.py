@@ -81,6 +81,19 @@ def test_machine_names_cores_torch_and_threads(common) -> None:
     assert "(1, 5, 15 min; busy)" in common.load_average("busy")
 
 
+def test_machines_keeps_the_other_cpus_that_earlier_rows_ran_on(common) -> None:
+    amd = "AMD EPYC, 2 CPU cores, Linux, torch 2.13.0+cpu with 1 thread(s); load average 3.7"
+    intel = "Intel Xeon, 2 CPU cores, Linux, torch 2.13.0+cpu with 1 thread(s); load average 1.0"
+    assert common.machines(None, intel) == intel
+    assert common.machines(intel.replace("1.0", "2.0"), intel) == intel  # same CPU: only the new
+    both = common.machines(amd, intel)
+    assert both.startswith(intel) and both.endswith(amd.split(";")[0])
+    # a third run on Intel keeps AMD named once; one on AMD names Intel as the earlier CPU
+    assert common.machines(both, intel) == both
+    back = common.machines(both, amd)
+    assert back.startswith(amd) and back.count("AMD EPYC") == 1 and "Intel Xeon" in back
+
+
 # --- common: the goal check ---------------------------------------------------------------------
 
 PUBLISHED = [("weak", 200.0, 1.0), ("strong", 225.0, 2.0), ("middling", 214.0, 1.1)]
