@@ -28,11 +28,12 @@ import torch
 import dcgan_recipes
 from common import header, machine, now, table, write_doc
 from gankit.data import load_mnist
+from gankit.metrics import registry
 from gankit.metrics.parzen import parzen_log_likelihood, select_sigma
 from gankit.train.evaluation import EVAL_SEED, evaluate_generator
 from gankit.train.loop import Trainer
 from gankit.train.objective import eval_mode
-from gankit.train.run import generate
+from gankit.train.run import generate, load_run
 from toy2d_report import mean_se
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,6 +48,8 @@ MARGIN_SE = dcgan_recipes.MARGIN_SE
 PSI_GRID = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
 SIGMA_POINTS = 1000  # valid[:1000] picks sigma (the authors' parzen_ll.py), as gankit eval
 PSI_POINTS = slice(1000, 3000)  # held-out validation images that pick psi
+DIVERSITY_METRICS = ("fid", "pr", "modes")  # gankit eval's names
+DIVERSITY_KEYS = ("fid", "precision", "recall", "classes_covered")
 # Each recipe config is its base config plus these changes (its comment says what they are; a
 # test checks the two agree, name and epochs aside, since probes train to a CPU budget).
 AS_OVERRIDES = {
@@ -86,6 +89,38 @@ def finish(trainer: Trainer) -> dict[str, Any]:
     return {"psi": psi, "psi_valid_ll": values,
             "final_psi": {"parzen": round(float(m["parzen"]), 5),
                           "parzen_stderr": round(float(m["parzen_stderr"]), 5)}}
+
+
+def diversity(record: dict[str, Any], runs: Path = RUNS) -> dict[str, dict[str, float]]:
+    """What the chosen psi costs: gankit eval's classifier FD, precision, recall and classes
+    covered of the run's 10,000 samples at psi 1 and at its psi (Parzen rewards samples near
+    typical digits, so a psi that raises it can lower the others)."""
+    run = load_run(dcgan_recipes.run_folder(record["label"], record["seed"], runs))
+    out = {}
+    for psi in sorted({1.0, record["psi"]}, reverse=True):
+        samples = run.sample(10_000, seed=EVAL_SEED, truncation=psi)
+        m = registry.evaluate(samples, DIVERSITY_METRICS, "mnist", n=10_000, seed=EVAL_SEED,
+                              data_dir=run.config.data.dir)["metrics"]
+        out[f"{psi:g}"] = {k: round(float(m[k]), 4) for k in DIVERSITY_KEYS}
+    return out
+
+
+def diversity_table(saved: dict[str, Any]) -> list[str]:
+    rows = []
+    for p in sorted(saved["probes"], key=lambda p: (p["label"], p["seed"])):
+        if "diversity" in p:
+            at_1, at_psi = p["diversity"]["1"], p["diversity"][f"{p['psi']:g}"]
+            rows.append([p["label"], p["seed"], f"{p['psi']:g}",
+                         *(f"{at_1[k]:.3g} → {at_psi[k]:.3g}" for k in DIVERSITY_KEYS)])
+    if not rows:
+        return []
+    return ["## What the chosen psi costs", "",
+            "Parzen rewards samples near typical digits: at its psi a recipe can score above the "
+            "real training images' own 241.2 ± 2.1 (`shared/notes/baselines.md`; Theis et al. "
+            "2016 show how Parzen estimates mislead). gankit eval's classifier metrics (10,000 "
+            "samples, the same noise) at psi 1 → the chosen psi:", "",
+            *table(["probe", "seed", "psi", "classifier FD", "precision", "recall",
+                    "classes covered"], rows), ""]
 
 
 def cell(records: list[dict[str, Any]], value: Any) -> str:
@@ -151,7 +186,7 @@ def render(saved: dict[str, Any]) -> str:
                            for t in rs[0]["trajectory"])
         psis = ", ".join(f"{k}: {v:.1f}" for k, v in rs[0]["psi_valid_ll"].items())
         lines.append(f"- {label}: {points}; validation by psi: {psis}")
-    lines += ["", *NOTES]
+    lines += ["", *diversity_table(saved), *NOTES]
     lines += ["", "## Commands", "",
               *table(["probe", "seed", "command", "date"],
                      [[p["label"], p["seed"], f"`{probe_command(p)}`", p["date"]]
@@ -169,9 +204,11 @@ NOTES = [
     "The slower average (0.9999) was the one change that kept Parzen rising through the budget;",
     "decaying the learning rates lowered it; psi below 1 raised it on the 10-epoch run.",
     "",
-    "For scale: the same Parzen protocol scores 10,000 real MNIST training images at 241.2 ±",
-    "2.1 nats (`shared/notes/baselines.md`, measured on this kind of machine), so the paper's",
-    "225 lies 16 nats below what real digits score.",
+    "The goal is met by the issue's rule (the noise is free, psi is picked without the test",
+    "set), but through what Parzen rewards rather than through better samples: at psi 1, the",
+    "recipe's own noise, it stays below 225 (the table's Parzen (psi 1) column), and the psi",
+    "that lifts it above the real images' score costs recall and classifier FD (the table",
+    "above). The paper's 225 is matched in Parzen, not surpassed in sample quality.",
 ]
 
 
@@ -199,6 +236,15 @@ def plot(saved: dict[str, Any], path: Path = PLOT) -> None:
     plt.close(fig)
 
 
+def _setting(record: dict[str, Any], key: str, value: Any) -> Any:
+    """The update that sets `key` on the saved record of the same label and seed."""
+    def update(saved: dict[str, Any]) -> None:
+        for p in saved["probes"]:
+            if (p["label"], p["seed"]) == (record["label"], record["seed"]):
+                p[key] = value
+    return update
+
+
 def load_saved() -> dict[str, Any]:
     return json.loads(SAVED.read_text()) if SAVED.exists() else {"probes": []}
 
@@ -216,7 +262,18 @@ def main() -> None:
     parser.add_argument("--cpu-minutes", type=float, default=GOAL_CPU_MINUTES)
     parser.add_argument("--every", type=int, default=5, help="epochs between scores")
     parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--diversity", action="store_true",
+                        help="score each saved probe whose run folder is here at psi 1 and its "
+                        "psi with the classifier metrics (FD, precision, recall, classes)")
     args = parser.parse_args()
+    if args.diversity:
+        for record in load_saved()["probes"]:
+            if "diversity" not in record and dcgan_recipes.run_folder(
+                    record["label"], record["seed"], RUNS).exists():
+                scores = diversity(record)
+                dcgan_recipes.saved_in_turn(_setting(record, "diversity", scores),
+                                            load_saved, save)
+        return
     if args.render_only or not args.search:
         dcgan_recipes.saved_in_turn(None, load_saved, save)
         return

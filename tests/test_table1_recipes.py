@@ -104,3 +104,15 @@ def test_recipe_configs_are_their_base_plus_the_stated_changes_and_were_measured
         assert shipped == probe, config
         seeds = {p["seed"] for p in saved["probes"] if p["config"] == config}
         assert len(seeds) >= recipes.GOAL_SEEDS, f"{config}: seeds {seeds} in {recipes.SAVED.name}"
+
+
+def test_the_cost_of_psi_is_shown_beside_the_goal_check():
+    record = _record(0, 250.0)
+    assert recipes.diversity_table({"probes": [record]}) == []  # not scored yet: no section
+    record["diversity"] = {"1": {"fid": 10.0, "precision": 0.79, "recall": 0.85,
+                                 "classes_covered": 10},
+                           "0.6": {"fid": 60.0, "precision": 0.89, "recall": 0.6,
+                                   "classes_covered": 9}}
+    text = "\n".join(recipes.diversity_table({"probes": [record]}))
+    assert "| x | 0 | 0.6 | 10 → 60 | 0.79 → 0.89 | 0.85 → 0.6 | 10 → 9 |" in text
+    assert "241.2" in text  # the real images' own Parzen score, for scale
