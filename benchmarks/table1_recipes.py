@@ -236,15 +236,6 @@ def plot(saved: dict[str, Any], path: Path = PLOT) -> None:
     plt.close(fig)
 
 
-def _setting(record: dict[str, Any], key: str, value: Any) -> Any:
-    """The update that sets `key` on the saved record of the same label and seed."""
-    def update(saved: dict[str, Any]) -> None:
-        for p in saved["probes"]:
-            if (p["label"], p["seed"]) == (record["label"], record["seed"]):
-                p[key] = value
-    return update
-
-
 def load_saved() -> dict[str, Any]:
     return json.loads(SAVED.read_text()) if SAVED.exists() else {"probes": []}
 
@@ -270,9 +261,8 @@ def main() -> None:
         for record in load_saved()["probes"]:
             if "diversity" not in record and dcgan_recipes.run_folder(
                     record["label"], record["seed"], RUNS).exists():
-                scores = diversity(record)
-                dcgan_recipes.saved_in_turn(_setting(record, "diversity", scores),
-                                            load_saved, save)
+                scored = {**record, "diversity": diversity(record)}
+                dcgan_recipes.saved_in_turn(dcgan_recipes.adding(scored), load_saved, save)
         return
     if args.render_only or not args.search:
         dcgan_recipes.saved_in_turn(None, load_saved, save)
