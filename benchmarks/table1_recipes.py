@@ -164,7 +164,8 @@ def render(saved: dict[str, Any]) -> str:
         "python benchmarks/table1_recipes.py --render-only", last["date"] if last else now(),
         last["machine"] if last else machine(1, " per training"),
         ["Probes: made by `python benchmarks/table1_recipes.py --search ...`, each with its "
-         "command in the last table"], style="breaks")
+         "command in the last table; the cost of psi by `python benchmarks/table1_recipes.py "
+         "--diversity` (on the probes' run folders)"], style="breaks")
     lines += ["", f"Goal (issue 18): MNIST Parzen ≥ {GOAL_PARZEN:g} nats (the paper's 225 ± 2) "
               "with the paper's networks, within 30 minutes of training on 2 cores "
               f"({GOAL_CPU_MINUTES:g} CPU minutes, each seed on one thread), at {GOAL_SEEDS} "
