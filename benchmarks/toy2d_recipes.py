@@ -32,7 +32,8 @@ SAVED = REPO / "docs/results/toy2d_recipes.json"
 BASE = {"ring": "configs/ring8-demo.yaml", "grid": "configs/grid25-pacgan.yaml"}
 OWN = {("ring", "wgan"): "configs/ring8-wgan.yaml",
        ("ring", "wgan-gp"): "configs/ring8-wgan-gp.yaml",
-       ("grid", "wgan-gp"): "configs/grid25-wgan-gp.yaml"}
+       ("grid", "wgan-gp"): "configs/grid25-wgan-gp.yaml",
+       ("grid", "wgan"): "configs/grid25-wgan.yaml"}
 # A recipe config run as its base config plus overrides, so the benchmark reuses the probe that
 # found it (runs are cached by config and overrides); check_same() proves the two are one config.
 AS_OVERRIDES = {
@@ -47,14 +48,20 @@ AS_OVERRIDES = {
         "loss=wgan-gp", "optim.name=adam", "optim.lr=0.001", "optim.betas=[0.5,0.999]",
         "optim.lr_decay=1.0006", "optim.lr_min=0.0001", "train.epochs=10",
         "losses.gp_weight=0.1", "discriminator.pack=1"]),
+    "configs/grid25-wgan.yaml": ("configs/grid25-pacgan.yaml", [
+        "loss=wgan", "optim.name=rmsprop", "optim.lr=0.00005", "optim.lr_decay=1.0",
+        "optim.lr_min=0.00005", "losses.clip=0.01", "discriminator.pack=1", "train.epochs=40"]),
 }
 
 
 # Recipes that train longer than the other losses, each shown beside the search probe that ran
 # it at their budget (issue 18: "the table says so beside the equal-budget row"): the override
 # that makes the budget equal, and that probe's label.
-LONGER_BUDGET = {("grid", "wgan-gp"): (
-    "train.epochs=5", "grid wgp: the recipe at the other losses' budget (5 epochs, 1,000 G steps)")}
+LONGER_BUDGET = {
+    ("grid", "wgan-gp"): ("train.epochs=5", "grid wgp: the recipe at the other losses' budget "
+                                            "(5 epochs, 1,000 G steps)"),
+    ("grid", "wgan"): ("train.epochs=5", "grid wgan: the recipe at the other losses' budget "
+                                         "(5 epochs)")}
 
 
 # R1 on the grid's shared recipe: the probes "grid ns: pack 1, R1 0.1" and "... R1 1" found all
