@@ -28,7 +28,6 @@ import torch
 import dcgan_recipes
 from common import header, machine, now, table, write_doc
 from gankit.data import load_mnist
-from gankit.metrics import registry
 from gankit.metrics.parzen import parzen_log_likelihood, select_sigma
 from gankit.train.evaluation import EVAL_SEED, evaluate_generator
 from gankit.train.loop import Trainer
@@ -96,11 +95,10 @@ def diversity(record: dict[str, Any], runs: Path = RUNS) -> dict[str, dict[str, 
     covered of the run's 10,000 samples at psi 1 and at its psi (Parzen rewards samples near
     typical digits, so a psi that raises it can lower the others)."""
     run = load_run(dcgan_recipes.run_folder(record["label"], record["seed"], runs))
+    run.config.train.eval_metrics = list(DIVERSITY_METRICS)
     out = {}
     for psi in sorted({1.0, record["psi"]}, reverse=True):
-        samples = run.sample(10_000, seed=EVAL_SEED, truncation=psi)
-        m = registry.evaluate(samples, DIVERSITY_METRICS, "mnist", n=10_000, seed=EVAL_SEED,
-                              data_dir=run.config.data.dir)["metrics"]
+        m = evaluate_generator(run.generator, run.config, None, run.n_classes, psi)["metrics"]
         out[f"{psi:g}"] = {k: round(float(m[k]), 4) for k in DIVERSITY_KEYS}
     return out
 
