@@ -44,6 +44,9 @@ AS_OVERRIDES = {
         "loss=wgan", "optim.name=adam", "optim.lr=0.001", "optim.betas=[0.5,0.999]",
         "optim.lr_decay=1.0006", "optim.lr_min=0.0001", "train.k=5", "losses.clip=0.03",
         "losses.wgan_warmup=false", "train.epochs=6"]),
+    "configs/grid25-pacgan-level.yaml": ("configs/grid25-pacgan.yaml", [
+        "discriminator.pack=1", "losses.r1_weight=1", "train.epochs=15",
+        "optim.lr_decay=1.00046", "optim.lr_min=0.00001", "train.ema=0.999"]),
     "configs/grid25-wgan-gp.yaml": ("configs/grid25-pacgan.yaml", [
         "loss=wgan-gp", "optim.name=adam", "optim.lr=0.001", "optim.betas=[0.5,0.999]",
         "optim.lr_decay=1.0006", "optim.lr_min=0.0001", "train.epochs=10",
@@ -143,6 +146,20 @@ def pacgan_check(dataset: str, rows: list[dict]) -> str:
     return f"{'met' if met else 'not met'}{seeds} — {cells}"
 
 
+def drs_rows(rows: list[dict]) -> list[dict]:
+    """Rows scored on the DRS samples; the CPU time adds the refit and sampling to training."""
+    return [{**r, **r["drs"], "cpu_s": r["cpu_s"] + r["drs"]["cpu_s"]} for r in rows]
+
+
+def drs_label(rows: list[dict]) -> str:
+    refit = {r["drs"]["refit_steps"] for r in rows}
+    if len(refit) != 1:
+        raise SystemExit(f"DRS rows with different refits {sorted(refit)}: rescore them alike")
+    acceptance = mean_se([100 * r["drs"]["acceptance"] for r in rows])
+    return (f"sampled with DRS (`gankit sample --drs --drs-refit {refit.pop()}`; "
+            f"{acceptance[0]:.0f} ± {acceptance[1]:.0f} % of G's draws kept)")
+
+
 def _row_cells(label: str, rows: list[dict]) -> list[object]:
     s = summary(rows)
     return [label, s["n"], f"{s['modes'][0]:.1f} ± {s['modes'][1]:.1f}", s["min_modes"],
@@ -206,6 +223,9 @@ def render(saved: dict) -> str:
     for dataset, groups in candidates.items():
         for label, rows in groups.items():
             lines.append(f"- {dataset}, {label}: {pacgan_check(dataset, rows)}")
+            if rows and all(r.get("drs") for r in rows):
+                lines.append(f"- {dataset}, {label}, {drs_label(rows)}: "
+                             f"{pacgan_check(dataset, drs_rows(rows))}")
     lines += ["", "## The search (probes, one seed unless the seeds column says more)", "",
               *table(["probe", "config", "overrides", *COLUMNS[1:]],
                      [[p["label"], Path(p["config"]).name, " ".join(p["overrides"]) or "–",
@@ -232,7 +252,8 @@ def restore_cache() -> None:
 
 def search(args: argparse.Namespace) -> None:
     label, config, seeds, *overrides = args.search
-    rows = run_many([(config, overrides, int(s)) for s in seeds.split(",")], RUNS)
+    rows = run_many([(config, overrides, int(s)) for s in seeds.split(",")], RUNS,
+                    args.drs_refit)
     with open(RUNS / "search.jsonl", "a") as f:
         f.write(json.dumps({"label": label, "config": config, "overrides": overrides,
                             "keys": [r["key"] for r in rows]}) + "\n")
@@ -244,9 +265,10 @@ def saved_search() -> list[dict]:
     return [{**p, "rows": [done[k] for k in p["keys"]]} for p in probes]
 
 
-def _rows(jobs: list[tuple[str, list[str], int]], cached_only: bool) -> list[dict]:
+def _rows(jobs: list[tuple[str, list[str], int]], cached_only: bool,
+          drs_refit: int | None = None) -> list[dict]:
     if not cached_only:
-        return run_many(jobs, RUNS)
+        return run_many(jobs, RUNS, drs_refit)
     done = cached_runs(RUNS)
     return [done[k] for k in (run_key(c, o, s) for c, o, s in jobs) if k in done]
 
@@ -271,10 +293,14 @@ def main() -> None:
     parser.add_argument("--seeds-shared", type=int, default=None,
                         help="seeds for the losses that use the dataset's shared recipe")
     parser.add_argument("--datasets", nargs="+", default=["ring", "grid"])
-    parser.add_argument("--losses", nargs="+", default=list(LOSS_NAMES))
+    parser.add_argument("--losses", nargs="*", default=list(LOSS_NAMES),
+                        help="losses whose every-loss recipes run (none: only --pacgan)")
     parser.add_argument("--pacgan", nargs="*", default=[], metavar="DATASET:LABEL:CONFIG",
                         help="also run a candidate for PacGAN's level at --pacgan-seeds seeds")
     parser.add_argument("--pacgan-seeds", type=int, default=PACGAN["ring"]["seeds"])
+    parser.add_argument("--drs-refit", type=int, default=None, metavar="STEPS",
+                        help="also score --pacgan candidates and --search probes sampled with "
+                        "DRS, D refitted STEPS minibatches (gankit sample --drs --drs-refit)")
     parser.add_argument("--search", nargs="+", metavar="ARG")
     parser.add_argument("--until-fail", action="store_true",
                         help="stop a loss's seeds at the first that misses the every-loss goal")
@@ -301,7 +327,7 @@ def main() -> None:
             d, label, config = spec.split(":")
             base, overrides = check_same(config) if config in AS_OVERRIDES else (config, [])
             rows = _rows([(base, overrides, s) for s in range(args.pacgan_seeds)],
-                         args.cached_only)
+                         args.cached_only, args.drs_refit)
             pacgan.setdefault(d, {})[label] = rows
         # read the saved rows only now, so two benchmark processes do not drop each other's rows
         saved = json.loads(SAVED.read_text()) if SAVED.exists() else {"every_loss": {},

@@ -20,8 +20,11 @@ import numpy as np
 import torch
 
 from gankit.config import load_config
+from gankit.data.dataset import load_training_data
 from gankit.errors import GankitError
+from gankit.losses import make_loss
 from gankit.metrics.modes2d import mode_metrics
+from gankit.train.run import load_run
 
 REPO = Path(__file__).resolve().parents[1]
 N_SAMPLES = 2500  # PacGAN scores 2,500 generated samples
@@ -33,10 +36,12 @@ def run_key(config: str, overrides: list[str], seed: int) -> str:
     return f"{Path(config).stem}-{digest}-s{seed}"
 
 
-def run_one(config: str, overrides: list[str], seed: int, runs_dir: Path) -> dict:
-    """Train `config` with `overrides` at `seed` (one thread) and score it: the result row."""
+def run_one(config: str, overrides: list[str], seed: int, runs_dir: Path,
+            drs_refit: int | None = None) -> dict:
+    """Train `config` with `overrides` at `seed` (one thread) and score it: the result row;
+    with drs_refit, also its samples kept by DRS (drs_scores)."""
     from gankit.train.loop import Trainer
-    from gankit.train.run import load_run, read_metrics
+    from gankit.train.run import read_metrics
 
     torch.set_num_threads(1)
     key = run_key(config, overrides, seed)
@@ -61,8 +66,26 @@ def run_one(config: str, overrides: list[str], seed: int, runs_dir: Path) -> dic
         row.update(modes=0, high_quality=0.0, reverse_kl=math.log(k), n=0, diverged=True,
                    error=str(exc).splitlines()[0])
     row["warnings"] = sum(len(r.get("warnings", [])) for r in read_metrics(run_dir))
-    row["cpu_s"] = round(time.process_time() - cpu0, 1)
+    row["cpu_s"] = round(time.process_time() - cpu0, 1)  # training and scoring, not DRS
+    if drs_refit is not None and not row["diverged"]:
+        row["drs"] = drs_scores(row, runs_dir, drs_refit)
     return row
+
+
+def drs_scores(row: dict, runs_dir: Path, refit_steps: int) -> dict | None:
+    """The same scores for samples kept by discriminator rejection sampling (`gankit sample
+    --drs --drs-refit N`, the same noise seed) of the run in runs_dir/row["key"], where its D
+    allows it (sigmoid losses, no packing); cpu_s is the refit's and the sampling's."""
+    run = load_run(runs_dir / row["key"])
+    if not make_loss(run.config.loss).probabilities or run.config.discriminator.pack != 1:
+        return None
+    cpu0 = time.process_time()
+    kept = run.sample_drs(N_SAMPLES, seed=SAMPLE_SEED + row["seed"], batch_size=N_SAMPLES,
+                          refit_steps=refit_steps)
+    data = load_training_data(run.config.data, run.config.seed)
+    return {**mode_metrics(kept.samples, data.means, data.std), "refit_steps": refit_steps,
+            "acceptance": round(kept.acceptance, 4),
+            "cpu_s": round(time.process_time() - cpu0, 1)}
 
 
 def cached_runs(runs_dir: Path) -> dict[str, dict]:
@@ -75,15 +98,23 @@ def cached_runs(runs_dir: Path) -> dict[str, dict]:
     return done
 
 
-def run_many(jobs: list[tuple[str, list[str], int]], runs_dir: Path) -> list[dict]:
-    """The rows of (config, overrides, seed) jobs, running those not cached, one at a time."""
+def run_many(jobs: list[tuple[str, list[str], int]], runs_dir: Path,
+             drs_refit: int | None = None) -> list[dict]:
+    """The rows of (config, overrides, seed) jobs, running those not cached, one at a time;
+    with drs_refit, a cached row without DRS scores gets them from its run folder."""
     runs_dir.mkdir(parents=True, exist_ok=True)
     done = cached_runs(runs_dir)
     for config, overrides, seed in jobs:
         key = run_key(config, overrides, seed)
         if key in done:
-            continue
-        row = run_one(config, overrides, seed, runs_dir)
+            if drs_refit is None or done[key].get("drs", {}).get("refit_steps") == drs_refit:
+                continue
+            if not (runs_dir / key / "checkpoint.pt").exists():
+                raise SystemExit(f"{key}: no run folder to score with DRS; delete its row from "
+                                 f"{runs_dir / 'results.jsonl'} to train it again")
+            row = {**done[key], "drs": drs_scores(done[key], runs_dir, drs_refit)}
+        else:
+            row = run_one(config, overrides, seed, runs_dir, drs_refit)
         done[key] = row
         with open(runs_dir / "results.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")

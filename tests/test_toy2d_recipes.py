@@ -54,6 +54,23 @@ def test_pacgan_check_needs_a_two_standard_error_margin():
     assert recipes.pacgan_check("grid", kl).startswith("not met")
 
 
+def test_drs_rows_are_scored_on_the_kept_samples_and_pay_for_the_refit():
+    rows = _rows([25] * 10, hq=80.0, kl=0.01, cpu=400)
+    for r in rows:
+        r["drs"] = {"modes": 25, "high_quality": 94.0, "reverse_kl": 0.02, "cpu_s": 150.0,
+                    "refit_steps": 6000, "acceptance": 0.33}
+    assert recipes.pacgan_check("grid", rows).startswith("not met")  # G alone: HQ 80
+    assert recipes.pacgan_check("grid", recipes.drs_rows(rows)).startswith("met")
+    assert "--drs-refit 6000" in recipes.drs_label(rows) and "33 ± 0 %" in recipes.drs_label(rows)
+    for r in rows:  # the refit's CPU time counts against the 10 minutes
+        r["drs"]["cpu_s"] = 250.0
+    assert "≤ 10 CPU min per seed: 10.8 (no)" in recipes.pacgan_check("grid",
+                                                                      recipes.drs_rows(rows))
+    rows[0]["drs"]["refit_steps"] = 100
+    with pytest.raises(SystemExit, match="different refits"):
+        recipes.drs_label(rows)
+
+
 def test_recipes_run_as_overrides_are_the_shipped_configs():
     for config in recipes.AS_OVERRIDES:
         base, overrides = recipes.check_same(config)

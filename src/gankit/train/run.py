@@ -262,6 +262,36 @@ class Run:
         labels = self._labels(n, labels)
         return generate(self.generator, n, labels, g, batch_size, truncation)
 
+    def sample_drs(self, n: int, labels: torch.Tensor | int | None = None, seed: int = 0,
+                   gamma: float = 0.0, batch_size: int = 1000, refit_steps: int = 0) -> Any:
+        """n samples kept by discriminator rejection sampling (train/rejection.py): a
+        RejectionSample with the samples and the share of G's draws that D kept. With
+        refit_steps, a copy of D first trains that many minibatches against G (the run's
+        training data, loaded as training loads it)."""
+        from gankit.losses import make_loss
+        from gankit.train.rejection import refit_discriminator, rejection_sample
+
+        D = self.discriminator
+        if self.config.objective != "gan" or not make_loss(self.config.loss).probabilities:
+            raise GankitError(
+                f"--drs needs a D trained with the minimax or non-saturating loss (its logit "
+                f"estimates log p_data/p_G); run {self.path} has objective "
+                f"{self.config.objective}, loss {self.config.loss}; sample it without --drs")
+        if getattr(D, "pack", 1) != 1:
+            raise GankitError(f"--drs needs a D that scores one sample at a time; run "
+                              f"{self.path} packs {D.pack} (PacGAN); sample it without --drs")
+        if refit_steps < 0:
+            raise GankitError(f"--drs-refit {refit_steps}: give 0 (D as trained) or more steps")
+        g = torch.Generator().manual_seed(seed)
+        if refit_steps:
+            from gankit.data.dataset import load_training_data
+
+            data = load_training_data(self.config.data, self.config.seed)
+            y = data.y if self.config.data.conditional else None
+            D = refit_discriminator(self.generator, D, data.x, y, refit_steps, g)
+        return rejection_sample(self.generator, D, n, self._labels(n, labels), g, gamma,
+                                batch_size)
+
     def _labels(self, n: int, labels: torch.Tensor | int | None) -> torch.Tensor | None:
         if self.n_classes and self.config.data.conditional:
             if labels is None:
