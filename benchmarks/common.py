@@ -18,6 +18,27 @@ from pathlib import Path
 
 import torch
 
+# --- recipe configs --------------------------------------------------------------------------
+
+
+def config_differences(config: str | Path, base: str | Path, overrides: Sequence[str],
+                       ignore: Sequence[str] = ()) -> list[str]:
+    """How the shipped `config` differs from `base` with `overrides` (the probe that measured
+    it), as 'key: probe -> shipped' lines; none means they are one config. Its name and the
+    dotted keys in `ignore` (a budget the script sets itself, say) are not compared."""
+    from gankit.config import config_diff, config_to_dict, load_config
+
+    shipped, probe = (config_to_dict(load_config(config)),
+                      config_to_dict(load_config(base, list(overrides))))
+    for key in ("name", *ignore):
+        *path, leaf = key.split(".")
+        for d in (shipped, probe):
+            for part in path:
+                d = d[part]
+            d.pop(leaf, None)
+    return config_diff(probe, shipped)
+
+
 # --- the machine -------------------------------------------------------------------------------
 
 

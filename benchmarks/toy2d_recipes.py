@@ -21,7 +21,16 @@ import json
 import sys
 from pathlib import Path
 
-from common import header, load_average, machine, machines, now, table, write_doc
+from common import (
+    config_differences,
+    header,
+    load_average,
+    machine,
+    machines,
+    now,
+    table,
+    write_doc,
+)
 from gankit.config import LOSS_NAMES, load_config
 from toy2d_recipes_notes import INTRO, NOTES
 from toy2d_report import mean_se
@@ -77,10 +86,9 @@ def check_same(config: str) -> tuple[str, list[str]]:
     """The (base, overrides) that AS_OVERRIDES runs for `config`, after checking they resolve
     to the same settings as the shipped file (all but its name)."""
     base, overrides = AS_OVERRIDES[config]
-    a, b = load_config(REPO / config), load_config(REPO / base, overrides)
-    b.name = a.name
-    if a != b:
-        raise SystemExit(f"{config} differs from {base} with {overrides}: update AS_OVERRIDES")
+    if diff := config_differences(REPO / config, REPO / base, overrides):
+        raise SystemExit(f"{config} differs from {base} with {overrides} ({'; '.join(diff)}): "
+                         "update AS_OVERRIDES")
     return base, overrides
 # The issue's goals. Every loss: all 8 ring modes / >= 23 grid modes on 5 of 5 seeds.
 EVERY_LOSS = {"ring": 8, "grid": 23}

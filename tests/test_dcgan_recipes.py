@@ -65,13 +65,11 @@ def test_doc_renders_from_the_saved_json(tmp_path):
 
 
 def test_recipe_configs_are_the_probes_that_measured_them():
-    from gankit.config import load_config
+    from common import config_differences
 
     for config, (base, overrides) in recipes.AS_OVERRIDES.items():
-        shipped = load_config(REPO / config)
-        probe = load_config(REPO / base, overrides)
-        probe.name, probe.train.epochs = shipped.name, shipped.train.epochs
-        assert shipped == probe, config
+        # the scripts train to a CPU budget, so epochs are theirs to set
+        assert not config_differences(REPO / config, REPO / base, overrides, ["train.epochs"])
         saved = json.loads(recipes.SAVED.read_text())
         assert any(p["config"] == base and p["overrides"] == overrides
                    for p in saved["probes"]), f"no probe of {config} in {recipes.SAVED.name}"

@@ -94,14 +94,12 @@ def test_doc_renders_from_the_saved_json():
 
 
 def test_recipe_configs_are_their_base_plus_the_stated_changes_and_were_measured():
-    from gankit.config import load_config
+    from common import config_differences
 
     saved = json.loads(recipes.SAVED.read_text())
     for config, (base, overrides) in recipes.AS_OVERRIDES.items():
-        shipped = load_config(REPO / config)
-        probe = load_config(REPO / base, overrides)
-        probe.name, probe.train.epochs = shipped.name, shipped.train.epochs
-        assert shipped == probe, config
+        # the scripts train to a CPU budget, so epochs are theirs to set
+        assert not config_differences(REPO / config, REPO / base, overrides, ["train.epochs"])
         seeds = {p["seed"] for p in saved["probes"] if p["config"] == config}
         assert len(seeds) >= recipes.GOAL_SEEDS, f"{config}: seeds {seeds} in {recipes.SAVED.name}"
 

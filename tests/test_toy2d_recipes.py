@@ -138,3 +138,22 @@ def test_a_longer_budget_recipe_is_shown_beside_its_run_at_the_others_budget():
         probe["overrides"] = [*probe["overrides"], "train.k=1"]
         with pytest.raises(SystemExit, match="is not"):
             recipes.equal_budget_rows(saved, dataset, loss)
+
+
+def test_config_differences_names_what_a_probe_left_out():
+    from common import config_differences
+
+    base, overrides = recipes.AS_OVERRIDES["configs/grid25-pacgan-level.yaml"]
+    config = REPO / "configs/grid25-pacgan-level.yaml"
+    assert config_differences(config, REPO / base, overrides) == []
+    dropped = [o for o in overrides if not o.startswith("train.ema=")]
+    assert config_differences(config, REPO / base, dropped) == ["train.ema: 0.99 -> 0.999"]
+    budget = [*overrides[:2], *overrides[3:]]  # without train.epochs=15
+    assert config_differences(config, REPO / base, budget, ["train.epochs"]) == []
+    with pytest.raises(SystemExit, match="train.ema: 0.99 -> 0.999"):
+        original = recipes.AS_OVERRIDES["configs/grid25-pacgan-level.yaml"]
+        recipes.AS_OVERRIDES["configs/grid25-pacgan-level.yaml"] = (base, dropped)
+        try:
+            recipes.check_same("configs/grid25-pacgan-level.yaml")
+        finally:
+            recipes.AS_OVERRIDES["configs/grid25-pacgan-level.yaml"] = original
