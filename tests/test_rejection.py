@@ -170,3 +170,26 @@ def test_drs_refuses_what_it_cannot_do(ring_runs, tmp_path, capsys, run, extra, 
     err = capsys.readouterr().err
     assert err.startswith("gankit: error: ") and message in err.splitlines()[0]
     assert not (tmp_path / "x.npy").exists()
+
+
+def test_gankit_eval_drs_scores_the_kept_samples(ring_runs, capsys):
+    import json
+
+    run = str(ring_runs["ns"])
+    assert main(["eval", run, "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert main(["eval", run, "--drs", "--drs-refit", "20", "--json"]) == 0
+    kept = json.loads(capsys.readouterr().out)
+    assert "drs" not in plain["protocol"]
+    drs = kept["protocol"]["drs"]
+    assert drs["gamma"] == 0 and drs["refit_steps"] == 20 and 0 < drs["acceptance"] <= 1
+    assert kept["metrics"] != plain["metrics"]  # other samples were scored
+    # the same samples as gankit sample --drs draws with the same seed and refit
+    assert json.loads((ring_runs["ns"] / "eval.json").read_text()) == kept
+
+
+def test_gankit_eval_refuses_drs_on_a_samples_file(tmp_path, capsys):
+    samples = tmp_path / "s.npy"
+    np.save(samples, np.zeros((100, 2), dtype=np.float32))
+    assert main(["eval", "--samples", str(samples), "--drs"]) == 2
+    assert "drop --drs or drop --samples" in capsys.readouterr().err.splitlines()[0]

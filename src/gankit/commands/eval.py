@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gankit.commands.sample import add_drs_arguments, check_drs_arguments
 from gankit.errors import GankitError
 from gankit.metrics import registry
 
@@ -52,6 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
                    help="score a run's samples drawn from PSI * z (the truncation trick, as "
                    "gankit sample --truncation; default 1, G's own noise)")
+    add_drs_arguments(p)
     p.add_argument("--data-dir", help="MNIST folder (default: $GANKIT_DATA_DIR, shared, cache)")
     p.add_argument("--classifier-weights", help="weights of the MNIST feature classifier "
                    "(default: the weights shipped with gankit)")
@@ -81,7 +83,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             raise GankitError("--metrics is empty; name at least one, e.g. --metrics fid,pr")
     if bool(args.run) == bool(args.samples):
         raise GankitError("give a run folder or --samples FILE.npy (exactly one of them)")
-    data, n, nets = None, args.n, None
+    data, n, nets, drs = None, args.n, None, None
     if args.run:
         from gankit.train.run import load_run
 
@@ -97,7 +99,13 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         nets = run.nets
         # A metric of the run's own networks (accuracy) draws no samples.
         samples = None
-        if registry.needs_samples(names, dataset):
+        if registry.needs_samples(names, dataset) and args.drs:
+            kept = run.sample_drs(n, seed=args.seed, gamma=args.drs_gamma,
+                                  refit_steps=args.drs_refit)
+            samples = kept.samples
+            drs = {"gamma": args.drs_gamma, "refit_steps": args.drs_refit,
+                   "acceptance": round(kept.acceptance, 4)}
+        elif registry.needs_samples(names, dataset):
             samples = run.sample(n, seed=args.seed, truncation=args.truncation)
     else:
         dataset = registry.samples_dataset(names)
@@ -109,6 +117,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                                inception_weights=args.inception_weights, data=data, nets=nets)
     if args.truncation != 1:
         result["protocol"]["truncation"] = args.truncation
+    if drs:
+        result["protocol"]["drs"] = drs
     return result
 
 
@@ -162,6 +172,7 @@ def check_args(args: argparse.Namespace) -> None:
         if args.samples:
             raise GankitError("--truncation changes how a run's noise is drawn; it has no "
                               "meaning for --samples FILE.npy: drop it or give a run folder")
+    check_drs_arguments(args)
     if args.samples and not Path(args.samples).is_file():
         raise GankitError(f"samples file {args.samples} not found; give a .npy file written "
                           "with numpy.save")

@@ -33,17 +33,37 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="draw z, then use PSI * z (0 to 2): below 1, fewer unusual samples "
                    "and less variety (the truncation trick), above 1 the reverse; default 1, "
                    "G's own noise")
+    add_drs_arguments(p)
+    p.add_argument("--nrow", type=int, help="images per row of the grid")
+
+
+def add_drs_arguments(p: argparse.ArgumentParser) -> None:
+    """--drs and its options, as `gankit sample` and `gankit eval` take them."""
     p.add_argument("--drs", action="store_true",
                    help="discriminator rejection sampling (Azadi et al. 2019): keep each sample "
                    "of G with a probability from D's logit, for runs trained with the minimax or "
-                   "non-saturating loss; prints the share of draws kept")
+                   "non-saturating loss; the share of draws kept is reported")
     p.add_argument("--drs-gamma", type=float, default=0.0, metavar="GAMMA",
                    help="with --drs: shift of every acceptance, 0 the paper's form (default); "
                    "positive keeps fewer, more typical samples, negative more")
     p.add_argument("--drs-refit", type=int, default=0, metavar="STEPS",
                    help="with --drs: first train a copy of D this many more minibatches against "
-                   "the finished G (default 0: D as trained; the grid recipe uses 6000)")
-    p.add_argument("--nrow", type=int, help="images per row of the grid")
+                   "the finished G (default 0: D as trained; the grid candidate uses 6000)")
+
+
+def check_drs_arguments(args: argparse.Namespace) -> None:
+    """Refuse DRS options without --drs, and --drs beside another way of drawing."""
+    drs = getattr(args, "drs", False)
+    for option in ("drs_gamma", "drs_refit"):
+        if getattr(args, option, 0) != 0 and not drs:
+            flag = "--" + option.replace("_", "-")
+            raise GankitError(f"{flag} only applies with --drs; add --drs or drop {flag}")
+    others = [flag for flag, on in (("--truncation", getattr(args, "truncation", 1) != 1),
+                                    ("--text", getattr(args, "text", None) is not None),
+                                    ("--samples", getattr(args, "samples", None))) if on]
+    if drs and others:
+        raise GankitError(f"--drs draws G's own noise and keeps what D accepts; drop --drs or "
+                          f"drop {others[0]}")
 
 
 def check_args(args: argparse.Namespace) -> tuple[Path, str]:
@@ -57,14 +77,7 @@ def check_args(args: argparse.Namespace) -> tuple[Path, str]:
     check_truncation(args.truncation, "--truncation")
     if args.truncation != 1 and getattr(args, "text", None) is not None:
         raise GankitError("--truncation is not available with --text; drop one of them")
-    if getattr(args, "drs", False) and (args.truncation != 1
-                                        or getattr(args, "text", None) is not None):
-        raise GankitError("--drs draws G's own noise and keeps what D accepts; drop --drs or "
-                          "drop --truncation/--text")
-    for option in ("drs_gamma", "drs_refit"):
-        if getattr(args, option, 0) != 0 and not getattr(args, "drs", False):
-            flag = "--" + option.replace("_", "-")
-            raise GankitError(f"{flag} only applies with --drs; add --drs or drop {flag}")
+    check_drs_arguments(args)
     out = Path(args.out)
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
