@@ -122,6 +122,30 @@ def _row(r: dict[str, Any]) -> str:
             f"{r['speedup_vs_reference']:.2f}x | {r['same_rounds']['speedup']:.2f}x |")
 
 
+def shares_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Where each variant's iteration spends its CPU time (results saved before time_shares was
+    measured have none, and get no table)."""
+    if not all(r.get("time_shares") for r in rows):
+        return []
+    kinds = list(rows[0]["time_shares"])
+    return ["Where the time goes (share of the iteration's self CPU time, torch.profiler; "
+            "everything but the matrix products separates an iteration from its GEMM limit):",
+            "", "| variant | " + " | ".join(kinds) + " |", "|" + "---|" * (len(kinds) + 1),
+            *(f"| {r['variant']} | " + " | ".join(f"{r['time_shares'][k]:.0%}" for k in kinds)
+              + " |" for r in rows), ""]
+
+
+def shares_text(r: dict[str, Any]) -> str:
+    """What the best variant spends besides matrix products, from its time_shares."""
+    shares = r.get("time_shares")
+    if not shares:
+        return ""
+    rest = ", ".join(f"{kind} {share:.0%}" for kind, share in shares.items()
+                     if kind != "matrix products")
+    return (f". In that variant the profiler counts {shares['matrix products']:.0%} of the self "
+            f"CPU time in matrix products and the rest in: {rest}")
+
+
 def reference_text(fast: dict[str, Any], shipped: dict[str, Any]) -> str:
     """Met only when the float32 options lead the reference loop by more than two standard
     errors of the per-round speed-ups (common.goal_check); results saved before the rounds'
@@ -155,7 +179,8 @@ def goal_lines(results: dict[str, list[dict[str, Any]]], ev: dict[str, Any]) -> 
             f"- paper MLP step at >= 90 % of its GEMM limit: "
             f"{verdict(best['gemm_limit_ratio'] >= GOALS['mlp_gemm_limit'])} — best float32 "
             f"variant ({best['variant']}) {best['gemm_limit_ratio']:.0%}{masks}; as shipped "
-            f"{paper[0]['gemm_limit_ratio']:.0%} (issue 15 measured 57–62 % before this work)")
+            f"{paper[0]['gemm_limit_ratio']:.0%} (issue 15 measured 57–62 % before this work)"
+            + shares_text(best))
     for name in ("mnist-dcgan", "mnist-cdcgan"):
         if name not in results:
             continue
@@ -218,7 +243,7 @@ def write_report(path: Path, results: dict, ev: dict, started: str, load: list[f
                  f"({r0['threads']} thread{'s' if r0['threads'] > 1 else ''}).",
                  "", header, "|" + "---|" * 10]
         text += [_row(r) for r in rows]
-        text.append("")
+        text += ["", *shares_table(rows)]
     feat, parzen = ev["features"], ev["parzen"]
     text += [
         "## Evaluation",

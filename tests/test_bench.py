@@ -24,6 +24,7 @@ CONTRACT = {
     "gflops_per_s", "matmul_peak_gflops", "peak_ratio", "gemm_calls", "gemm_limit_s",
     "gemm_limit_ratio", "reference_images_per_s", "reference_iteration_s",
     "reference_flops_per_iteration", "speedup_vs_reference", "speedup_vs_reference_se",
+    "time_shares",
 }
 
 
@@ -51,6 +52,17 @@ def test_bench_reports_every_contract_key_with_consistent_numbers(result):
                                  "fused_optim": False, "amp": "off", "fast_dropout": False,
                                  "gemm_image_convs": False, "joint_d_pass": False}
     assert result["threads"] == 1 and result["device"] == "cpu"
+
+
+def test_time_shares_split_the_iteration_by_kind_of_work(result):
+    from gankit.bench.profile import KINDS, kind_of
+
+    shares = result["time_shares"]
+    assert tuple(shares) == KINDS and sum(shares.values()) == pytest.approx(1, abs=1e-3)
+    assert shares["matrix products"] > 0 and shares["optimiser"] > 0  # Adam: foreach kernels
+    assert kind_of("aten::addmm") == "matrix products" and kind_of("aten::_fused_adam_") == (
+        "optimiser") and kind_of("aten::uniform_") == "random numbers"
+    assert kind_of("aten::relu") == "other"
 
 
 def test_flops_match_the_networks_arithmetic(result):

@@ -101,3 +101,17 @@ def test_gpu_report_renders_bench_json_failures_and_skipped_steps(tmp_path):
     assert "| ring8 | train.amp=bf16 |" in text
     assert "| mnist-dcgan | train.compile=true | failed or timed out |" in text
     assert "ok in 12 s" in text and "skipped (1 GPU visible)" in text
+
+
+def test_where_the_time_goes_is_shown_when_it_was_measured():
+    speed = _load("speed")
+    shares = {"matrix products": 0.7, "optimiser": 0.09, "random numbers": 0.04, "other": 0.17}
+    rows = [{**_bench("as shipped", 1.0), "time_shares": shares},
+            {**_bench("fused_optim", 1.1), "time_shares": {**shares, "optimiser": 0.05}}]
+    table = speed.shares_table(rows)
+    assert "| variant | matrix products | optimiser | random numbers | other |" in table
+    assert "| as shipped | 70% | 9% | 4% | 17% |" in table and "| fused_optim | 70% | 5%" in (
+        "\n".join(table))
+    assert speed.shares_table([_bench("as shipped", 1.0)]) == []  # saved before it was measured
+    assert "70% of the self CPU time in matrix products" in speed.shares_text(rows[0])
+    assert "optimiser 9%" in speed.shares_text(rows[0]) and speed.shares_text(_bench("x", 1)) == ""

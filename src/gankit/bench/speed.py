@@ -32,6 +32,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from gankit.bench.gemm import GemmRecorder, GemmReplay
 from gankit.bench.peak import PEAK_SIZES, peak_gflops, peak_workloads
+from gankit.bench.profile import time_shares
 from gankit.bench.reference import ReferenceLoop
 from gankit.bench.timing import Workload, calibrate, measure
 from gankit.config import Config
@@ -167,6 +168,8 @@ def _measure(trainer: Any, rounds: int, warmup: int, round_seconds: float, refer
         "speedup_vs_reference": None,
         "speedup_vs_reference_se": None,
     }
+    # Where the time goes, on the CPU (on a GPU, self CPU time is mostly launches)
+    result["time_shares"] = time_shares(iteration) if device.type == "cpu" else None
     if loop is not None:
         ref_s = works[-1].median
         result.update(reference_iteration_s=ref_s, reference_images_per_s=batch / ref_s,

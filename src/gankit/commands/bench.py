@@ -36,6 +36,9 @@ networks. Medians over the rounds; every ratio compares numbers measured in this
   gemm_calls, gemm_limit_s          the iteration's matrix products and convolutions, and the
                                     median time they take replayed alone
   gemm_limit_ratio                  gemm_limit_s / iteration_s (1.0 = nothing but GEMMs)
+  time_shares                       share of the iteration's self CPU time (torch.profiler)
+                                    in matrix products, optimiser, random numbers and
+                                    other work; null on a GPU
   reference_images_per_s            the tutorial-style loop (null with --no-reference)
   reference_iteration_s             (one G update and one D update on one minibatch)
   reference_flops_per_iteration     its FLOPs: it reuses one G(z) for both updates but also
@@ -84,6 +87,9 @@ def speed_text(r: dict[str, Any]) -> str:
         f"  GEMM limit  {r['gemm_calls']} products/convolutions alone take "
         f"{r['gemm_limit_s'] * 1e3:.1f} ms: {r['gemm_limit_ratio']:.0%} of the limit",
     ]
+    if r.get("time_shares"):
+        lines.append("  time        " + ", ".join(f"{kind} {share:.0%}"
+                                                  for kind, share in r["time_shares"].items()))
     if r["reference_images_per_s"] is not None:
         lines.append(f"  reference   {r['reference_images_per_s']:,.0f} images/s (tutorial loop): "
                      f"gankit {r['speedup_vs_reference']:.2f}x")

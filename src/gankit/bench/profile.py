@@ -1,0 +1,41 @@
+"""Where an iteration's CPU time goes: torch.profiler's self CPU time of each operator, summed
+into a few kinds of work. It says what a faster step would have to remove: the GEMM limit
+(gemm.py) counts only the matrix products, so everything else here is what separates an
+iteration from it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch.profiler import ProfilerActivity, profile
+
+# Operator name -> kind of work; the first rule that matches wins, the rest is "other".
+MATRIX = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::addmv", "aten::mv",
+          "aten::mkldnn_convolution", "aten::convolution_backward", "aten::_convolution",
+          "aten::mkldnn_linear", "aten::_mkldnn_transpose", "aten::slow_conv")
+OPTIMISER = ("aten::_fused_", "aten::_foreach_", "Optimizer.")
+RANDOM = ("aten::uniform_", "aten::bernoulli", "aten::normal_", "aten::rand", "aten::randn",
+          "aten::random_")
+KINDS = ("matrix products", "optimiser", "random numbers", "other")
+
+
+def kind_of(name: str) -> str:
+    """The kind of work an operator's self time counts as."""
+    for kind, prefixes in (("matrix products", MATRIX), ("optimiser", OPTIMISER),
+                           ("random numbers", RANDOM)):
+        if name.startswith(prefixes):
+            return kind
+    return "other"
+
+
+def time_shares(iteration: Callable[[], None], n: int = 10) -> dict[str, float]:
+    """The share of self CPU time each kind of work (KINDS) takes over n calls of `iteration`,
+    on the CPU (the profiler's own overhead is spread over every operator alike)."""
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(n):
+            iteration()
+    totals = dict.fromkeys(KINDS, 0.0)
+    for event in prof.key_averages():
+        totals[kind_of(event.key)] += event.self_cpu_time_total
+    whole = sum(totals.values()) or 1.0
+    return {kind: round(t / whole, 4) for kind, t in totals.items()}
