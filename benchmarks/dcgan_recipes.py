@@ -201,8 +201,10 @@ def render(saved: dict[str, Any]) -> str:
               "fall faster per CPU minute (the R1 row against the shipped DCGAN's); an extra "
               "layer in G raises precision at a cost in recall; with an extra layer in D as well "
               "and an EMA of G, over the whole 60 CPU minutes, precision reaches the real data's "
-              "while recall levels off partway (the trajectories below); precision with "
-              "recall, not FD, is the part of the goal still out of reach.", ""]
+              "while recall levels off partway (the trajectories below); the minibatch "
+              "standard deviation in D (Karras et al. 2018), meant for variety, left recall "
+              "where it was at its one seed; precision with recall, not FD, is the part of the "
+              "goal still out of reach.", ""]
     lines += ["## Along the way (first seed of each probe)", "",
               f"![precision, recall and FD against training CPU minutes]({PLOT.name})", "",
               "Scores every few epochs while training (training CPU minutes; scoring excluded):",
