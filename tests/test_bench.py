@@ -144,3 +144,14 @@ def test_compare_steps_times_variants_in_the_same_rounds():
     assert len(out) == 2 and out[0]["speedup"] == 1.0 and out[1]["speedup"] > 0
     assert all(len(r["iteration_s_all"]) == 2 for r in out)
     assert out[1]["images_per_s"] == pytest.approx(50 / out[1]["iteration_s"])
+
+
+def test_time_shares_keep_the_profilers_announcements_off_stderr(capfd):
+    import torch
+
+    from gankit.bench.profile import time_shares
+
+    a = torch.ones(64, 64)
+    shares = time_shares(lambda: a @ a, n=2)
+    assert shares["matrix products"] > 0.5
+    assert "profiler_start" not in capfd.readouterr().err

@@ -5,7 +5,10 @@ iteration from it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
 
 from torch.profiler import ProfilerActivity, profile
 
@@ -28,10 +31,26 @@ def kind_of(name: str) -> str:
     return "other"
 
 
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """File descriptor 2 to /dev/null: the profiler's C++ side announces every start and stop
+    there ("USDT: ... profiler_start"), which no setting turns off; a Python error still
+    propagates and is printed after the descriptor is back."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def time_shares(iteration: Callable[[], None], n: int = 10) -> dict[str, float]:
     """The share of self CPU time each kind of work (KINDS) takes over n calls of `iteration`,
     on the CPU (the profiler's own overhead is spread over every operator alike)."""
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
+    with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(n):
             iteration()
     totals = dict.fromkeys(KINDS, 0.0)
