@@ -155,3 +155,19 @@ def test_time_shares_keep_the_profilers_announcements_off_stderr(capfd):
     shares = time_shares(lambda: a @ a, n=2)
     assert shares["matrix products"] > 0.5
     assert "profiler_start" not in capfd.readouterr().err
+
+
+def test_a_single_tensor_optimisers_own_ops_count_as_optimiser():
+    import torch
+
+    from gankit.bench.profile import time_shares
+
+    w = torch.nn.Parameter(torch.ones(512, 512))
+    opt = torch.optim.SGD([w], lr=0.1, momentum=0.9, foreach=False)  # plain mul_ and add_
+
+    def iteration() -> None:
+        opt.zero_grad()
+        (w * 2).sum().backward()
+        opt.step()
+
+    assert time_shares(iteration, n=5)["optimiser"] > 0.2

@@ -47,6 +47,17 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def _scope_of(event) -> str:
+    """The event's name, or its optimiser step's when it runs inside one: a single-tensor
+    optimiser's add_ and mul_ are the optimiser's work, not element-wise layers'."""
+    parent = event.cpu_parent
+    while parent is not None:
+        if parent.name.startswith("Optimizer."):
+            return parent.name
+        parent = parent.cpu_parent
+    return event.name
+
+
 def time_shares(iteration: Callable[[], None], n: int = 10) -> dict[str, float]:
     """The share of self CPU time each kind of work (KINDS) takes over n calls of `iteration`,
     on the CPU (the profiler's own overhead is spread over every operator alike)."""
@@ -54,7 +65,7 @@ def time_shares(iteration: Callable[[], None], n: int = 10) -> dict[str, float]:
         for _ in range(n):
             iteration()
     totals = dict.fromkeys(KINDS, 0.0)
-    for event in prof.key_averages():
-        totals[kind_of(event.key)] += event.self_cpu_time_total
+    for event in prof.events():
+        totals[kind_of(_scope_of(event))] += event.self_cpu_time_total
     whole = sum(totals.values()) or 1.0
     return {kind: round(t / whole, 4) for kind, t in totals.items()}
