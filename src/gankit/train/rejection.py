@@ -8,11 +8,11 @@ with probability sigmoid(F(x) - gamma), where
 
     F(x) = logit(x) - M - log(1 - exp(logit(x) - M - eps))
 
-(Azadi et al., §3.2): for logits well below M this is exp(logit - M) as in exact rejection
-sampling; near M it rises to 1 instead of saturating early. M is the largest logit of a burn-in
-draw, raised whenever a larger one appears. gamma shifts every acceptance: 0 (the default) is
-the form above; a positive gamma keeps fewer samples, each more typical to D, a negative one
-more. eps = 1e-6 keeps the log finite, as in the paper.
+(Azadi et al., §3.2). At gamma 0 this is exactly exp(logit - M), up to eps: sigmoid(d - log(1 -
+e^d)) = e^d, so the default is exact rejection sampling; F puts the acceptance on a logit scale,
+where gamma shifts every sample's alike: a positive gamma keeps fewer samples, each more typical
+to D, a negative one more. M is the largest logit of a burn-in draw, raised whenever a larger
+one appears; eps = 1e-6 keeps the log finite, as in the paper.
 
 The trained D only estimates D*: it was trained against the live G of the last steps, while a
 run samples from G's EMA copy when it keeps one, and a D near equilibrium (or smoothed by R1)
