@@ -203,8 +203,10 @@ def render(saved: dict[str, Any]) -> str:
               "and an EMA of G, over the whole 60 CPU minutes, precision reaches the real data's "
               "while recall levels off partway (the trajectories below); the minibatch "
               "standard deviation in D (Karras et al. 2018), meant for variety, left recall "
-              "where it was at its one seed; precision with recall, not FD, is the part of the "
-              "goal still out of reach.", ""]
+              "where it was at its one seed; two times G's learning rate for D (TTUR, Heusel "
+              "et al. 2017) had both above 0.80 after 20 CPU minutes at its one seed, a batch "
+              "of 128 did not; precision with recall, not FD, is the part of the goal still out "
+              "of reach.", ""]
     lines += ["## Along the way (first seed of each probe)", "",
               f"![precision, recall and FD against training CPU minutes]({PLOT.name})", "",
               "Scores every few epochs while training (training CPU minutes; scoring excluded):",
