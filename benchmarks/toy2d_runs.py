@@ -22,7 +22,6 @@ import torch
 from gankit.config import load_config
 from gankit.data.dataset import load_training_data
 from gankit.errors import GankitError
-from gankit.losses import make_loss
 from gankit.metrics.modes2d import mode_metrics
 from gankit.train.run import load_run
 
@@ -77,7 +76,7 @@ def drs_scores(row: dict, runs_dir: Path, refit_steps: int) -> dict | None:
     --drs --drs-refit N`, the same noise seed) of the run in runs_dir/row["key"], where its D
     allows it (sigmoid losses, no packing); cpu_s is the refit's and the sampling's."""
     run = load_run(runs_dir / row["key"])
-    if not make_loss(run.config.loss).probabilities or run.config.discriminator.pack != 1:
+    if run.drs_problem():
         return None
     cpu0 = time.process_time()
     kept = run.sample_drs(N_SAMPLES, seed=SAMPLE_SEED + row["seed"], batch_size=N_SAMPLES,

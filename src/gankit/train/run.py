@@ -268,18 +268,11 @@ class Run:
         RejectionSample with the samples and the share of G's draws that D kept. With
         refit_steps, a copy of D first trains that many minibatches against G (the run's
         training data, loaded as training loads it)."""
-        from gankit.losses import make_loss
         from gankit.train.rejection import refit_discriminator, rejection_sample
 
+        if problem := self.drs_problem():
+            raise GankitError(problem)
         D = self.discriminator
-        if self.config.objective != "gan" or not make_loss(self.config.loss).probabilities:
-            raise GankitError(
-                f"--drs needs a D trained with the minimax or non-saturating loss (its logit "
-                f"estimates log p_data/p_G); run {self.path} has objective "
-                f"{self.config.objective}, loss {self.config.loss}; sample it without --drs")
-        if getattr(D, "pack", 1) != 1:
-            raise GankitError(f"--drs needs a D that scores one sample at a time; run "
-                              f"{self.path} packs {D.pack} (PacGAN); sample it without --drs")
         if refit_steps < 0:
             raise GankitError(f"--drs-refit {refit_steps}: give 0 (D as trained) or more steps")
         g = torch.Generator().manual_seed(seed)
@@ -291,6 +284,20 @@ class Run:
             D = refit_discriminator(self.generator, D, data.x, y, refit_steps, g)
         return rejection_sample(self.generator, D, n, self._labels(n, labels), g, gamma,
                                 batch_size)
+
+    def drs_problem(self) -> str | None:
+        """Why discriminator rejection sampling does not apply to this run, or None."""
+        from gankit.losses import make_loss
+
+        if self.config.objective != "gan" or not make_loss(self.config.loss).probabilities:
+            return (f"--drs needs a D trained with the minimax or non-saturating loss (its logit "
+                    f"estimates log p_data/p_G); run {self.path} has objective "
+                    f"{self.config.objective}, loss {self.config.loss}; sample it without --drs")
+        pack = getattr(self.discriminator, "pack", 1)
+        if pack != 1:
+            return (f"--drs needs a D that scores one sample at a time; run {self.path} packs "
+                    f"{pack} (PacGAN); sample it without --drs")
+        return None
 
     def _labels(self, n: int, labels: torch.Tensor | int | None) -> torch.Tensor | None:
         if self.n_classes and self.config.data.conditional:
