@@ -76,6 +76,8 @@ def test_table_rows_and_empty_cells(common) -> None:
 def test_machine_names_cores_torch_and_threads(common) -> None:
     text = common.machine(3, " per run")
     assert text.startswith(common.cpu_model())
+    # The vector instructions in use, since a bare "AMD EPYC" has named CPUs of two speeds.
+    assert f"({torch.backends.cpu.get_cpu_capability()}), " in text
     assert f"torch {torch.__version__} with 3 thread(s) per run" in text
     assert "CPU cores" in text
     assert "(1, 5, 15 min; busy)" in common.load_average("busy")
