@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from common import header, machine, now, table, write_doc
+from common import header, machine, machines, now, table, write_doc
 from gankit.config import load_config
 from gankit.train.evaluation import evaluate_generator
 from gankit.train.hooks import EpochFacts, Hook
@@ -183,11 +183,14 @@ def recipe_table(saved: dict[str, Any]) -> list[str]:
 
 def render(saved: dict[str, Any]) -> str:
     by_label = groups(saved["probes"])
-    last = max(saved["probes"], key=lambda p: p["date"]) if saved["probes"] else None
+    by_date = sorted(saved["probes"], key=lambda p: p["date"])
+    machine_line = None  # the newest probe's machine, then every other CPU a probe ran on
+    for p in by_date:
+        machine_line = machines(machine_line, p["machine"])
     lines = header(
         "DCGAN recipes with precision and recall on MNIST (issue 18)",
-        "python benchmarks/dcgan_recipes.py --render-only", last["date"] if last else now(),
-        last["machine"] if last else machine(1, " per training"),
+        "python benchmarks/dcgan_recipes.py --render-only",
+        by_date[-1]["date"] if by_date else now(), machine_line or machine(1, " per training"),
         ["Probes: made by `python benchmarks/dcgan_recipes.py --search ...`, each with its "
          "command in the last table"], style="breaks")
     lines += ["", "Goal (issue 18): precision ≥ 0.80 and recall ≥ 0.80 together (gankit's "
@@ -205,7 +208,8 @@ def render(saved: dict[str, Any]) -> str:
               "standard deviation in D (Karras et al. 2018), meant for variety, left recall "
               "where it was at its one seed; two times G's learning rate for D (TTUR, Heusel "
               "et al. 2017) had both above 0.80 after 20 CPU minutes at its one seed, a batch "
-              "of 128 did not; precision with recall, not FD, is the part of the goal still out "
+              "of 128 did not, and as a recipe at 60 CPU minutes on three seeds (on a slower "
+              "CPU, so fewer epochs; its row) recall ended below 0.80 again; precision with recall, not FD, is the part of the goal still out "
               "of reach.", ""]
     lines += ["## Along the way (first seed of each probe)", "",
               f"![precision, recall and FD against training CPU minutes]({PLOT.name})", "",
