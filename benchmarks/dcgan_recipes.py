@@ -47,6 +47,8 @@ METRICS = ("fid", "pr")  # FD and precision/recall of gankit eval's MNIST protoc
 GOALS = (("precision", 0.80, True), ("recall", 0.80, True), ("fid", 10.0, False))
 GOAL_SEEDS = 3
 GOAL_CPU_MINUTES = 60.0
+TRAINING_PROPORTIONS = "training proportions"
+EQUAL_COUNTS = "equal per class"
 MARGIN_SE = 2.0  # a goal is met when the mean clears it by this many standard errors
 # A recipe config and the probe (base config plus overrides) that measured it; the test suite
 # checks they resolve to one config but for the name and the epoch cap (probes train to a budget).
@@ -122,9 +124,42 @@ def probe_one(label: str, config: str, overrides: list[str], seed: int, cpu_minu
         scores.score(round(epoch, 2))  # the end of the budget, between two epochs
     return {"label": label, "config": config, "overrides": overrides, "seed": seed,
             "cpu_minutes_budget": cpu_minutes, "every": every,
+            "eval_labels": eval_labels(cfg),
             "date": now(), "machine": machine(1, " per training"),
             "trajectory": scores.trajectory, "final": scores.trajectory[-1],
             **(finish(trainer) if finish else {})}
+
+
+def eval_labels(cfg: Any) -> str:
+    """How the scored samples' labels were drawn (a conditional G only; see
+    gankit.train.evaluation): the record keeps it, since it changed on 2026-12-01."""
+    return TRAINING_PROPORTIONS if cfg.data.conditional else "–"
+
+
+def labels_of(record: dict[str, Any]) -> str:
+    """A record's label protocol; records without the key were saved by probes that started
+    after the change and before the key existed (two on 2026-12-01), so the newer one."""
+    return record.get("eval_labels", TRAINING_PROPORTIONS)
+
+
+def label_protocol_check(label: str, seed: int, runs: Path = RUNS) -> dict[str, Any]:
+    """The final checkpoint of one probe's seed scored twice with the same noise: labels in
+    the training proportions (the protocol) and in equal counts per class (the earlier one)."""
+    from gankit.data.dataset import load_training_data
+    from gankit.train.run import load_run
+
+    torch.set_num_threads(1)
+    run = load_run(run_folder(label, seed, runs))
+    cfg = run.config
+    data = load_training_data(cfg.data, cfg.seed)
+    n = cfg.train.eval_n or 10_000
+    scores = {}
+    for name, labels in ((TRAINING_PROPORTIONS, None),
+                         (EQUAL_COUNTS, torch.arange(n) % data.n_classes)):
+        m = evaluate_generator(run.generator, cfg, data, data.n_classes, labels=labels)["metrics"]
+        scores[name] = {k: round(float(m[k]), 5) for k in ("fid", "precision", "recall")}
+    return {"label": label, "seed": seed, "scores": scores, "date": now(),
+            "machine": machine(1, " per scoring")}
 
 
 def goal_check(records: list[dict[str, Any]]) -> str:
@@ -175,10 +210,24 @@ def recipe_table(saved: dict[str, Any]) -> list[str]:
              ", ".join(str(r["seed"]) for r in rs),
              f"{max(r['final']['cpu_minutes'] for r in rs):.1f}",
              f"{sum(r['final']['epoch'] for r in rs) / len(rs):.1f}",
-             *(mean_cell(rs, m) for m in ("precision", "recall", "fid")), goal_check(rs)]
+             *(mean_cell(rs, m) for m in ("precision", "recall", "fid")),
+             ", ".join(sorted({labels_of(r) for r in rs})), goal_check(rs)]
             for label, rs in groups(saved["probes"]).items()]
     return table(["probe", "config", "overrides", "seeds", "CPU min", "epochs", "precision",
-                  "recall", "FD", "goal check"], rows)
+                  "recall", "FD", "labels scored", "goal check"], rows)
+
+
+def label_check_table(saved: dict[str, Any]) -> list[str]:
+    """The same G scored with both label protocols (label_protocol_check's records)."""
+    rows = []
+    for c in saved.get("label_checks", []):
+        a, b = c["scores"][TRAINING_PROPORTIONS], c["scores"][EQUAL_COUNTS]
+        rows.append([c["label"], c["seed"],
+                     *(f"{a[m]:.3f} / {b[m]:.3f} ({a[m] - b[m]:+.3f})"
+                       for m in ("precision", "recall")),
+                     f"{a['fid']:.2f} / {b['fid']:.2f} ({a['fid'] - b['fid']:+.2f})", c["date"]])
+    return table(["probe", "seed", f"precision: {TRAINING_PROPORTIONS} / {EQUAL_COUNTS}",
+                  "recall: same", "FD: same", "date"], rows)
 
 
 def render(saved: dict[str, Any]) -> str:
@@ -211,6 +260,17 @@ def render(saved: dict[str, Any]) -> str:
               "of 128 did not, and as a recipe at 60 CPU minutes on three seeds (on a slower "
               "CPU, so fewer epochs; its row) recall ended below 0.80 again; precision with recall, not FD, is the part of the goal still out "
               "of reach.", ""]
+    lines += ["## How a conditional G's samples get their labels", "",
+              "A conditional G models the mixture sum_c p(c) p(x | c) with p(c) the training "
+              "labels' frequencies, and MNIST's ten classes are not equally frequent. Since "
+              "2026-12-01 gankit scores a conditional G with labels in those proportions "
+              "(`gankit.data.dataset.marginal_labels`; in training's evaluations and in `gankit "
+              "eval RUN`); rows before drew equal counts per class, which scores another "
+              "mixture than the one G learnt (the *labels scored* column says which a row "
+              "used). The same final checkpoints scored both ways, with the same noise:", "",
+              *(label_check_table(saved) if saved.get("label_checks") else
+                ["(none scored yet: `python benchmarks/dcgan_recipes.py --label-check LABEL "
+                 "SEED`)"]), ""]
     lines += ["## Along the way (first seed of each probe)", "",
               f"![precision, recall and FD against training CPU minutes]({PLOT.name})", "",
               "Scores every few epochs while training (training CPU minutes; scoring excluded):",
@@ -289,7 +349,18 @@ def main() -> None:
     parser.add_argument("--cpu-minutes", type=float, default=GOAL_CPU_MINUTES)
     parser.add_argument("--every", type=int, default=3, help="epochs between scores")
     parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--label-check", nargs=2, metavar=("LABEL", "SEED"),
+                        help="score a probe seed's final checkpoint with both label protocols")
     args = parser.parse_args()
+    if args.label_check:
+        check = label_protocol_check(args.label_check[0], int(args.label_check[1]))
+
+        def add(saved: dict[str, Any]) -> None:
+            key = (check["label"], check["seed"])
+            saved["label_checks"] = [c for c in saved.get("label_checks", [])
+                                     if (c["label"], c["seed"]) != key] + [check]
+        saved_in_turn(add)
+        return
     if args.render_only or not args.search:
         saved_in_turn()
         return

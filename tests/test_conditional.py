@@ -5,6 +5,8 @@ Tiny widths and a synthetic 28x28 labelled set keep this fast; nothing here down
 
 from __future__ import annotations
 
+import importlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +141,67 @@ def test_epoch_grid_has_one_class_per_column(conditional_run: Path) -> None:
     grid = Image.open(conditional_run / "samples" / "epoch-0001.png")
     scale, pad, side = 2, 2, 28
     assert grid.size == (scale * (10 * (side + pad) + pad), scale * (2 * (side + pad) + pad))
+
+
+def test_marginal_labels_follow_the_training_proportions() -> None:
+    from gankit.data.dataset import marginal_labels
+
+    y = torch.tensor([0] * 5 + [1] * 3 + [2] * 2)
+    # 7 x (0.5, 0.3, 0.2) = (3.5, 2.1, 1.4): floors (3, 2, 1), the left-over one to the largest
+    # remainder, class 0.
+    assert marginal_labels(y, 3, 7).bincount(minlength=3).tolist() == [4, 2, 1]
+    assert marginal_labels(y, 3, 10).bincount(minlength=3).tolist() == [5, 3, 2]
+    # Interleaved: the first 5 labels already hold every class.
+    assert set(marginal_labels(y, 3, 10)[:5].tolist()) == {0, 1, 2}
+    # A class the training set lacks is never drawn, and n is kept exactly.
+    skewed = marginal_labels(torch.tensor([1, 1, 1, 3]), 5, 1001)
+    assert len(skewed) == 1001 and skewed.bincount(minlength=5).tolist() == [0, 751, 0, 250, 0]
+
+
+def test_conditional_g_is_scored_with_the_training_label_proportions(
+    conditional_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Training's evaluations and `gankit eval RUN` score a conditional G as the mixture it
+    learnt (sum_c p(c) p(x | c), p(c) the training marginal), not as equal counts per class."""
+    import gankit.data.dataset as dataset
+    import gankit.metrics.registry as registry
+    from gankit.train.evaluation import evaluate_generator
+    from gankit.train.run import Run
+
+    counts = [10, 30, 5, 5, 10, 10, 5, 5, 10, 10]  # class 1 three times as frequent as class 0
+    y = torch.cat([torch.full((c,), k) for k, c in enumerate(counts)])
+    data = TrainingData(torch.rand(len(y), 1, 28, 28), y, N_CLASSES)
+    seen: list[torch.Tensor] = []
+    real_sample = Run.sample
+
+    def recording_sample(self, n, labels=None, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(self._labels(n, labels))
+        return real_sample(self, n, labels=labels, **kwargs)
+
+    def fake_evaluate(samples, names, dataset_name, **kwargs):  # type: ignore[no-untyped-def]
+        return {"metrics": {"n": len(samples)}, "protocol": {}}
+
+    out = conditional_run / "eval.json"
+
+    monkeypatch.setattr(registry, "evaluate", fake_evaluate)
+    monkeypatch.setattr(dataset, "load_training_data", lambda *a, **k: data)
+    monkeypatch.setattr(Run, "sample", recording_sample)
+    assert main(["eval", str(conditional_run), "--metrics", "fid", "--n", "100"]) == 0
+    assert seen[-1].bincount(minlength=N_CLASSES).tolist() == counts
+    assert json.loads(out.read_text())["protocol"]["labels"] == "training proportions"
+
+    # (gankit.train is also the name of gankit's train() function, so import the module by name)
+    evaluation = importlib.import_module("gankit.train.evaluation")
+    drawn: list[torch.Tensor] = []
+    monkeypatch.setattr(evaluation, "generate",
+                        lambda G, n, labels, g, **k: drawn.append(labels) or torch.rand(n, 784))
+    run = load_run(conditional_run)
+    cfg = run.config
+    cfg.train.eval_n = 100
+    result = evaluate_generator(run.generator, cfg, data, N_CLASSES)
+    assert drawn[-1].bincount(minlength=N_CLASSES).tolist() == counts
+    assert result["protocol"]["labels"] == "training proportions"
+    equal = evaluate_generator(run.generator, cfg, data, N_CLASSES,
+                               labels=torch.arange(100) % N_CLASSES)
+    assert drawn[-1].bincount(minlength=N_CLASSES).tolist() == [10] * N_CLASSES
+    assert equal["protocol"]["labels"] == "equal per class"

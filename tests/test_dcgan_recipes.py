@@ -73,3 +73,18 @@ def test_recipe_configs_are_the_probes_that_measured_them():
         saved = json.loads(recipes.SAVED.read_text())
         assert any(p["config"] == base and p["overrides"] == overrides
                    for p in saved["probes"]), f"no probe of {config} in {recipes.SAVED.name}"
+
+
+def test_doc_says_which_labels_a_conditional_row_scored_and_compares_both():
+    old = {**_record(0, 0.81, 0.79, 9.0), "config": "configs/mnist-cdcgan.yaml",
+           "eval_labels": recipes.EQUAL_COUNTS}
+    new = {**_record(0, 0.82, 0.80, 8.0), "label": "y", "config": "configs/mnist-cdcgan.yaml"}
+    check = {"label": "y", "seed": 0, "date": "d", "machine": "m",
+             "scores": {recipes.TRAINING_PROPORTIONS: {"precision": 0.8, "recall": 0.81,
+                                                       "fid": 3.0},
+                        recipes.EQUAL_COUNTS: {"precision": 0.81, "recall": 0.8, "fid": 3.5}}}
+    text = recipes.render({"probes": [old, new], "label_checks": [check]})
+    # a record without the key is one saved after the change (the newer protocol)
+    assert "| 0.790 | 9.00 | equal per class | not checked" in text
+    assert "| 0.800 | 8.00 | training proportions | not checked" in text
+    assert "| y | 0 | 0.800 / 0.810 (-0.010) | 0.810 / 0.800 (+0.010) | 3.00 / 3.50 (-0.50) |" in text

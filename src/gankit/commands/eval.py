@@ -83,7 +83,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             raise GankitError("--metrics is empty; name at least one, e.g. --metrics fid,pr")
     if bool(args.run) == bool(args.samples):
         raise GankitError("give a run folder or --samples FILE.npy (exactly one of them)")
-    data, n, nets, drs = None, args.n, None, None
+    data, n, nets, drs, labels = None, args.n, None, None, None
     if args.run:
         from gankit.train.run import load_run
 
@@ -99,14 +99,21 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         nets = run.nets
         # A metric of the run's own networks (accuracy) draws no samples.
         samples = None
+        if registry.needs_samples(names, dataset) and run.n_classes and run.config.data.conditional:
+            # A conditional G is scored as the mixture it learnt: labels in the training
+            # labels' proportions, as the evaluations during training draw them.
+            from gankit.data.dataset import load_training_data, marginal_labels
+
+            training = data or load_training_data(run.config.data, run.config.seed)
+            labels = marginal_labels(training.y, run.n_classes, n)
         if registry.needs_samples(names, dataset) and args.drs:
-            kept = run.sample_drs(n, seed=args.seed, gamma=args.drs_gamma,
+            kept = run.sample_drs(n, labels=labels, seed=args.seed, gamma=args.drs_gamma,
                                   refit_steps=args.drs_refit)
             samples = kept.samples
             drs = {"gamma": args.drs_gamma, "refit_steps": args.drs_refit,
                    "acceptance": round(kept.acceptance, 4)}
         elif registry.needs_samples(names, dataset):
-            samples = run.sample(n, seed=args.seed, truncation=args.truncation)
+            samples = run.sample(n, labels=labels, seed=args.seed, truncation=args.truncation)
     else:
         dataset = registry.samples_dataset(names)
         names = registry.check_metrics(names or registry.default_metrics(dataset), dataset,
@@ -115,6 +122,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     result = registry.evaluate(samples, names, dataset, n=n, seed=args.seed,
                                data_dir=args.data_dir, classifier_weights=args.classifier_weights,
                                inception_weights=args.inception_weights, data=data, nets=nets)
+    if labels is not None:
+        result["protocol"]["labels"] = "training proportions"
     if args.truncation != 1:
         result["protocol"]["truncation"] = args.truncation
     if drs:

@@ -135,3 +135,34 @@ def load_training_data(cfg: DataConfig, seed: int = 0) -> TrainingData:
         return TrainingData(x, None, 0, extras={"captions": tokens, "n_captions": counts},
                             vocabulary=vocab)
     raise GankitError(f"unknown data.dataset {name!r}")
+
+
+def marginal_labels(y: torch.Tensor, n_classes: int, n: int) -> torch.Tensor:
+    """n labels whose class counts follow the training labels' frequencies (largest remainder),
+    interleaved so that every prefix is mixed.
+
+    A conditional G models p(x) = sum_c p(c) p(x | c) with p(c) the training marginal, so that
+    is the mixture its samples are scored as (MNIST's classes run from 9.0 % to 11.2 %); equal
+    counts per class would score another distribution than the one it learnt."""
+    counts = torch.bincount(y.long(), minlength=n_classes)[:n_classes].double()
+    if counts.sum() <= 0:
+        raise GankitError("marginal_labels needs at least one training label")
+    exact = counts / counts.sum() * n
+    quota = exact.floor().long()
+    short = n - int(quota.sum())
+    # Largest remainders get the left-over labels; ties go to the lower class index.
+    order = sorted(range(n_classes), key=lambda c: (-(exact[c] - quota[c]).item(), c))
+    for c in order[:short]:
+        quota[c] += 1
+    # Interleave: the i-th label of class c sits at (i + 0.5) / quota[c] of the way along.
+    position = torch.cat([(torch.arange(int(q)) + 0.5) / int(q) for q in quota if q > 0])
+    label = torch.cat([torch.full((int(q),), c) for c, q in enumerate(quota) if q > 0])
+    return label[torch.argsort(position, stable=True)]
+
+
+def label_protocol(labels: torch.Tensor, y: torch.Tensor | None, n_classes: int) -> str:
+    """How a conditional G's scored samples got their labels, for a result's protocol."""
+    if y is not None and torch.equal(labels, marginal_labels(y, n_classes, len(labels))):
+        return "training proportions"
+    counts = torch.bincount(labels.long(), minlength=n_classes)
+    return "equal per class" if bool((counts == counts[0]).all()) else "given"

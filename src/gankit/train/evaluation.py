@@ -1,9 +1,10 @@
 """Metrics during training (`train.eval_every` epochs), with the protocols of `gankit eval`.
 
 The samples come from G's EMA copy when there is one, in eval mode, from a noise generator of
-their own; every RNG state is restored afterwards, so a run with evaluations trains exactly as
-the same run without them (and resumes exactly too). Which metrics a dataset has, its default
-set and its default n come from gankit.metrics.registry.
+their own; a conditional G's labels come in the training labels' proportions (the mixture it
+learnt, data.dataset.marginal_labels). Every RNG state is restored afterwards, so a run with
+evaluations trains exactly as the same run without them (and resumes exactly too). Which
+metrics a dataset has, its default set and its default n come from gankit.metrics.registry.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import torch
 
 from gankit.config import Config
+from gankit.data.dataset import label_protocol, marginal_labels
 from gankit.errors import GankitError
 from gankit.metrics import registry
 from gankit.train.checkpoint import rng_state, set_rng_state
@@ -30,10 +32,12 @@ def eval_metric_names(cfg: Config) -> list[str]:
 
 
 def evaluate_generator(G: torch.nn.Module, cfg: Config, data: Any, n_classes: int = 0,
-                       truncation: float = 1.0, seed: int = EVAL_SEED) -> dict[str, Any]:
+                       truncation: float = 1.0, seed: int = EVAL_SEED,
+                       labels: torch.Tensor | None = None) -> dict[str, Any]:
     """Score G on its dataset: {"metrics": {...}, "protocol": {...}} as `gankit eval` gives;
     `truncation` psi != 1 scores samples of psi * z (see gankit.train.run.generate); `seed`
-    draws the noise and subsets (another seed: fresh samples for a held-out check)."""
+    draws the noise and subsets (another seed: fresh samples for a held-out check); `labels`
+    (a conditional G only) replaces the training proportions, e.g. to compare protocols."""
     dataset = cfg.data.dataset
     if dataset not in registry.DATASETS:
         raise GankitError(f"no in-training metrics for data.dataset {dataset}; "
@@ -43,14 +47,18 @@ def evaluate_generator(G: torch.nn.Module, cfg: Config, data: Any, n_classes: in
     n = cfg.train.eval_n or registry.default_n(dataset)
     saved = rng_state()
     try:
-        labels = None
-        if n_classes and cfg.data.conditional:
-            labels = torch.arange(n) % n_classes
+        if not (n_classes and cfg.data.conditional):
+            labels = None
+        elif labels is None:
+            labels = marginal_labels(data.y, n_classes, n)
         with eval_mode(G):
             samples = generate(G, n, labels, torch.Generator().manual_seed(seed),
                                truncation=truncation)
-        return registry.evaluate(samples, names, dataset, n=n, seed=seed,
-                                 data_dir=cfg.data.dir, data=data)
+        result = registry.evaluate(samples, names, dataset, n=n, seed=seed,
+                                   data_dir=cfg.data.dir, data=data)
+        if labels is not None:
+            result["protocol"]["labels"] = label_protocol(labels, data.y, n_classes)
+        return result
     finally:
         set_rng_state(saved)
 
