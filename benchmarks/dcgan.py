@@ -35,6 +35,7 @@ import dcgan_recipes
 from common import load_average, machine, now, write_doc
 from dcgan_report import render_doc
 from gankit.config import load_config
+from gankit.data.dataset import label_protocol, load_training_data, marginal_labels
 from gankit.data.mnist import load_mnist
 from gankit.metrics.classifier import MnistClassifier, load_mnist_classifier
 from gankit.metrics.registry import default_metrics, default_n, evaluate
@@ -287,10 +288,17 @@ def main(argv: list[str] | None = None) -> int:
                                         "stacked-mnist", classifier=classifier)["metrics"]
             print(f"[{key}] {saved['stacked']}", flush=True)
         else:
-            result = evaluate(
-                run.sample(args.n, seed=0), METRICS, "mnist", classifier=classifier, n=args.n
-            )
-            results[key], saved["protocol"] = result, result["protocol"]
+            labels = None
+            if run.config.data.conditional:
+                # scored as the mixture it learnt: labels in the training proportions
+                y = load_training_data(run.config.data, run.config.seed).y
+                labels = marginal_labels(y, run.n_classes, args.n)
+            result = evaluate(run.sample(args.n, labels=labels, seed=0), METRICS, "mnist",
+                              classifier=classifier, n=args.n)
+            if labels is not None:
+                result["protocol"]["labels"] = label_protocol(labels, y, run.n_classes)
+            results[key] = result
+            saved["protocol"] = {k: v for k, v in result["protocol"].items() if k != "labels"}
             print(f"[{key}] {result['metrics']}", flush=True)
             if run.config.data.conditional:
                 saved["accuracy"] = conditional_accuracy(run, classifier, args.n)

@@ -25,7 +25,8 @@ STACKED_PUBLISHED = (
 # Precision and recall are shares of n samples: their standard error is the binomial
 # sqrt(p (1 - p) / n). FD carries none (one evaluation per run), so its check has no margin and
 # says so. Class balance (KL to uniform) is compared only between unconditional models: a
-# conditional model's labels are drawn in equal numbers (Run.sample), balanced by construction.
+# conditional model's class proportions are set by construction (its labels are drawn so: equal
+# numbers before 2026-12-01, the training set's proportions since; protocol.labels says which).
 PAPER_MLP_ROWS = ("mlp", "table1")
 GOAL_METRICS = (("fid", False), ("precision", True), ("recall", True))
 SAMPLE_QUALITY_NOTE = [
@@ -82,9 +83,12 @@ def compute_text(f: dict) -> str:
     return f"{f['g_steps']:,} G steps, {minutes}"
 
 
-def mlp_goal_lines(models: dict, facts: dict, names: dict[str, str], n: int) -> list[str]:
+def mlp_goal_lines(models: dict, facts: dict, names: dict[str, str], n: int,
+                   cdcgan_labels: str = "equal per class") -> list[str]:
     """Each DCGAN against the strongest paper-MLP row, metric by metric (common.goal_check:
-    met only with a lead of more than two standard errors of the difference)."""
+    met only with a lead of more than two standard errors of the difference). `cdcgan_labels`
+    is how the conditional DCGAN's samples got their labels (its result's protocol.labels;
+    results saved before 2026-12-01 drew equal counts and have no such key)."""
     refs = [k for k in PAPER_MLP_ROWS if k in models]
     if not refs:
         return []
@@ -121,8 +125,11 @@ def mlp_goal_lines(models: dict, facts: dict, names: dict[str, str], n: int) -> 
             f"paper-MLP row per metric ({ref_compute}; unequal compute): {verdict}. "
             + " ".join(f"{c}." for c in checks))
         if key == "cdcgan":
-            lines.append("  (Class balance is not compared for the conditional DCGAN: its "
-                         "labels are drawn in equal numbers, balanced by construction.)")
+            how = ("labels are drawn in equal numbers, balanced by construction"
+                   if cdcgan_labels == "equal per class" else "labels are drawn in the "
+                   "training set's class proportions, which it then has by construction")
+            lines.append(f"  (Class balance is not compared for the conditional DCGAN: its "
+                         f"{how}.)")
     return lines
 
 
@@ -140,7 +147,8 @@ def summary(results: dict, facts: dict, accuracy: dict | None, stacked: dict | N
             f"- Highest Parzen estimate: {names[best]} ({models[best]['parzen']:.1f} nats); "
             "Parzen and FD need not agree (see docs/results/table1.md on Parzen's limits)."
         )
-    lines += mlp_goal_lines(models, facts, names, n)
+    labels = results.get("cdcgan", {}).get("protocol", {}).get("labels", "equal per class")
+    lines += mlp_goal_lines(models, facts, names, n, labels)
     if accuracy is not None:
         lines.append(
             f"- Conditional DCGAN: {accuracy['accuracy']:.1%} of its samples are classified as "

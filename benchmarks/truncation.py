@@ -28,7 +28,17 @@ from typing import Any
 import torch
 
 from common import header, machine, now, table, write_doc
-from dcgan_recipes import GOALS, RUNS, goal_check, groups, mean_cell, run_folder, saved_in_turn
+from dcgan_recipes import (
+    EQUAL_COUNTS,
+    GOALS,
+    RUNS,
+    goal_check,
+    groups,
+    labels_of,
+    mean_cell,
+    run_folder,
+    saved_in_turn,
+)
 from dcgan_recipes import load_saved as load_probes
 from gankit.train.evaluation import EVAL_SEED, evaluate_generator
 from gankit.train.run import MAX_TRUNCATION, load_run
@@ -41,6 +51,20 @@ PLOT = REPO / "docs/results/truncation.png"
 PSI = (1.2, 1.1, 1.0, 0.95, 0.9, 0.85, 0.8, 0.7)
 METRICS = ("precision", "recall", "fid")
 REPRODUCE_TOL = 1e-4  # psi = 1 against the probe's saved (5-decimal) scores
+
+
+def probe_labels(run: Any, probe: dict[str, Any]) -> tuple[Any, torch.Tensor | None]:
+    """(training data, labels) that score a conditional run as its probe did: the labels the
+    probe's record says (equal counts per class before 2026-12-01, the training proportions
+    since); (None, None) for an unconditional run."""
+    if not (run.n_classes and run.config.data.conditional):
+        return None, None
+    from gankit.data.dataset import load_training_data
+
+    data = load_training_data(run.config.data, run.config.seed)
+    n = run.config.train.eval_n or 10_000
+    equal = labels_of(probe) == EQUAL_COUNTS
+    return data, (torch.arange(n) % run.n_classes) if equal else None
 
 
 def score_probe(label: str, psis: tuple[float, ...], runs: Path = RUNS,
@@ -60,9 +84,10 @@ def score_probe(label: str, psis: tuple[float, ...], runs: Path = RUNS,
             raise SystemExit(f"{run.path} is at G step {run.step}, the probe ended at "
                              f"{probe['final']['g_steps']}: train the probe again")
         scores = []
+        data, labels = probe_labels(run, probe)
         for psi in psis:
-            m = evaluate_generator(run.generator, run.config, None, run.n_classes, psi,
-                                   eval_seed)["metrics"]
+            m = evaluate_generator(run.generator, run.config, data, run.n_classes, psi,
+                                   eval_seed, labels)["metrics"]
             scores.append({"psi": psi, **{k: round(float(m[k]), 5) for k in METRICS}})
             print(json.dumps({"seed": probe["seed"], **scores[-1]}), flush=True)
         at_one = next((s for s in scores if s["psi"] == 1), None)

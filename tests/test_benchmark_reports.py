@@ -178,6 +178,10 @@ def test_conditional_class_balance_is_not_compared(dcgan_report) -> None:
                                         FACTS, NAMES, 10_000)
     assert "kl_to_uniform" not in lines[0] and "): met." in lines[0]
     assert "balanced by construction" in lines[1]
+    newer = dcgan_report.mlp_goal_lines({"mlp": MLP, "table1": STRONG, "cdcgan": cdcgan},
+                                        FACTS, NAMES, 10_000, "training proportions")
+    assert "kl_to_uniform" not in newer[0]
+    assert "the training set's class proportions" in newer[1]
 
 
 def test_budget_text_groups_models_with_the_same_budget(dcgan_report) -> None:

@@ -71,3 +71,26 @@ def test_shipped_doc_renders_from_its_json_and_psi_one_is_the_probes_score():
             final = finals[(entry["label"], seed["seed"])]
             for metric in ("precision", "recall", "fid"):
                 assert at_one[metric] == pytest.approx(final[metric], abs=1e-4)
+
+
+def test_a_conditional_probe_is_rescored_with_the_labels_it_was_scored_with(monkeypatch):
+    """Equal counts per class for a record saved before 2026-12-01 (eval_labels says so), the
+    training proportions (labels None: evaluate_generator's default) for a newer one."""
+    import types
+
+    import torch
+
+    import gankit.data.dataset as dataset
+
+    monkeypatch.setattr(dataset, "load_training_data", lambda *a, **k: "data")
+    config = types.SimpleNamespace(data=types.SimpleNamespace(conditional=True), seed=0,
+                                   train=types.SimpleNamespace(eval_n=20))
+    run = types.SimpleNamespace(n_classes=10, config=config)
+    data, labels = truncation.probe_labels(run, {"eval_labels": recipes.EQUAL_COUNTS})
+    assert data == "data" and labels.bincount().tolist() == [2] * 10
+    assert truncation.probe_labels(run, {"eval_labels": recipes.TRAINING_PROPORTIONS}) == (
+        "data", None)
+    assert truncation.probe_labels(run, {}) == ("data", None)
+    config.data.conditional = False
+    assert truncation.probe_labels(run, {"eval_labels": recipes.EQUAL_COUNTS}) == (None, None)
+    assert torch.is_tensor(labels)
