@@ -97,8 +97,10 @@ def score_probe(label: str, psis: tuple[float, ...], runs: Path = RUNS,
                              f"{probe['final']}: the run folder is not the probe's")
         seeds.append({"seed": probe["seed"], "cpu_minutes": probe["final"]["cpu_minutes"],
                       "scores": scores})
+    conditional = bool(run.n_classes and run.config.data.conditional)
     return {"label": label, "eval_seed": eval_seed, "psi": list(psis), "date": now(),
-            "machine": machine(1, " per scoring"), "seeds": seeds}
+            "machine": machine(1, " per scoring"), "seeds": seeds,
+            "eval_labels": labels_of(probes[0]) if conditional else "–"}
 
 
 def records_at(entry: dict[str, Any], psi: float) -> list[dict[str, Any]]:
@@ -139,7 +141,10 @@ def render(saved: dict[str, Any]) -> str:
         fresh = _seed(entry) != EVAL_SEED
         held_out = (f"; fresh samples, evaluation seed {_seed(entry)} instead of the "
                     f"probe's {EVAL_SEED}" if fresh else "")
-        lines += [f"## {entry['label']} (seeds {seeds}{held_out})", "",
+        # entries saved before 2026-12-01 have no eval_labels: they all scored equal counts
+        scored = entry.get("eval_labels", EQUAL_COUNTS)
+        labels = f"; labels scored: {scored}" if scored != "–" else ""
+        lines += [f"## {entry['label']} (seeds {seeds}{held_out}{labels})", "",
                   *table(["psi", "precision", "recall", "FD", "precision + recall",
                           "goal check"], rows), ""]
     goal = {m: g for m, g, _ in GOALS}

@@ -33,8 +33,13 @@ def test_the_goal_is_checked_at_every_psi_with_the_recipe_rule():
     assert "precision + recall from 1.602 to 1.642" in text
     held_out = {**entry, "eval_seed": 1}
     text = truncation.render({"entries": [entry, held_out]})
-    assert "## x (seeds 0, 1, 2)\n" in text
-    assert "## x (seeds 0, 1, 2; fresh samples, evaluation seed 1 instead of the probe's 12345)" in text
+    assert "## x (seeds 0, 1, 2; labels scored: equal per class)\n" in text
+    assert ("## x (seeds 0, 1, 2; fresh samples, evaluation seed 1 instead of the probe's 12345; "
+            "labels scored: equal per class)") in text
+    newer = {**entry, "eval_labels": recipes.TRAINING_PROPORTIONS}
+    assert "## x (seeds 0, 1, 2; labels scored: training proportions)\n" in truncation.render(
+        {"entries": [newer]})
+    assert "## x (seeds 0, 1, 2)\n" in truncation.render({"entries": [{**entry, "eval_labels": "–"}]})
     two_seeds = _entry({1.0: (0.9, 0.9, 1.0)}, seeds=(0, 1))
     assert recipes.goal_check(truncation.records_at(two_seeds, 1.0)).startswith("not checked")
 
