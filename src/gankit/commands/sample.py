@@ -25,7 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     # --labels, as the Python API's keyword (Run.sample(labels=...)); --label is kept as before.
     p.add_argument("--labels", "--label", dest="labels", type=int, metavar="LABEL",
                    help="class label of every sample, for a conditional run (default: 0, 1, 2, "
-                   "... in turn)")
+                   "... in turn; gankit eval RUN draws labels in the training set's class "
+                   "proportions instead, the mixture G learnt)")
     p.add_argument("--text", help="a sentence every sample shows, for a text-to-image run "
                    "(objective text2image), e.g. 'a thin three leaning left'")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
