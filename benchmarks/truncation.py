@@ -2,6 +2,7 @@
 Writes docs/results/truncation.md, .json and .png.
 
     python benchmarks/truncation.py --probe LABEL [--psi 1.2,1.1,1,0.95,0.9,0.85,0.8,0.7]
+    python benchmarks/truncation.py --pick-on-validation LABEL   # psi picked on valid, scored on test
     python benchmarks/truncation.py --render-only
 
 A probe of benchmarks/dcgan_recipes.py leaves one run folder per seed. This script scores each
@@ -103,6 +104,104 @@ def score_probe(label: str, psis: tuple[float, ...], runs: Path = RUNS,
             "eval_labels": labels_of(probes[0]) if conditional else "–"}
 
 
+def pick_on_validation(scores: list[dict[str, float]]) -> float:
+    """The psi whose samples score the best min(precision, recall) against validation images
+    (the goal asks for both); a tie goes to the psi nearest 1, G's own noise."""
+    return max(scores, key=lambda s: (min(s["precision"], s["recall"]), -abs(s["psi"] - 1)))[
+        "psi"]
+
+
+def validation_scores(samples: torch.Tensor, valid_feats: torch.Tensor,
+                      classifier: Any) -> dict[str, float]:
+    """Precision/recall (the protocol's k) and FD of samples against validation images'
+    features: gankit eval's feature metrics with MNIST's valid split in the test split's place."""
+    from gankit.metrics.features import extract_features
+    from gankit.metrics.frechet import feature_stats, frechet_distance
+    from gankit.metrics.prdc import prdc_for_ks
+    from gankit.metrics.registry import find
+
+    k = find("pr", "mnist").params["k"]
+    fake = extract_features(classifier, samples)
+    pr = prdc_for_ks(valid_feats, fake, [k])[k]
+    fd = frechet_distance(*feature_stats(valid_feats), *feature_stats(fake))
+    return {"precision": round(float(pr["precision"]), 5), "recall": round(float(pr["recall"]), 5),
+            "fid": round(float(fd), 5)}
+
+
+def validation_pick(label: str, psis: tuple[float, ...], runs: Path = RUNS) -> dict[str, Any]:
+    """Each seed of a probe picks its psi on MNIST's validation images (train[50000:60000],
+    which its G never trained on), then is scored on the test set there with the probe's
+    protocol: a sampling choice made without the test set."""
+    from gankit.data.dataset import marginal_labels
+    from gankit.data.mnist import load_mnist
+    from gankit.metrics.classifier import load_mnist_classifier
+    from gankit.metrics.features import extract_features
+    from gankit.train.objective import eval_mode
+    from gankit.train.run import generate
+
+    probes = groups(load_probes()["probes"]).get(label)
+    if not probes:
+        raise SystemExit(f"no probe {label!r} in docs/results/dcgan_recipes.json")
+    torch.set_num_threads(1)
+    classifier = load_mnist_classifier()
+    valid_feats = None
+    seeds = []
+    for probe in probes:
+        run = load_run(run_folder(label, probe["seed"], runs))
+        if run.step != probe["final"]["g_steps"]:
+            raise SystemExit(f"{run.path} is at G step {run.step}, the probe ended at "
+                             f"{probe['final']['g_steps']}: train the probe again")
+        n = run.config.train.eval_n or 10_000
+        if valid_feats is None:
+            valid_feats = extract_features(classifier, load_mnist("valid", run.config.data.dir)[0])
+        data, labels = probe_labels(run, probe)
+        drawn = labels if data is None or labels is not None else marginal_labels(
+            data.y, run.n_classes, n)
+        scores = []
+        for psi in psis:
+            with eval_mode(run.generator):
+                samples = generate(run.generator, n, drawn, torch.Generator().manual_seed(
+                    EVAL_SEED), truncation=psi)
+            scores.append({"psi": psi, **validation_scores(samples, valid_feats, classifier)})
+            print(json.dumps({"seed": probe["seed"], "validation": scores[-1]}), flush=True)
+        psi = pick_on_validation(scores)
+        m = evaluate_generator(run.generator, run.config, data, run.n_classes, psi, EVAL_SEED,
+                               labels)["metrics"]
+        seeds.append({"seed": probe["seed"], "cpu_minutes": probe["final"]["cpu_minutes"],
+                      "validation": scores, "psi": psi,
+                      "test": {k: round(float(m[k]), 5) for k in METRICS}})
+        print(json.dumps({"seed": probe["seed"], "psi": psi, "test": seeds[-1]["test"]}),
+              flush=True)
+    conditional = bool(run.n_classes and run.config.data.conditional)
+    return {"label": label, "psi": list(psis), "date": now(), "machine": machine(1, " per scoring"),
+            "seeds": seeds, "eval_labels": labels_of(probes[0]) if conditional else "–"}
+
+
+def validation_section(picks: list[dict[str, Any]]) -> list[str]:
+    """psi picked on validation images, then scored on the test set, with the goal check."""
+    if not picks:
+        return []
+    lines = ["## psi picked on validation images", "",
+             "Each run picks its psi from the grid on MNIST's validation images (train[50000:"
+             "60000], never trained on), as the psi that gives the best min(precision, recall) "
+             "against them, then is scored on the test images at that psi with the probe's "
+             "protocol: a sampling choice made without the test set "
+             "(`python benchmarks/truncation.py --pick-on-validation LABEL`).", ""]
+    for entry in picks:
+        rows = []
+        for s in entry["seeds"]:
+            at = next(v for v in s["validation"] if v["psi"] == s["psi"])
+            rows.append([s["seed"], f"{s['psi']:g}", f"{min(at['precision'], at['recall']):.3f}",
+                         *(f"{s['test'][m]:.{2 if m == 'fid' else 3}f}" for m in METRICS)])
+        recs = [{"final": {**s["test"], "cpu_minutes": s["cpu_minutes"]}} for s in entry["seeds"]]
+        rows.append(["mean", "", "", *(mean_cell(recs, m) for m in METRICS)])
+        lines += [f"### {entry['label']} (labels scored: {entry['eval_labels']}; {entry['date']})",
+                  "", *table(["seed", "psi picked", "validation min(precision, recall)",
+                              "test precision", "test recall", "test FD"], rows), "",
+                  f"Goal check at the picked psi: {goal_check(recs)}.", ""]
+    return lines
+
+
 def records_at(entry: dict[str, Any], psi: float) -> list[dict[str, Any]]:
     """The seeds' scores at one psi, shaped as dcgan_recipes.py's records for goal_check."""
     return [{"final": {**next(s for s in seed["scores"] if s["psi"] == psi),
@@ -160,7 +259,8 @@ def render(saved: dict[str, Any]) -> str:
                 for psi in entry["psi"]]
         lines.append(f"- {_title(entry)}: precision from {min(prec):.3f} to {max(prec):.3f}, "
                      f"precision + recall from {min(sums):.3f} to {max(sums):.3f}.")
-    return "\n".join(lines) + "\n"
+    lines += ["", *validation_section(saved.get("validation_picks", []))]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _sum(record: dict[str, Any]) -> float:
@@ -218,8 +318,20 @@ def main() -> None:
     parser.add_argument("--eval-seed", type=int, default=EVAL_SEED,
                         help="noise and subset seed of the scoring (default the probe's, "
                         "%(default)s; another draws fresh samples: a held-out check)")
+    parser.add_argument("--pick-on-validation", metavar="LABEL",
+                        help="each seed of a probe picks psi on validation images, then is "
+                        "scored on the test set there")
     parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args()
+    if args.pick_on_validation and not args.render_only:
+        pick = validation_pick(args.pick_on_validation,
+                               tuple(float(p) for p in args.psi.split(",")))
+
+        def add_pick(saved: dict[str, Any]) -> None:
+            saved["validation_picks"] = [e for e in saved.get("validation_picks", [])
+                                         if e["label"] != pick["label"]] + [pick]
+        saved_in_turn(add_pick, load_saved, save)
+        return
     entry = None
     if args.probe and not args.render_only:
         psis = tuple(float(p) for p in args.psi.split(","))

@@ -99,3 +99,53 @@ def test_a_conditional_probe_is_rescored_with_the_labels_it_was_scored_with(monk
     config.data.conditional = False
     assert truncation.probe_labels(run, {"eval_labels": recipes.EQUAL_COUNTS}) == (None, None)
     assert torch.is_tensor(labels)
+
+
+def test_psi_is_picked_by_the_best_min_of_precision_and_recall_on_validation():
+    scores = [{"psi": 1.2, "precision": 0.80, "recall": 0.86},
+              {"psi": 1.1, "precision": 0.83, "recall": 0.84},
+              {"psi": 1.0, "precision": 0.86, "recall": 0.81}]
+    assert truncation.pick_on_validation(scores) == 1.1  # min 0.83 beats 0.80 and 0.81
+    tie = [{"psi": 0.9, "precision": 0.85, "recall": 0.82},
+           {"psi": 1.1, "precision": 0.82, "recall": 0.85},
+           {"psi": 1.05, "precision": 0.82, "recall": 0.90}]
+    assert truncation.pick_on_validation(tie) == 1.05  # equal mins: the psi nearest 1
+
+
+def test_validation_picks_render_with_the_test_scores_and_the_goal_check():
+    def seed(s, psi, test):
+        return {"seed": s, "cpu_minutes": 59.0, "psi": psi, "test": test,
+                "validation": [{"psi": 1.0, "precision": 0.9, "recall": 0.78, "fid": 3.0},
+                               {"psi": 1.1, "precision": 0.86, "recall": 0.82, "fid": 3.1}]}
+    test = {"precision": 0.85, "recall": 0.83, "fid": 3.5}
+    pick = {"label": "x", "psi": [1.0, 1.1], "date": "d", "machine": "m",
+            "eval_labels": recipes.TRAINING_PROPORTIONS,
+            "seeds": [seed(s, 1.1, {**test, "recall": 0.83 + 0.001 * s}) for s in range(3)]}
+    text = truncation.render({"entries": [], "validation_picks": [pick]})
+    assert "### x (labels scored: training proportions; d)" in text
+    assert "| 0 | 1.1 | 0.820 | 0.850 | 0.830 | 3.50 |" in text
+    assert "| mean | | | 0.850 ± 0.000 | 0.831 ± 0.001 | 3.50 ± 0.00 |" in text
+    assert "Goal check at the picked psi: met." in text
+    low = {**pick, "seeds": [seed(s, 1.1, {**test, "recall": 0.79}) for s in range(3)]}
+    assert "Goal check at the picked psi: not met: recall" in truncation.render(
+        {"entries": [], "validation_picks": [low]})
+
+
+def test_validation_pick_scores_each_seed_on_validation_then_on_the_test_set(tmp_path, monkeypatch):
+    from gankit.config import load_config
+    from gankit.train.loop import Trainer
+    from test_conditional import fake_mnist
+
+    cfg = load_config(REPO / "configs/mnist-cdcgan.yaml",
+                      [*TINY_DCGAN, "train.epochs=0", "train.max_steps=1", "train.eval_n=200",
+                       "train.eval_metrics=[fid,pr]"])
+    Trainer(cfg, recipes.run_folder("x", 0, tmp_path), data=fake_mnist()).run()
+    final = {"g_steps": 1, "cpu_minutes": 1.0, "precision": 0.5, "recall": 0.5, "fid": 9.0}
+    monkeypatch.setattr(truncation, "load_probes", lambda: {"probes": [
+        {"label": "x", "seed": 0, "final": final}]})
+    pick = truncation.validation_pick("x", (1.0, 1.1), runs=tmp_path)
+    (seed,) = pick["seeds"]
+    assert [v["psi"] for v in seed["validation"]] == [1.0, 1.1]
+    assert seed["psi"] == truncation.pick_on_validation(seed["validation"])
+    assert set(seed["test"]) == {"precision", "recall", "fid"}
+    assert pick["eval_labels"] == recipes.TRAINING_PROPORTIONS
