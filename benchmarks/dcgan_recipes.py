@@ -226,8 +226,14 @@ def label_check_table(saved: dict[str, Any]) -> list[str]:
                      *(f"{a[m]:.3f} / {b[m]:.3f} ({a[m] - b[m]:+.3f})"
                        for m in ("precision", "recall")),
                      f"{a['fid']:.2f} / {b['fid']:.2f} ({a['fid'] - b['fid']:+.2f})", c["date"]])
-    return table(["probe", "seed", f"precision: {TRAINING_PROPORTIONS} / {EQUAL_COUNTS}",
-                  "recall: same", "FD: same", "date"], rows)
+    checks = saved.get("label_checks", [])
+    change = {m: sum(c["scores"][TRAINING_PROPORTIONS][m] - c["scores"][EQUAL_COUNTS][m]
+                     for c in checks) / max(len(checks), 1) for m in ("precision", "recall", "fid")}
+    return [*table(["probe", "seed", f"precision: {TRAINING_PROPORTIONS} / {EQUAL_COUNTS}",
+                    "recall: same", "FD: same", "date"], rows), "",
+            f"Mean change over these {len(checks)} checkpoint(s), {TRAINING_PROPORTIONS} minus "
+            f"{EQUAL_COUNTS}: precision {change['precision']:+.3f}, recall "
+            f"{change['recall']:+.3f}, FD {change['fid']:+.2f}."]
 
 
 def render(saved: dict[str, Any]) -> str:

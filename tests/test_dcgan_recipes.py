@@ -88,3 +88,5 @@ def test_doc_says_which_labels_a_conditional_row_scored_and_compares_both():
     assert "| 0.790 | 9.00 | equal per class | not checked" in text
     assert "| 0.800 | 8.00 | training proportions | not checked" in text
     assert "| y | 0 | 0.800 / 0.810 (-0.010) | 0.810 / 0.800 (+0.010) | 3.00 / 3.50 (-0.50) |" in text
+    assert ("Mean change over these 1 checkpoint(s), training proportions minus equal per class: "
+            "precision -0.010, recall +0.010, FD -0.50.") in text
