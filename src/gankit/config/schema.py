@@ -150,6 +150,9 @@ class TrainConfig:
     # Ramp the EMA decay up with the G step t, min(ema, (1 + t) / (10 + t)), so early EMA
     # samples follow G instead of its initial weights. False keeps old runs exactly as they were.
     ema_warmup: bool = False
+    # G_ema's batch-norm statistics (train/standing_stats.py): copy (the live G's, as gankit did
+    # before) or recompute (its own, from fresh noise, each time it is sampled or saved)
+    ema_bn: str = "copy"
     # Top-k generator updates (Sinha et al. 2020): G learns only from the fakes D scores highest.
     # k starts at the batch size and is multiplied by topk_decay every epoch, down to
     # topk * batch_size; topk = 1 is off.
@@ -178,6 +181,10 @@ class TrainConfig:
     # objective gan, an MLP D without minibatch std or spectral norm: D scores the real and
     # the fake minibatch in one pass; rounding, and which dropout mask each sample gets
     joint_d_pass: bool = False
+
+
+# train.ema_bn: where the batch-norm statistics of G's EMA copy come from (train/standing_stats.py)
+EMA_BN_MODES = ("copy", "recompute")
 
 
 # Hidden regions of objective inpaint (data/masks.py): half (top, bottom, left or right), quarter

@@ -17,6 +17,7 @@ from gankit.config.objective_checks import OBJECTIVE_CHECKS, changed_fields, che
 from gankit.config.schema import (
     DATASETS,
     DISCRIMINATORS,
+    EMA_BN_MODES,
     GENERATORS,
     KIND_KEYS,
     LOSS_NAMES,
@@ -172,6 +173,14 @@ def validate(cfg: Config) -> Config:
     if t.ema_warmup and not t.ema:
         raise GankitError("train.ema_warmup=true ramps up an EMA of G, but train.ema is 0 (off); "
                           "set train.ema (e.g. 0.999) or train.ema_warmup=false")
+    if t.ema_bn not in EMA_BN_MODES:
+        raise GankitError(f"train.ema_bn = {t.ema_bn!r} is not one of {', '.join(EMA_BN_MODES)}; "
+                          "recompute gives G's EMA copy its own batch-norm statistics, copy "
+                          "borrows the live G's")
+    if t.ema_bn == "recompute" and not t.ema:
+        raise GankitError("train.ema_bn=recompute recomputes the batch-norm statistics of an EMA "
+                          "of G, but train.ema is 0 (off); set train.ema (e.g. 0.999) or "
+                          "train.ema_bn=copy")
     if not 0.0 < t.topk <= 1.0 or not 0.0 < t.topk_decay <= 1.0:
         raise GankitError(
             f"train.topk = {t.topk} and train.topk_decay = {t.topk_decay} must be in (0, 1] "

@@ -22,6 +22,7 @@ from gankit.train.objective import (
     first_bad_stat,
 )
 from gankit.train.speedups import prepare_net
+from gankit.train.standing_stats import STANDING_SEED, recompute_bn_stats
 from gankit.train.steps import (
     discriminator_step,
     generator_step,
@@ -65,6 +66,9 @@ class GANObjective(Objective):
         self.augment = make_augment(cfg.augment, cfg.train.batch_size)
         self.G_ema = None
         self.ema, self.ema_warmup = cfg.train.ema, cfg.train.ema_warmup
+        # train.ema_bn recompute: G_ema's batch-norm statistics are recomputed when it is next
+        # sampled or saved after an update (train/standing_stats.py); copy: copied at each update
+        self.recompute_bn, self._bn_stale = cfg.train.ema_bn == "recompute", True
         if cfg.train.ema:
             self.G_ema = build_generator(cfg, data.shape, data.n_classes).to(device)
             self.G_ema.load_state_dict(self.G.state_dict())
@@ -104,7 +108,19 @@ class GANObjective(Objective):
 
     @property
     def sampler(self) -> torch.nn.Module:
-        return self.G_ema or self.G
+        if self.G_ema is None:
+            return self.G
+        self._standing_stats()
+        return self.G_ema
+
+    def _standing_stats(self) -> None:
+        """With train.ema_bn recompute, give G_ema its own batch-norm statistics if an update
+        made them stale: same noise every time (its own seeded generator), so a resumed run
+        writes the same statistics as an uninterrupted one."""
+        if self.recompute_bn and self._bn_stale and self.G_ema is not None:
+            recompute_bn_stats(self.G_ema, self.batch_size, self.cfg.seed + STANDING_SEED,
+                               self.n_classes if self.conditional else 0)
+            self._bn_stale = False
 
     def noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         # No device= keyword: DCGANGenerator.sample_z draws on its own device and has none.
@@ -156,6 +172,9 @@ class GANObjective(Objective):
         weight = max(1.0 - self.ema, 9 / (10 + g_steps) if self.ema_warmup else 0.0)
         for pe, p in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
             pe.lerp_(p, weight)
+        if self.recompute_bn:
+            self._bn_stale = True
+            return
         for be, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
             be.copy_(b)
 
@@ -191,6 +210,7 @@ class GANObjective(Objective):
 
     # --- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
+        self._standing_stats()  # the checkpoint's G_ema is what gankit sample and eval load
         state = {
             "generator": self.G.state_dict(),
             "discriminator": self.D.state_dict(),
@@ -207,6 +227,7 @@ class GANObjective(Objective):
         self.D.load_state_dict(state["discriminator"])
         if self.G_ema is not None and state.get("g_ema"):
             self.G_ema.load_state_dict(state["g_ema"])
+            self._bn_stale = True  # they may be copied ones (a run resumed with another ema_bn)
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         if self.augment.on and "augment" in state:
