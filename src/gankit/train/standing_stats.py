@@ -6,7 +6,7 @@ option) those are the statistics of another network's activations: every unit of
 G is then shifted and scaled by the mismatch, and samples move off the data (on the 2-D grid,
 off the modes' centres). `train.ema_bn: recompute` gives G_ema its own statistics, the mean and
 variance of each batch-norm input over fresh noise with the averaged weights ("standing
-statistics", Brock et al. 2019, BigGAN, appendix C). Training never reads G_ema's buffers, so
+statistics" of Brock et al. 2019, BigGAN). Training never reads G_ema's buffers, so
 recomputing them changes no training step, a run still resumes bit for bit, and a finished
 run's statistics can be recomputed afterwards (`recompute_bn_stats` on its EMA generator).
 """
