@@ -134,3 +134,39 @@ def test_a_checkpoint_after_an_update_holds_recomputed_statistics(tmp_path):
     state = objective.state_dict()["g_ema"]
     for key, value in expected.state_dict().items():
         assert torch.equal(state[key], value), key
+
+
+def test_eval_and_sample_recompute_a_copy_runs_statistics_as_training_would(tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    from gankit.cli import main
+
+    _trained(tmp_path, "copy")
+    _trained(tmp_path, "recompute")
+    for mode in ("copy", "recompute"):
+        assert main(["sample", str(tmp_path / mode), "--n", "300", "--out",
+                     str(tmp_path / f"{mode}.npy"), "--ema-bn", "recompute"]) == 0
+    # the copy run recomputed at sampling time draws what the recompute run saved
+    assert np.array_equal(np.load(tmp_path / "copy.npy"), np.load(tmp_path / "recompute.npy"))
+    main(["sample", str(tmp_path / "copy"), "--n", "300", "--out", str(tmp_path / "saved.npy")])
+    assert not np.array_equal(np.load(tmp_path / "copy.npy"), np.load(tmp_path / "saved.npy"))
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "copy"), "--json", "--ema-bn", "recompute"]) == 0
+    assert json.loads(capsys.readouterr().out)["protocol"]["ema_bn"] == "recompute"
+
+
+def test_ema_bn_recompute_is_refused_where_there_is_nothing_to_recompute(tmp_path, capsys):
+    from gankit.cli import main
+
+    Trainer(tiny_config("train.max_steps=2"), tmp_path / "plain").run()
+    Trainer(tiny_config("train.max_steps=2", "train.ema=0.9", "generator.batch_norm=false"),
+            tmp_path / "nobn").run()
+    capsys.readouterr()
+    assert main(["sample", str(tmp_path / "plain"), "--out", str(tmp_path / "a.npy"),
+                 "--ema-bn", "recompute"]) != 0
+    assert "kept no EMA copy of G" in capsys.readouterr().err
+    assert not (tmp_path / "a.npy").exists()
+    assert main(["eval", str(tmp_path / "nobn"), "--ema-bn", "recompute"]) != 0
+    assert "has no batch norm" in capsys.readouterr().err

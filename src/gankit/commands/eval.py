@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gankit.commands.sample import add_drs_arguments, check_drs_arguments
+from gankit.commands.sample import add_drs_arguments, add_ema_bn_argument, check_drs_arguments
 from gankit.errors import GankitError
 from gankit.metrics import registry
 
@@ -54,6 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="score a run's samples drawn from PSI * z (the truncation trick, as "
                    "gankit sample --truncation; default 1, G's own noise)")
     add_drs_arguments(p)
+    add_ema_bn_argument(p)
     p.add_argument("--data-dir", help="MNIST folder (default: $GANKIT_DATA_DIR, shared, cache)")
     p.add_argument("--classifier-weights", help="weights of the MNIST feature classifier "
                    "(default: the weights shipped with gankit)")
@@ -88,6 +89,10 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         from gankit.train.run import load_run
 
         run = load_run(args.run)
+        if args.ema_bn == "recompute":
+            from gankit.train.standing_stats import recompute_for_run
+
+            recompute_for_run(run)
         dataset = run_dataset(run)
         names = registry.check_metrics(names or registry.default_metrics(dataset), dataset,
                                        where="--metrics")
@@ -128,6 +133,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         result["protocol"]["truncation"] = args.truncation
     if drs:
         result["protocol"]["drs"] = drs
+    if args.run and args.ema_bn == "recompute":
+        result["protocol"]["ema_bn"] = "recompute"
     return result
 
 
@@ -182,6 +189,9 @@ def check_args(args: argparse.Namespace) -> None:
             raise GankitError("--truncation changes how a run's noise is drawn; it has no "
                               "meaning for --samples FILE.npy: drop it or give a run folder")
     check_drs_arguments(args)
+    if args.samples and args.ema_bn != "saved":
+        raise GankitError("--ema-bn recomputes a run's generator statistics; it has no meaning "
+                          "for --samples FILE.npy: drop it or give a run folder")
     if args.samples and not Path(args.samples).is_file():
         raise GankitError(f"samples file {args.samples} not found; give a .npy file written "
                           "with numpy.save")

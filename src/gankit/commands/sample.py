@@ -35,7 +35,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "and less variety (the truncation trick), above 1 the reverse; default 1, "
                    "G's own noise")
     add_drs_arguments(p)
+    add_ema_bn_argument(p)
     p.add_argument("--nrow", type=int, help="images per row of the grid")
+
+
+def add_ema_bn_argument(p: argparse.ArgumentParser) -> None:
+    """--ema-bn, as `gankit sample` and `gankit eval` take it."""
+    p.add_argument("--ema-bn", choices=["saved", "recompute"], default="saved",
+                   help="batch-norm statistics of the run's EMA generator: saved (default) or "
+                   "recompute (its own, from fresh noise, as train.ema_bn=recompute saves them; "
+                   "for a run trained with the default copy, which borrowed the live G's)")
 
 
 def add_drs_arguments(p: argparse.ArgumentParser) -> None:
@@ -105,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
         raise GankitError("--labels and --text both say what to draw; give one of them (a "
                           "text-to-image run takes --text, a conditional run --labels)")
     loaded = load_run(args.run)
+    if args.ema_bn == "recompute":
+        from gankit.train.standing_stats import recompute_for_run
+
+        recompute_for_run(loaded)
     if text is not None:
         from gankit.viz.text import sample_text
 

@@ -13,8 +13,12 @@ run's statistics can be recomputed afterwards (`recompute_bn_stats` on its EMA g
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
+
+from gankit.errors import GankitError
 
 STANDING_SAMPLES = 10_000  # noise draws the statistics average over
 STANDING_SEED = 271828  # offset from the run's seed: its own generator, the run's RNG untouched
@@ -59,3 +63,20 @@ def recompute_bn_stats(G: nn.Module, batch_size: int, seed: int, n_classes: int 
         for m, training in zip(G.modules(), modes, strict=True):
             m.training = training
     return True
+
+
+def recompute_for_run(run: Any) -> None:
+    """`gankit sample/eval RUN --ema-bn recompute`: give a finished run's EMA generator its own
+    statistics, exactly those a run trained with train.ema_bn recompute saves (same noise seed,
+    batch size and number of draws). Refused, with why, where there is nothing to recompute."""
+    cfg = run.config
+    if not cfg.train.ema:
+        raise GankitError(f"--ema-bn recompute: run {run.path} kept no EMA copy of G (train.ema "
+                          "is 0), so its G's batch-norm statistics are its own; drop --ema-bn")
+    if cfg.train.ema_bn == "recompute":
+        return  # its checkpoint holds them already
+    n_classes = run.n_classes if cfg.data.conditional else 0
+    if not recompute_bn_stats(run.generator, cfg.train.batch_size, cfg.seed + STANDING_SEED,
+                              n_classes):
+        raise GankitError(f"--ema-bn recompute: the generator of run {run.path} has no batch "
+                          "norm, so there are no statistics to recompute; drop --ema-bn")
