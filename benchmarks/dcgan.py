@@ -32,6 +32,7 @@ from typing import Any
 import torch
 
 import dcgan_recipes
+import dcgan_recipes_report
 from common import load_average, machine, now, write_doc
 from dcgan_report import render_doc
 from gankit.config import load_config
@@ -200,17 +201,17 @@ def recipe_section(recipes_file: Path = dcgan_recipes.SAVED) -> list[str]:
         return []
     probes = json.loads(recipes_file.read_text())
     newest = max(p["date"] for p in probes["probes"])
-    goal = {metric: value for metric, value, _ in dcgan_recipes.GOALS}
+    goal = {metric: value for metric, value, _ in dcgan_recipes_report.GOALS}
     return ["## Recipes toward issue 18's goal", "",
             f"Issue 18 asks for precision ≥ {goal['precision']:.2f} and recall ≥ "
             f"{goal['recall']:.2f} together with classifier FD ≤ {goal['fid']:g} within "
-            f"{dcgan_recipes.GOAL_CPU_MINUTES:g} CPU minutes at {dcgan_recipes.GOAL_SEEDS} "
+            f"{dcgan_recipes_report.GOAL_CPU_MINUTES:g} CPU minutes at {dcgan_recipes_report.GOAL_SEEDS} "
             "seeds. The recipe search "
             "(benchmarks/dcgan_recipes.py; every probe's trajectory and command in "
             "[dcgan_recipes.md](dcgan_recipes.md), the truncation trick's trade in "
             f"[truncation.md](truncation.md)) trained these, newest {newest}, on the "
             "machine named there; scores at the end of each budget, 10,000 samples:", "",
-            *dcgan_recipes.recipe_table(probes), ""]
+            *dcgan_recipes_report.recipe_table(probes), ""]
 
 
 def save_results(saved: dict[str, Any], out: Path) -> None:

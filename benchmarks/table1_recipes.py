@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 import dcgan_recipes
+import dcgan_recipes_report
 from common import header, machine, now, table, write_doc
 from gankit.data import load_mnist
 from gankit.metrics.parzen import parzen_log_likelihood, select_sigma
@@ -43,7 +44,7 @@ PLOT = REPO / "docs/results/table1_recipes.png"
 GOAL_PARZEN = 225.0  # the paper's Table 1 (225 +- 2 nats)
 GOAL_SEEDS = 3
 GOAL_CPU_MINUTES = 60.0  # "30 minutes of training on 2 cores"
-MARGIN_SE = dcgan_recipes.MARGIN_SE
+MARGIN_SE = dcgan_recipes_report.MARGIN_SE
 PSI_GRID = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
 SIGMA_POINTS = 1000  # valid[:1000] picks sigma (the authors' parzen_ll.py), as gankit eval
 PSI_POINTS = slice(1000, 3000)  # held-out validation images that pick psi
@@ -149,13 +150,13 @@ def recipe_table(saved: dict[str, Any]) -> list[str]:
              cell(rs, lambda r: r["final"]["parzen"]),
              ", ".join(f"{r['psi']:g}" for r in rs),
              cell(rs, lambda r: r["final_psi"]["parzen"]), goal_check(rs)]
-            for label, rs in dcgan_recipes.groups(saved["probes"]).items()]
+            for label, rs in dcgan_recipes_report.groups(saved["probes"]).items()]
     return table(["probe", "config", "overrides", "seeds", "CPU min", "epochs",
                   "Parzen (psi 1)", "psi (per seed)", "Parzen at psi", "goal check"], rows)
 
 
 def render(saved: dict[str, Any]) -> str:
-    by_label = dcgan_recipes.groups(saved["probes"])
+    by_label = dcgan_recipes_report.groups(saved["probes"])
     last = max(saved["probes"], key=lambda p: p["date"]) if saved["probes"] else None
     lines = header(
         "Table 1 recipes: Parzen at the paper's level (issue 18)",
@@ -212,7 +213,7 @@ NOTES = [
 
 
 def probe_command(record: dict[str, Any]) -> str:
-    return dcgan_recipes.probe_command(record).replace("dcgan_recipes.py", "table1_recipes.py", 1)
+    return dcgan_recipes_report.probe_command(record).replace("dcgan_recipes.py", "table1_recipes.py", 1)
 
 
 def plot(saved: dict[str, Any], path: Path = PLOT) -> None:
@@ -223,7 +224,7 @@ def plot(saved: dict[str, Any], path: Path = PLOT) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for label, rs in dcgan_recipes.groups(saved["probes"]).items():
+    for label, rs in dcgan_recipes_report.groups(saved["probes"]).items():
         t = rs[0]["trajectory"]
         ax.plot([p["cpu_minutes"] for p in t], [p["parzen"] for p in t], marker=".", label=label)
     ax.axhline(GOAL_PARZEN, color="k", ls="--", lw=0.8)

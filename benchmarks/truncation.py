@@ -29,18 +29,9 @@ from typing import Any
 import torch
 
 from common import header, machine, now, table, write_doc
-from dcgan_recipes import (
-    EQUAL_COUNTS,
-    GOALS,
-    RUNS,
-    goal_check,
-    groups,
-    labels_of,
-    mean_cell,
-    run_folder,
-    saved_in_turn,
-)
+from dcgan_recipes import RUNS, run_folder, saved_in_turn
 from dcgan_recipes import load_saved as load_probes
+from dcgan_recipes_report import EQUAL_COUNTS, GOALS, goal_check, groups, labels_of, mean_cell
 from gankit.train.evaluation import EVAL_SEED, evaluate_generator
 from gankit.train.run import MAX_TRUNCATION, load_run
 from toy2d_report import mean_se

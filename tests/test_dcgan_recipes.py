@@ -13,6 +13,7 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 recipes = pytest.importorskip("dcgan_recipes")
+report = pytest.importorskip("dcgan_recipes_report")
 
 
 def _record(seed: int, precision: float, recall: float, fid: float, cpu: float = 55.0,
@@ -26,42 +27,42 @@ def _record(seed: int, precision: float, recall: float, fid: float, cpu: float =
 
 def test_goal_check_needs_three_seeds_and_every_goal():
     good = [_record(s, 0.83 + 0.002 * s, 0.82, 8.0 + 0.1 * s) for s in range(3)]
-    assert recipes.goal_check(good) == "met"
-    assert recipes.goal_check(good[:2]).startswith("not checked: 2 of the goal's 3")
+    assert report.goal_check(good) == "met"
+    assert report.goal_check(good[:2]).startswith("not checked: 2 of the goal's 3")
     low_recall = [_record(s, 0.85, 0.79, 8.0) for s in range(3)]
-    assert recipes.goal_check(low_recall).startswith("not met: recall 0.79")
-    assert recipes.goal_check(low_recall).endswith("(precision and fid met)")
+    assert report.goal_check(low_recall).startswith("not met: recall 0.79")
+    assert report.goal_check(low_recall).endswith("(precision and fid met)")
     high_fd = [_record(s, 0.85, 0.85, 10.5) for s in range(3)]
-    assert recipes.goal_check(high_fd).startswith("not met: fid")
+    assert report.goal_check(high_fd).startswith("not met: fid")
     slow = [_record(s, 0.85, 0.85, 8.0, cpu=75.0) for s in range(3)]
-    assert recipes.goal_check(slow).startswith("not met: more than 60")
+    assert report.goal_check(slow).startswith("not met: more than 60")
 
 
 def test_goal_check_needs_a_two_standard_error_margin():
     # precision mean 0.805 with s.e. 0.025: above 0.80, not by 2 s.e.
     spread = [_record(s, p, 0.85, 8.0) for s, p in enumerate([0.78, 0.805, 0.83])]
-    assert recipes.goal_check(spread).startswith("not met: precision")
+    assert report.goal_check(spread).startswith("not met: precision")
     tight = [_record(s, p, 0.85, 8.0) for s, p in enumerate([0.819, 0.82, 0.821])]
-    assert recipes.goal_check(tight) == "met"
+    assert report.goal_check(tight) == "met"
 
 
 def test_goal_check_reads_the_end_of_the_budget_not_the_best_epoch():
     best_midway = [{"epoch": 15, "g_steps": 10000, "cpu_minutes": 30, "fid": 7.0,
                     "precision": 0.86, "recall": 0.86}]
     rows = [_record(s, 0.78, 0.86, 7.5, trajectory=best_midway) for s in range(3)]
-    assert recipes.goal_check(rows).startswith("not met: precision")
+    assert report.goal_check(rows).startswith("not met: precision")
 
 
 def test_doc_renders_from_the_saved_json(tmp_path):
     saved = {"probes": [_record(s, 0.81, 0.8, 9.0) for s in (1, 0)]}
-    text = recipes.render(saved)
+    text = report.render(saved)
     assert "| x | mnist-dcgan.yaml | – | 0, 1 |" in text
     assert "not checked: 2 of the goal's 3 seeds" in text
     assert ("`python benchmarks/dcgan_recipes.py --search x configs/mnist-dcgan.yaml 0 "
             "--cpu-minutes 60 --every 3`") in text
     if recipes.SAVED.exists():  # the shipped doc is exactly what its JSON renders
         shipped = json.loads(recipes.SAVED.read_text())
-        assert recipes.DOC.read_text() == recipes.render(shipped)
+        assert report.DOC.read_text() == report.render(shipped)
 
 
 def test_recipe_configs_are_the_probes_that_measured_them():
@@ -77,13 +78,13 @@ def test_recipe_configs_are_the_probes_that_measured_them():
 
 def test_doc_says_which_labels_a_conditional_row_scored_and_compares_both():
     old = {**_record(0, 0.81, 0.79, 9.0), "config": "configs/mnist-cdcgan.yaml",
-           "eval_labels": recipes.EQUAL_COUNTS}
+           "eval_labels": report.EQUAL_COUNTS}
     new = {**_record(0, 0.82, 0.80, 8.0), "label": "y", "config": "configs/mnist-cdcgan.yaml"}
     check = {"label": "y", "seed": 0, "date": "d", "machine": "m",
-             "scores": {recipes.TRAINING_PROPORTIONS: {"precision": 0.8, "recall": 0.81,
+             "scores": {report.TRAINING_PROPORTIONS: {"precision": 0.8, "recall": 0.81,
                                                        "fid": 3.0},
-                        recipes.EQUAL_COUNTS: {"precision": 0.81, "recall": 0.8, "fid": 3.5}}}
-    text = recipes.render({"probes": [old, new], "label_checks": [check]})
+                        report.EQUAL_COUNTS: {"precision": 0.81, "recall": 0.8, "fid": 3.5}}}
+    text = report.render({"probes": [old, new], "label_checks": [check]})
     # a record without the key is one saved after the change (the newer protocol)
     assert "| 0.790 | 9.00 | equal per class | not checked" in text
     assert "| 0.800 | 8.00 | training proportions | not checked" in text

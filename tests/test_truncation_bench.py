@@ -13,6 +13,7 @@ from conftest import REPO, TINY_DCGAN
 sys.path.insert(0, str(REPO / "benchmarks"))
 truncation = pytest.importorskip("truncation")
 recipes = pytest.importorskip("dcgan_recipes")
+report = pytest.importorskip("dcgan_recipes_report")
 
 
 def _entry(scores_by_psi: dict[float, tuple[float, float, float]], seeds=(0, 1, 2)) -> dict:
@@ -24,7 +25,7 @@ def _entry(scores_by_psi: dict[float, tuple[float, float, float]], seeds=(0, 1, 
 
 def test_the_goal_is_checked_at_every_psi_with_the_recipe_rule():
     entry = _entry({1.0: (0.75, 0.85, 5.0), 0.9: (0.82, 0.82, 6.0), 0.8: (0.86, 0.76, 8.0)})
-    checks = {psi: recipes.goal_check(truncation.records_at(entry, psi)) for psi in entry["psi"]}
+    checks = {psi: report.goal_check(truncation.records_at(entry, psi)) for psi in entry["psi"]}
     assert checks[0.9] == "met"
     assert checks[1.0].startswith("not met: precision")
     assert checks[0.8].startswith("not met: recall")
@@ -36,12 +37,12 @@ def test_the_goal_is_checked_at_every_psi_with_the_recipe_rule():
     assert "## x (seeds 0, 1, 2; labels scored: equal per class)\n" in text
     assert ("## x (seeds 0, 1, 2; fresh samples, evaluation seed 1 instead of the probe's 12345; "
             "labels scored: equal per class)") in text
-    newer = {**entry, "eval_labels": recipes.TRAINING_PROPORTIONS}
+    newer = {**entry, "eval_labels": report.TRAINING_PROPORTIONS}
     assert "## x (seeds 0, 1, 2; labels scored: training proportions)\n" in truncation.render(
         {"entries": [newer]})
     assert "## x (seeds 0, 1, 2)\n" in truncation.render({"entries": [{**entry, "eval_labels": "–"}]})
     two_seeds = _entry({1.0: (0.9, 0.9, 1.0)}, seeds=(0, 1))
-    assert recipes.goal_check(truncation.records_at(two_seeds, 1.0)).startswith("not checked")
+    assert report.goal_check(truncation.records_at(two_seeds, 1.0)).startswith("not checked")
 
 
 def test_a_run_folder_that_is_not_the_probes_is_refused(tmp_path, monkeypatch):
@@ -91,13 +92,13 @@ def test_a_conditional_probe_is_rescored_with_the_labels_it_was_scored_with(monk
     config = types.SimpleNamespace(data=types.SimpleNamespace(conditional=True), seed=0,
                                    train=types.SimpleNamespace(eval_n=20))
     run = types.SimpleNamespace(n_classes=10, config=config)
-    data, labels = truncation.probe_labels(run, {"eval_labels": recipes.EQUAL_COUNTS})
+    data, labels = truncation.probe_labels(run, {"eval_labels": report.EQUAL_COUNTS})
     assert data == "data" and labels.bincount().tolist() == [2] * 10
-    assert truncation.probe_labels(run, {"eval_labels": recipes.TRAINING_PROPORTIONS}) == (
+    assert truncation.probe_labels(run, {"eval_labels": report.TRAINING_PROPORTIONS}) == (
         "data", None)
     assert truncation.probe_labels(run, {}) == ("data", None)
     config.data.conditional = False
-    assert truncation.probe_labels(run, {"eval_labels": recipes.EQUAL_COUNTS}) == (None, None)
+    assert truncation.probe_labels(run, {"eval_labels": report.EQUAL_COUNTS}) == (None, None)
     assert torch.is_tensor(labels)
 
 
@@ -119,7 +120,7 @@ def test_validation_picks_render_with_the_test_scores_and_the_goal_check():
                                {"psi": 1.1, "precision": 0.86, "recall": 0.82, "fid": 3.1}]}
     test = {"precision": 0.85, "recall": 0.83, "fid": 3.5}
     pick = {"label": "x", "psi": [1.0, 1.1], "date": "d", "machine": "m",
-            "eval_labels": recipes.TRAINING_PROPORTIONS,
+            "eval_labels": report.TRAINING_PROPORTIONS,
             "seeds": [seed(s, 1.1, {**test, "recall": 0.83 + 0.001 * s}) for s in range(3)]}
     text = truncation.render({"entries": [], "validation_picks": [pick]})
     assert "### x (labels scored: training proportions; d)" in text
@@ -148,4 +149,4 @@ def test_validation_pick_scores_each_seed_on_validation_then_on_the_test_set(tmp
     assert [v["psi"] for v in seed["validation"]] == [1.0, 1.1]
     assert seed["psi"] == truncation.pick_on_validation(seed["validation"])
     assert set(seed["test"]) == {"precision", "recall", "fid"}
-    assert pick["eval_labels"] == recipes.TRAINING_PROPORTIONS
+    assert pick["eval_labels"] == report.TRAINING_PROPORTIONS
