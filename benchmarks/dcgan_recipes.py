@@ -30,9 +30,11 @@ import torch
 
 from common import machine, now, write_doc
 from dcgan_recipes_report import (
+    COPIED_STATS,
     DOC,
     EQUAL_COUNTS,
     GOAL_CPU_MINUTES,
+    OWN_STATS,
     TRAINING_PROPORTIONS,
     plot,
     render,
@@ -152,6 +154,31 @@ def label_protocol_check(label: str, seed: int, runs: Path = RUNS) -> dict[str, 
             "machine": machine(1, " per scoring")}
 
 
+def ema_bn_check(label: str, seed: int, runs: Path = RUNS) -> dict[str, Any]:
+    """The final checkpoint of one probe's seed scored twice with the same noise and labels:
+    G's EMA copy with the batch-norm statistics it saved (the live G's, train.ema_bn copy) and
+    with its own (`gankit eval --ema-bn recompute`; gankit/train/standing_stats.py)."""
+    from gankit.data.dataset import load_training_data
+    from gankit.train.run import load_run
+    from gankit.train.standing_stats import recompute_for_run
+
+    torch.set_num_threads(1)
+    run = load_run(run_folder(label, seed, runs))
+    cfg = run.config
+    if cfg.train.ema_bn != "copy":
+        raise SystemExit(f"{label!r} was trained with train.ema_bn={cfg.train.ema_bn}: its "
+                         "checkpoint holds recomputed statistics already, nothing to compare")
+    data = load_training_data(cfg.data, cfg.seed)
+    scores = {}
+    for name in (COPIED_STATS, OWN_STATS):
+        if name == OWN_STATS:
+            recompute_for_run(run)
+        m = evaluate_generator(run.generator, cfg, data, data.n_classes)["metrics"]
+        scores[name] = {k: round(float(m[k]), 5) for k in ("fid", "precision", "recall")}
+    return {"label": label, "seed": seed, "g_steps": run.step, "scores": scores,
+            "eval_labels": eval_labels(cfg), "date": now(), "machine": machine(1, " per scoring")}
+
+
 def load_saved() -> dict[str, Any]:
     return json.loads(SAVED.read_text()) if SAVED.exists() else {"probes": []}
 
@@ -194,16 +221,21 @@ def main() -> None:
     parser.add_argument("--render-only", action="store_true")
     parser.add_argument("--label-check", nargs=2, metavar=("LABEL", "SEED"),
                         help="score a probe seed's final checkpoint with both label protocols")
+    parser.add_argument("--ema-bn-check", nargs=2, metavar=("LABEL", "SEED"),
+                        help="score a probe seed's final checkpoint with its EMA G's saved and "
+                        "its own batch-norm statistics")
     args = parser.parse_args()
-    if args.label_check:
-        check = label_protocol_check(args.label_check[0], int(args.label_check[1]))
+    for option, check, key in ((args.label_check, label_protocol_check, "label_checks"),
+                               (args.ema_bn_check, ema_bn_check, "ema_bn_checks")):
+        if option:
+            record = check(option[0], int(option[1]))
 
-        def add(saved: dict[str, Any]) -> None:
-            key = (check["label"], check["seed"])
-            saved["label_checks"] = [c for c in saved.get("label_checks", [])
-                                     if (c["label"], c["seed"]) != key] + [check]
-        saved_in_turn(add)
-        return
+            def add(saved: dict[str, Any], record=record, key=key) -> None:
+                same = (record["label"], record["seed"])
+                saved[key] = [c for c in saved.get(key, [])
+                              if (c["label"], c["seed"]) != same] + [record]
+            saved_in_turn(add)
+            return
     if args.render_only or not args.search:
         saved_in_turn()
         return

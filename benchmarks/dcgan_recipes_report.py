@@ -21,6 +21,7 @@ GOAL_SEEDS = 3
 GOAL_CPU_MINUTES = 60.0
 TRAINING_PROPORTIONS = "training proportions"
 EQUAL_COUNTS = "equal per class"
+COPIED_STATS, OWN_STATS = "copied from G", "its own"  # G_ema's batch-norm statistics
 MARGIN_SE = 2.0  # a goal is met when the mean clears it by this many standard errors
 
 
@@ -104,6 +105,25 @@ def label_check_table(saved: dict[str, Any]) -> list[str]:
             f"{change['recall']:+.3f}, FD {change['fid']:+.2f}."]
 
 
+def ema_bn_check_table(saved: dict[str, Any]) -> list[str]:
+    """The same EMA G scored with copied and with its own batch-norm statistics."""
+    checks = saved.get("ema_bn_checks", [])
+    rows = []
+    for c in checks:
+        a, b = c["scores"][OWN_STATS], c["scores"][COPIED_STATS]
+        rows.append([c["label"], c["seed"], c["g_steps"],
+                     *(f"{a[m]:.3f} / {b[m]:.3f} ({a[m] - b[m]:+.3f})"
+                       for m in ("precision", "recall")),
+                     f"{a['fid']:.2f} / {b['fid']:.2f} ({a['fid'] - b['fid']:+.2f})", c["date"]])
+    change = {m: sum(c["scores"][OWN_STATS][m] - c["scores"][COPIED_STATS][m] for c in checks)
+              / max(len(checks), 1) for m in ("precision", "recall", "fid")}
+    return [*table(["probe", "seed", "G step", f"precision: {OWN_STATS} / {COPIED_STATS}",
+                    "recall: same", "FD: same", "date"], rows), "",
+            f"Mean change over these {len(checks)} checkpoint(s), {OWN_STATS} minus "
+            f"{COPIED_STATS}: precision {change['precision']:+.3f}, recall "
+            f"{change['recall']:+.3f}, FD {change['fid']:+.2f}."]
+
+
 def render(saved: dict[str, Any]) -> str:
     by_label = groups(saved["probes"])
     by_date = sorted(saved["probes"], key=lambda p: p["date"])
@@ -144,6 +164,17 @@ def render(saved: dict[str, Any]) -> str:
               "used). The same final checkpoints scored both ways, with the same noise:", "",
               *(label_check_table(saved) if saved.get("label_checks") else
                 ["(none scored yet: `python benchmarks/dcgan_recipes.py --label-check LABEL "
+                 "SEED`)"]), ""]
+    lines += ["## G's EMA copy and its batch-norm statistics", "",
+              "An EMA of G averages its weights, but its batch-norm layers normalise with "
+              "running statistics, and gankit copied those from the live G at every update "
+              "(`train.ema_bn: copy`, the default): statistics of other weights' activations. "
+              "`train.ema_bn: recompute` gives the average its own, from 10,000 noise draws "
+              "(BigGAN's standing statistics, Brock et al. 2019); it changes no training step, "
+              "so a copy run's final checkpoint can be rescored with them (`gankit eval RUN "
+              "--ema-bn recompute`). The same checkpoints, the same noise and labels:", "",
+              *(ema_bn_check_table(saved) if saved.get("ema_bn_checks") else
+                ["(none scored yet: `python benchmarks/dcgan_recipes.py --ema-bn-check LABEL "
                  "SEED`)"]), ""]
     lines += ["## Along the way (first seed of each probe)", "",
               f"![precision, recall and FD against training CPU minutes]({PLOT.name})", "",

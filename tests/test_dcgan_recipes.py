@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, TINY_DCGAN
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 recipes = pytest.importorskip("dcgan_recipes")
@@ -91,3 +91,40 @@ def test_doc_says_which_labels_a_conditional_row_scored_and_compares_both():
     assert "| y | 0 | 0.800 / 0.810 (-0.010) | 0.810 / 0.800 (+0.010) | 3.00 / 3.50 (-0.50) |" in text
     assert ("Mean change over these 1 checkpoint(s), training proportions minus equal per class: "
             "precision -0.010, recall +0.010, FD -0.50.") in text
+
+
+def test_doc_compares_an_ema_gs_copied_and_own_statistics():
+    probe = {**_record(0, 0.82, 0.80, 8.0), "label": "y", "config": "configs/mnist-cdcgan.yaml"}
+    check = {"label": "y", "seed": 0, "g_steps": 900, "date": "d", "machine": "m",
+             "eval_labels": report.TRAINING_PROPORTIONS,
+             "scores": {report.OWN_STATS: {"precision": 0.84, "recall": 0.82, "fid": 2.5},
+                        report.COPIED_STATS: {"precision": 0.82, "recall": 0.80, "fid": 3.0}}}
+    text = report.render({"probes": [probe], "ema_bn_checks": [check]})
+    assert "| y | 0 | 900 | 0.840 / 0.820 (+0.020) | 0.820 / 0.800 (+0.020) | 2.50 / 3.00 (-0.50) |" in text
+    assert ("Mean change over these 1 checkpoint(s), its own minus copied from G: precision "
+            "+0.020, recall +0.020, FD -0.50.") in text
+    assert "--ema-bn-check LABEL SEED" not in report.render({"probes": [probe],
+                                                              "ema_bn_checks": [check]})
+    assert "--ema-bn-check LABEL SEED" in report.render({"probes": [probe]})
+
+
+def test_ema_bn_check_scores_one_checkpoint_with_both_statistics(tmp_path):
+    from gankit.config import load_config
+    from gankit.train.loop import Trainer
+    from test_conditional import fake_mnist
+
+    def train(label, *extra):
+        cfg = load_config(REPO / "configs/mnist-cdcgan.yaml",
+                          [*TINY_DCGAN, "train.epochs=0", "train.max_steps=3", "train.eval_n=200",
+                           "train.eval_metrics=[fid,pr]", "train.ema=0.9", *extra])
+        Trainer(cfg, recipes.run_folder(label, 0, tmp_path), data=fake_mnist()).run()
+
+    train("copy")
+    check = recipes.ema_bn_check("copy", 0, runs=tmp_path)
+    own, copied = check["scores"][report.OWN_STATS], check["scores"][report.COPIED_STATS]
+    assert set(own) == set(copied) == {"precision", "recall", "fid"}
+    assert own["fid"] != copied["fid"]  # other statistics, other samples
+    assert check["g_steps"] == 3
+    train("own", "train.ema_bn=recompute")
+    with pytest.raises(SystemExit, match="holds recomputed statistics already"):
+        recipes.ema_bn_check("own", 0, runs=tmp_path)
