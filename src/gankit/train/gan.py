@@ -170,13 +170,11 @@ class GANObjective(Objective):
         # (StyleGAN2-ADA's ema_rampup ramps the half-life instead, to the same end: an early
         # average of 0.999 would hold 0.999^300 = 74 % of the initial weights at step 300.)
         weight = max(1.0 - self.ema, 9 / (10 + g_steps) if self.ema_warmup else 0.0)
-        for pe, p in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
-            pe.lerp_(p, weight)
-        if self.recompute_bn:
-            self._bn_stale = True
-            return
+        # One foreach kernel over the parameters; per tensor it is lerp_, the same floats.
+        torch._foreach_lerp_(list(self.G_ema.parameters()), list(self.G.parameters()), weight)
         for be, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
             be.copy_(b)
+        self._bn_stale = True  # train.ema_bn recompute: G_ema's own, when next sampled or saved
 
     # --- what hooks see -------------------------------------------------------------------------
     def train_mode(self) -> None:
