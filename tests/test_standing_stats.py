@@ -170,3 +170,10 @@ def test_ema_bn_recompute_is_refused_where_there_is_nothing_to_recompute(tmp_pat
     assert not (tmp_path / "a.npy").exists()
     assert main(["eval", str(tmp_path / "nobn"), "--ema-bn", "recompute"]) != 0
     assert "has no batch norm" in capsys.readouterr().err
+
+
+def test_a_last_batch_of_one_sample_is_left_out(tmp_path):
+    t = Trainer(tiny_config("train.max_steps=1"), tmp_path / "run")
+    assert recompute_bn_stats(t.G, batch_size=50, seed=3, n=101)  # 50 + 50 + 1
+    layer = batch_norm_layers(t.G)[0]
+    assert int(layer.num_batches_tracked) == 2

@@ -33,8 +33,8 @@ def batch_norm_layers(net: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
 @torch.no_grad()
 def recompute_bn_stats(G: nn.Module, batch_size: int, seed: int, n_classes: int = 0,
                        n: int = STANDING_SAMPLES) -> bool:
-    """Replace G's batch-norm running statistics by those of its own activations on about `n`
-    noise draws (whole batches; labels uniform over `n_classes` for a conditional G, as in training), in batches of
+    """Replace G's batch-norm running statistics by those of its own activations on `n` noise
+    draws (a last batch of one sample left out; labels uniform over `n_classes` for a conditional G, as in training), in batches of
     `batch_size` (training's, so each batch's statistics are of the size G trained with),
     averaged with equal weight per batch. Only the batch-norm layers run in training mode
     (dropout and spectral norm's power iteration stay as they are); the noise comes from its
@@ -52,10 +52,12 @@ def recompute_bn_stats(G: nn.Module, batch_size: int, seed: int, n_classes: int 
             m.reset_running_stats()
             m.momentum = None  # None: a cumulative average over the batches
             m.train()
-        for _ in range(max(1, n // batch_size)):  # whole batches: no batch of one sample
-            z = G.sample_z(batch_size, generator=draws).to(device)
-            y = (torch.randint(n_classes, (batch_size,), generator=draws).to(device)
-                 if n_classes else None)
+        for start in range(0, n, batch_size):
+            b = min(batch_size, n - start)
+            if b < 2 and start:  # batch norm in training mode cannot normalise one sample
+                break
+            z = G.sample_z(b, generator=draws).to(device)
+            y = torch.randint(n_classes, (b,), generator=draws).to(device) if n_classes else None
             G(z, y)
     finally:
         for m, momentum in zip(layers, momenta, strict=True):
