@@ -57,6 +57,10 @@ AS_OVERRIDES = {
         "losses.r1_weight=1", "generator.extra_layers=1", "discriminator.extra_layers=1",
         "train.ema=0.999", "train.ema_warmup=true", "train.gemm_image_convs=true",
         "train.channels_last=true"]),
+    "configs/mnist-cdcgan-ttur.yaml": ("configs/mnist-cdcgan.yaml", [
+        "generator.extra_layers=1", "discriminator.extra_layers=1", "losses.r1_weight=1",
+        "train.ema=0.999", "train.ema_warmup=true", "train.gemm_image_convs=true",
+        "train.channels_last=true", "d_optim.lr=0.0004", "train.ema_bn=recompute"]),
 }
 
 
