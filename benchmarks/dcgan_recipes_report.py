@@ -72,13 +72,19 @@ def groups(probes: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return {k: sorted(v, key=lambda r: r["seed"]) for k, v in out.items()}
 
 
+def probe_cells(label: str, rs: list[dict[str, Any]]) -> list[str]:
+    """A recipe row's first cells (also table1_recipes.py's): probe, config, overrides, seeds,
+    the most CPU minutes a seed trained and the mean epochs."""
+    return [label, Path(rs[0]["config"]).name, " ".join(rs[0]["overrides"]) or "–",
+            ", ".join(str(r["seed"]) for r in rs),
+            f"{max(r['final']['cpu_minutes'] for r in rs):.1f}",
+            f"{sum(r['final']['epoch'] for r in rs) / len(rs):.1f}"]
+
+
 def recipe_table(saved: dict[str, Any]) -> list[str]:
     """Every probe's mean scores at the end of its budget and its goal check (also shown in
     docs/results/dcgan.md)."""
-    rows = [[label, Path(rs[0]["config"]).name, " ".join(rs[0]["overrides"]) or "–",
-             ", ".join(str(r["seed"]) for r in rs),
-             f"{max(r['final']['cpu_minutes'] for r in rs):.1f}",
-             f"{sum(r['final']['epoch'] for r in rs) / len(rs):.1f}",
+    rows = [[*probe_cells(label, rs),
              *(mean_cell(rs, m) for m in ("precision", "recall", "fid")),
              ", ".join(sorted({labels_of(r) for r in rs})), goal_check(rs)]
             for label, rs in groups(saved["probes"]).items()]

@@ -143,10 +143,7 @@ def goal_check(records: list[dict[str, Any]]) -> str:
 def recipe_table(saved: dict[str, Any]) -> list[str]:
     """Every probe's mean Parzen at the end of its budget and its goal check (also shown in
     docs/results/table1.md)."""
-    rows = [[label, Path(rs[0]["config"]).name, " ".join(rs[0]["overrides"]) or "–",
-             ", ".join(str(r["seed"]) for r in rs),
-             f"{max(r['final']['cpu_minutes'] for r in rs):.1f}",
-             f"{sum(r['final']['epoch'] for r in rs) / len(rs):.1f}",
+    rows = [[*dcgan_recipes_report.probe_cells(label, rs),
              cell(rs, lambda r: r["final"]["parzen"]),
              ", ".join(f"{r['psi']:g}" for r in rs),
              cell(rs, lambda r: r["final_psi"]["parzen"]), goal_check(rs)]
