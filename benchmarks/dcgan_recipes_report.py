@@ -163,8 +163,8 @@ def render(saved: dict[str, Any]) -> str:
               "mean sits at the goal but not beyond it by the margin (its row); giving the EMA "
               "G its own batch-norm statistics (`train.ema_bn=recompute`, next section) moved "
               "recall up and FD down on the checkpoint rescored both ways, and the recipe "
-              "trained with it has its own row. Precision with recall, not FD, is the part of "
-              "the goal still out of reach.", ""]
+              "trained with it (`configs/mnist-cdcgan-ttur.yaml`) has its own row, with its "
+              "goal check at three seeds.", ""]
     lines += ["## How a conditional G's samples get their labels", "",
               "A conditional G models the mixture sum_c p(c) p(x | c) with p(c) the training "
               "labels' frequencies, and MNIST's ten classes are not equally frequent. Since "
