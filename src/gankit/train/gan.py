@@ -22,7 +22,7 @@ from gankit.train.objective import (
     first_bad_stat,
 )
 from gankit.train.speedups import prepare_net
-from gankit.train.standing_stats import STANDING_SEED, recompute_bn_stats
+from gankit.train.standing_stats import recompute_for_config
 from gankit.train.steps import (
     discriminator_step,
     generator_step,
@@ -118,8 +118,7 @@ class GANObjective(Objective):
         made them stale: same noise every time (its own seeded generator), so a resumed run
         writes the same statistics as an uninterrupted one."""
         if self.recompute_bn and self._bn_stale and self.G_ema is not None:
-            recompute_bn_stats(self.G_ema, self.batch_size, self.cfg.seed + STANDING_SEED,
-                               self.n_classes if self.conditional else 0)
+            recompute_for_config(self.G_ema, self.cfg, self.n_classes)
             self._bn_stale = False
 
     def noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:

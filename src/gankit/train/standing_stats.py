@@ -67,6 +67,14 @@ def recompute_bn_stats(G: nn.Module, batch_size: int, seed: int, n_classes: int 
     return True
 
 
+def recompute_for_config(G: nn.Module, cfg: Any, n_classes: int) -> bool:
+    """recompute_bn_stats as a run with config `cfg` does it (train.ema_bn recompute): training's
+    batch size, the run's seed plus STANDING_SEED, labels for a conditional G. Training and
+    `--ema-bn recompute` both call this, so they give the same statistics."""
+    return recompute_bn_stats(G, cfg.train.batch_size, cfg.seed + STANDING_SEED,
+                              n_classes if cfg.data.conditional else 0)
+
+
 def recompute_for_run(run: Any) -> None:
     """`gankit sample/eval RUN --ema-bn recompute`: give a finished run's EMA generator its own
     statistics, exactly those a run trained with train.ema_bn recompute saves (same noise seed,
@@ -77,8 +85,6 @@ def recompute_for_run(run: Any) -> None:
                           "is 0), so its G's batch-norm statistics are its own; drop --ema-bn")
     if cfg.train.ema_bn == "recompute":
         return  # its checkpoint holds them already
-    n_classes = run.n_classes if cfg.data.conditional else 0
-    if not recompute_bn_stats(run.generator, cfg.train.batch_size, cfg.seed + STANDING_SEED,
-                              n_classes):
+    if not recompute_for_config(run.generator, cfg, run.n_classes):
         raise GankitError(f"--ema-bn recompute: the generator of run {run.path} has no batch "
                           "norm, so there are no statistics to recompute; drop --ema-bn")
