@@ -33,7 +33,7 @@ _MLP_D = ("hidden", "init_range", "dropout_input", "dropout_hidden", "minibatch_
           "spectral_norm")
 KIND_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
     ("generator", "mlp"): ("z_dim", "z_dist", "hidden", "batch_norm", "init_range", "output",
-                           "output_bias_from_data"),
+                           "output_bias_from_data", "z_categories"),
     ("generator", "dcgan"): ("z_dim", "base", "attention", "spectral_norm", "output",
                              "extra_layers"),
     ("discriminator", "maxout"): (*_MLP_D, "pieces"),
@@ -91,6 +91,9 @@ class GeneratorConfig:
     z_dist: str = (
         "uniform"  # uniform: U(-sqrt3, sqrt3) per coordinate (unit variance); normal: N(0, 1)
     )
+    # mlp: K > 0 appends a one-hot code of one of K equally likely categories to z (a discrete
+    # latent: G can jump between separate modes instead of bridging them)
+    z_categories: int = 0
     hidden: list[int] = field(default_factory=lambda: [1200, 1200])
     batch_norm: bool = False
     init_range: float = 0.05  # weights ~ U(-r, r); 0 keeps PyTorch's default init

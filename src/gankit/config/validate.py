@@ -105,6 +105,13 @@ def _check_networks(cfg: Config) -> None:
     g, d = cfg.generator, cfg.discriminator
     if g.z_dim < 1:
         raise GankitError(f"generator.z_dim = {g.z_dim} must be at least 1")
+    if g.z_categories < 0:
+        raise GankitError(f"generator.z_categories = {g.z_categories} must be >= 0 "
+                          "(0: no discrete code in z)")
+    if g.z_categories and cfg.objective != "gan":
+        # bigan's encoder and the other objectives' own nets assume z is z_dim wide
+        raise GankitError(f"generator.z_categories = {g.z_categories} works with objective gan "
+                          f"only (this config trains {cfg.objective}); set it to 0")
     for key, widths in (("generator.hidden", g.hidden), ("discriminator.hidden", d.hidden)):
         if not widths or any(w < 1 for w in widths):
             raise GankitError(f"{key} = {widths} must list positive layer widths, e.g. [256, 256]")

@@ -53,6 +53,7 @@ def build_generator(
         init_range=g.init_range,
         n_classes=n_classes,
         output_bias=bias,
+        z_categories=g.z_categories,
     )
 
 

@@ -71,7 +71,14 @@ class Maxout(nn.Module):
 
 
 class MLPGenerator(nn.Module):
-    """z (and an optional one-hot label) -> hidden ReLU layers -> data-shaped output."""
+    """z (and an optional one-hot label) -> hidden ReLU layers -> data-shaped output.
+
+    With `z_categories` K > 0 the latent is z_dim continuous coordinates followed by a one-hot
+    code of a uniformly drawn category (K more columns; `self.z_dim` counts both). A continuous
+    G maps the connected z-space onto connected sets, so on data of separate modes it leaves
+    samples on bridges between them; a discrete code lets it jump (DeLiGAN, Gurumurthy et al.
+    2017; Khayatkhoei et al. 2018).
+    """
 
     def __init__(
         self,
@@ -84,16 +91,18 @@ class MLPGenerator(nn.Module):
         init_range: float = 0.05,
         n_classes: int = 0,
         output_bias: torch.Tensor | float | None = None,  # per output, or one for all
+        z_categories: int = 0,
     ):
         super().__init__()
         self.z_dim, self.out_shape, self.z_dist, self.n_classes = (
-            z_dim,
+            z_dim + z_categories,
             tuple(out_shape),
             z_dist,
             n_classes,
         )
+        self.z_continuous, self.z_categories = z_dim, z_categories
         layers: list[nn.Module] = []
-        width = z_dim + n_classes
+        width = self.z_dim + n_classes
         for h in hidden:
             linear = nn.Linear(width, h)
             _init_uniform(linear, init_range)
@@ -114,9 +123,14 @@ class MLPGenerator(nn.Module):
     ) -> torch.Tensor:
         if self.z_dist == "uniform":
             # U(-sqrt3, sqrt3) has unit variance (the authors' mnist.yaml).
-            u = torch.rand(n, self.z_dim, generator=generator, device=device)
-            return (2 * u - 1) * math.sqrt(3)
-        return torch.randn(n, self.z_dim, generator=generator, device=device)
+            u = torch.rand(n, self.z_continuous, generator=generator, device=device)
+            z = (2 * u - 1) * math.sqrt(3)
+        else:
+            z = torch.randn(n, self.z_continuous, generator=generator, device=device)
+        if not self.z_categories:
+            return z
+        c = torch.randint(self.z_categories, (n,), generator=generator, device=device)
+        return torch.cat([z, F.one_hot(c, self.z_categories).to(z.dtype)], dim=1)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.n_classes:
