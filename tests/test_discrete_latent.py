@@ -62,7 +62,7 @@ def test_the_config_key_reaches_the_generator_and_a_seed_fixes_the_run(tmp_path)
     ("sets", "message"),
     [
         (["generator.z_categories=-1"], "generator.z_categories = -1 must be >= 0"),
-        (["objective=bigan", "generator.z_categories=5"], "works with objective gan only"),
+        (["objective=bigan", "generator.z_categories=5"], "works with objectives gan and infogan only"),
     ],
 )
 def test_bad_categories_are_refused(sets, message):

@@ -298,6 +298,28 @@ def check_semi_data(cfg: Config, data: Any) -> None:
                           f"most {k} x {smallest} (the smallest class's training images)")
 
 
+def check_infogan(cfg: Config) -> None:
+    """objective infogan: a categorical code for Q to read, and G's step as train/infogan.py
+    writes it (alternating updates, every fake in G's loss)."""
+    if cfg.objective != "infogan":
+        return
+    i, t = cfg.info, cfg.train
+    if cfg.generator.kind != "mlp" or cfg.generator.z_categories < 2:
+        raise GankitError(f"objective infogan needs a categorical code in z: set generator.kind "
+                          f"mlp and generator.z_categories >= 2 (it is "
+                          f"{cfg.generator.z_categories}, kind {cfg.generator.kind})")
+    if not (math.isfinite(i.weight) and i.weight > 0):
+        raise GankitError(f"info.weight = {i.weight} must be a number > 0 (InfoGAN's lambda; "
+                          "for no information term use objective gan)")
+    if not i.hidden or any(w < 1 for w in i.hidden):
+        raise GankitError(f"info.hidden = {i.hidden} must list positive layer widths, "
+                          "e.g. [128, 128]")
+    if t.update != "alternating" or t.topk < 1.0:
+        raise GankitError("objective infogan needs train.update alternating and train.topk 1 "
+                          "(its G step is train/infogan.py's); change that setting or use "
+                          "objective gan")
+
+
 OBJECTIVE_CHECKS: tuple[Callable[[Config], None], ...] = (
     check_vae,
     check_srgan,
@@ -306,4 +328,5 @@ OBJECTIVE_CHECKS: tuple[Callable[[Config], None], ...] = (
     check_inpaint,
     check_bigan,
     check_semi,
+    check_infogan,
 )

@@ -16,7 +16,7 @@ __all__ = [
     "OptimConfig", "TrainConfig", "LOSS_NAMES", "DATASETS", "GENERATORS", "DISCRIMINATORS",
     "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS", "Pix2PixConfig",
     "InpaintConfig", "MASK_KINDS", "BiGANConfig",
-    "SemiConfig",
+    "SemiConfig", "InfoConfig",
 ]
 __all__ += ["SRGANConfig"]
 
@@ -52,6 +52,7 @@ OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {
     "text2image": ("text2image",),
     "inpaint": ("inpaint",),
     "bigan": ("bigan", "autoencoder"),  # the encoder of train/bigan.py
+    "info": ("infogan",),
 }
 
 # Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
@@ -221,6 +222,15 @@ class BiGANConfig:
 
 
 @dataclass
+class InfoConfig:
+    """objective infogan (train/infogan.py, Chen et al. 2016): Q guesses the categorical code
+    of generator.z_categories from G's sample; G's loss adds weight * Q's cross-entropy."""
+
+    weight: float = 1.0  # InfoGAN's lambda (1 for discrete codes in the paper)
+    hidden: list[int] = field(default_factory=lambda: [128, 128])  # Q's leaky-ReLU layers
+
+
+@dataclass
 class SemiConfig:
     """objective: semi (Salimans et al. 2016, §5): a (K+1)-class D trained on `labels` labelled
     training images and every training image as unlabelled data; G by feature matching."""
@@ -303,6 +313,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     bigan: BiGANConfig = field(default_factory=BiGANConfig)
     semi: SemiConfig = field(default_factory=SemiConfig)
+    info: InfoConfig = field(default_factory=InfoConfig)  # objective infogan
     vae: VAEConfig = field(default_factory=VAEConfig)
     srgan: SRGANConfig = field(default_factory=SRGANConfig)
     pix2pix: Pix2PixConfig = field(default_factory=Pix2PixConfig)

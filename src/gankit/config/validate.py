@@ -42,6 +42,7 @@ OBJECTIVE_NAMES = (  # the registry itself is gankit.train.objectives.OBJECTIVES
     "bigan",
     "autoencoder",
     "semi",
+    "infogan",
 )
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -108,10 +109,10 @@ def _check_networks(cfg: Config) -> None:
     if g.z_categories < 0:
         raise GankitError(f"generator.z_categories = {g.z_categories} must be >= 0 "
                           "(0: no discrete code in z)")
-    if g.z_categories and cfg.objective != "gan":
+    if g.z_categories and cfg.objective not in ("gan", "infogan"):
         # bigan's encoder and the other objectives' own nets assume z is z_dim wide
-        raise GankitError(f"generator.z_categories = {g.z_categories} works with objective gan "
-                          f"only (this config trains {cfg.objective}); set it to 0")
+        raise GankitError(f"generator.z_categories = {g.z_categories} works with objectives gan "
+                          f"and infogan only (this config trains {cfg.objective}); set it to 0")
     for key, widths in (("generator.hidden", g.hidden), ("discriminator.hidden", d.hidden)):
         if not widths or any(w < 1 for w in widths):
             raise GankitError(f"{key} = {widths} must list positive layer widths, e.g. [256, 256]")
@@ -286,7 +287,8 @@ def _check_joint_d_pass(cfg: Config) -> None:
     if not cfg.train.joint_d_pass:
         return
     d = cfg.discriminator
-    why = ("objective gan's D step is the one that reads it" if cfg.objective != "gan" else
+    why = ("objective gan's D step is the one that reads it"
+           if cfg.objective not in ("gan", "infogan") else
            "it needs an MLP D (discriminator.kind maxout or mlp)" if d.kind == "dcgan" else
            "minibatch_std mixes the samples" if d.minibatch_std else
            "spectral_norm's power iteration runs once per pass" if d.spectral_norm else

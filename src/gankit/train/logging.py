@@ -71,6 +71,8 @@ class TrainingLogger(Hook):
             out["d_loss"] = stats["d_loss"].item()
         if "g_loss" in stats:
             out["g_loss"] = stats["g_loss"].item()
+        if "info_loss" in stats:  # objective infogan: Q's cross-entropy of the code
+            out["info_loss"] = stats["info_loss"].item()
         for key, name in (("real_logits", "d_x"), ("fake_logits", "d_gz")):
             if key in stats:
                 v = stats[key]

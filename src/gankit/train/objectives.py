@@ -10,6 +10,7 @@ from gankit.config import Config
 from gankit.train.autoencoder import AutoencoderObjective
 from gankit.train.bigan import BiGANObjective
 from gankit.train.gan import GANObjective
+from gankit.train.infogan import InfoGANObjective
 from gankit.train.inpaint import InpaintObjective
 from gankit.train.objective import Objective
 from gankit.train.pix2pix import Pix2PixObjective
@@ -28,6 +29,7 @@ OBJECTIVES: dict[str, type[Objective]] = {
     "bigan": BiGANObjective,
     "autoencoder": AutoencoderObjective,  # BiGAN's baseline
     "semi": SemiObjective,
+    "infogan": InfoGANObjective,  # objective gan + a code predictor Q (train/infogan.py)
 }
 
 

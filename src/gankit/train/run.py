@@ -289,7 +289,7 @@ class Run:
         """Why discriminator rejection sampling does not apply to this run, or None."""
         from gankit.losses import make_loss
 
-        if self.config.objective != "gan" or not make_loss(self.config.loss).probabilities:
+        if self.config.objective not in ("gan", "infogan") or not make_loss(self.config.loss).probabilities:
             return (f"--drs needs a D trained with the minimax or non-saturating loss (its logit "
                     f"estimates log p_data/p_G); run {self.path} has objective "
                     f"{self.config.objective}, loss {self.config.loss}; sample it without --drs")
