@@ -56,6 +56,10 @@ AS_OVERRIDES = {
     "configs/grid25-pacgan-level.yaml": ("configs/grid25-pacgan.yaml", [
         "discriminator.pack=1", "losses.r1_weight=1", "train.epochs=15",
         "optim.lr_decay=1.00046", "optim.lr_min=0.00001", "train.ema=0.999"]),
+    "configs/grid25-infogan.yaml": ("configs/grid25-pacgan.yaml", [
+        "discriminator.pack=1", "losses.r1_weight=0.1", "train.epochs=15",
+        "optim.lr_decay=1.00046", "optim.lr_min=0.00001", "train.ema=0.999",
+        "objective=infogan", "generator.z_categories=25"]),
     "configs/grid25-wgan-gp.yaml": ("configs/grid25-pacgan.yaml", [
         "loss=wgan-gp", "optim.name=adam", "optim.lr=0.001", "optim.betas=[0.5,0.999]",
         "optim.lr_decay=1.0006", "optim.lr_min=0.0001", "train.epochs=10",
@@ -261,7 +265,7 @@ def restore_cache() -> None:
 def search(args: argparse.Namespace) -> None:
     label, config, seeds, *overrides = args.search
     rows = run_many([(config, overrides, int(s)) for s in seeds.split(",")], RUNS,
-                    args.drs_refit)
+                    args.drs_refit, args.workers)
     with open(RUNS / "search.jsonl", "a") as f:
         f.write(json.dumps({"label": label, "config": config, "overrides": overrides,
                             "keys": [r["key"] for r in rows]}) + "\n")
@@ -274,9 +278,9 @@ def saved_search() -> list[dict]:
 
 
 def _rows(jobs: list[tuple[str, list[str], int]], cached_only: bool,
-          drs_refit: int | None = None) -> list[dict]:
+          drs_refit: int | None = None, workers: int = 1) -> list[dict]:
     if not cached_only:
-        return run_many(jobs, RUNS, drs_refit)
+        return run_many(jobs, RUNS, drs_refit, workers)
     done = cached_runs(RUNS)
     return [done[k] for k in (run_key(c, o, s) for c, o, s in jobs) if k in done]
 
@@ -310,6 +314,9 @@ def main() -> None:
                         help="also score --pacgan candidates and --search probes sampled with "
                         "DRS, D refitted STEPS minibatches (gankit sample --drs --drs-refit)")
     parser.add_argument("--search", nargs="+", metavar="ARG")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="runs of --pacgan and --search trained at once, one thread each "
+                        "(CPU minutes per run are unchanged; on 2 cores use at most 2)")
     parser.add_argument("--until-fail", action="store_true",
                         help="stop a loss's seeds at the first that misses the every-loss goal")
     parser.add_argument("--cached-only", action="store_true",
@@ -335,7 +342,7 @@ def main() -> None:
             d, label, config = spec.split(":")
             base, overrides = check_same(config) if config in AS_OVERRIDES else (config, [])
             rows = _rows([(base, overrides, s) for s in range(args.pacgan_seeds)],
-                         args.cached_only, args.drs_refit)
+                         args.cached_only, args.drs_refit, args.workers)
             pacgan.setdefault(d, {})[label] = rows
         # read the saved rows only now, so two benchmark processes do not drop each other's rows
         saved = json.loads(SAVED.read_text()) if SAVED.exists() else {"every_loss": {},

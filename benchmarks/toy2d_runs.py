@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing
 import shutil
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -98,11 +100,13 @@ def cached_runs(runs_dir: Path) -> dict[str, dict]:
 
 
 def run_many(jobs: list[tuple[str, list[str], int]], runs_dir: Path,
-             drs_refit: int | None = None) -> list[dict]:
-    """The rows of (config, overrides, seed) jobs, running those not cached, one at a time;
-    with drs_refit, a cached row without DRS scores gets them from its run folder."""
+             drs_refit: int | None = None, workers: int = 1) -> list[dict]:
+    """The rows of (config, overrides, seed) jobs, running those not cached, `workers` at a time
+    (each on one thread, in its own process); with drs_refit, a cached row without DRS scores
+    gets them from its run folder."""
     runs_dir.mkdir(parents=True, exist_ok=True)
     done = cached_runs(runs_dir)
+    todo = []
     for config, overrides, seed in jobs:
         key = run_key(config, overrides, seed)
         if key in done:
@@ -111,13 +115,31 @@ def run_many(jobs: list[tuple[str, list[str], int]], runs_dir: Path,
             if not (runs_dir / key / "checkpoint.pt").exists():
                 raise SystemExit(f"{key}: no run folder to score with DRS; delete its row from "
                                  f"{runs_dir / 'results.jsonl'} to train it again")
-            row = {**done[key], "drs": drs_scores(done[key], runs_dir, drs_refit)}
+            _finish({**done[key], "drs": drs_scores(done[key], runs_dir, drs_refit)}, done,
+                    runs_dir)
         else:
-            row = run_one(config, overrides, seed, runs_dir, drs_refit)
-        done[key] = row
-        with open(runs_dir / "results.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
-        print(f"{config} {' '.join(overrides)} s{seed}: modes {row['modes']} "
-              f"HQ {row['high_quality']:.1f} KL {row['reverse_kl']:.3f} "
-              f"({row['cpu_s']:.0f} s cpu)", file=sys.stderr, flush=True)
+            todo.append((config, overrides, seed, runs_dir, drs_refit))
+    if workers > 1 and len(todo) > 1:
+        # spawn: a fresh interpreter per worker, so no torch state is shared by fork
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context) as pool:
+            for row in pool.map(_run_job, todo):
+                _finish(row, done, runs_dir)
+    else:
+        for job in todo:
+            _finish(run_one(*job), done, runs_dir)
     return [done[run_key(c, o, s)] for c, o, s in jobs]
+
+
+def _run_job(job: tuple) -> dict:
+    return run_one(*job)
+
+
+def _finish(row: dict, done: dict[str, dict], runs_dir: Path) -> None:
+    """Record a scored run in the cache (one line, appended) and say so."""
+    done[row["key"]] = row
+    with open(runs_dir / "results.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(f"{row['config']} {' '.join(row['overrides'])} s{row['seed']}: modes {row['modes']} "
+          f"HQ {row['high_quality']:.1f} KL {row['reverse_kl']:.3f} "
+          f"({row['cpu_s']:.0f} s cpu)", file=sys.stderr, flush=True)

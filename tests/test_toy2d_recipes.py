@@ -157,3 +157,22 @@ def test_config_differences_names_what_a_probe_left_out():
             recipes.check_same("configs/grid25-pacgan-level.yaml")
         finally:
             recipes.AS_OVERRIDES["configs/grid25-pacgan-level.yaml"] = original
+
+
+def test_runs_in_worker_processes_score_as_runs_in_this_one(tmp_path):
+    """--workers: the same rows (all but the CPU seconds) as one run after another."""
+    import toy2d_runs
+
+    overrides = ["train.max_steps=20", "train.epochs=0", "data.n_train=500",
+                 "train.log_every=10"]
+    jobs = [("configs/grid25-infogan.yaml", overrides, s) for s in (0, 1)]
+    one = toy2d_runs.run_many(jobs, tmp_path / "one")
+    two = toy2d_runs.run_many(jobs, tmp_path / "two", workers=2)
+    assert [r["key"] for r in two] == [r["key"] for r in one]
+    for a, b in zip(one, two, strict=True):
+        a.pop("cpu_s"), b.pop("cpu_s")
+        assert a == b
+    assert one[0]["high_quality"] != one[1]["high_quality"] or one[0]["modes"] != one[1]["modes"]
+    # both are cached: a second call trains nothing and returns the same rows
+    cached = toy2d_runs.run_many(jobs, tmp_path / "two", workers=2)
+    assert [r["seed"] for r in cached] == [0, 1]
