@@ -228,7 +228,7 @@ def main() -> None:
     runs_dir = Path(args.runs_dir or REPO / "runs" / f"toy2d{suffix}")
     out = Path(args.out or (runs_dir / "toy2d.md" if quick else REPO / "docs/results/toy2d.md"))
     if args.render_only:
-        write_doc(out, render_doc(json.loads((runs_dir / SUMMARY_FILE).read_text())))
+        write_doc(out, with_recipes(render_doc(json.loads((runs_dir / SUMMARY_FILE).read_text()))))
         return
 
     sweep_jobs = [
@@ -257,7 +257,16 @@ def main() -> None:
         "final": final,
     }
     (runs_dir / SUMMARY_FILE).write_text(json.dumps(saved, indent=1))
-    write_doc(out, render_doc(saved))
+    write_doc(out, with_recipes(render_doc(saved)))
+
+
+def with_recipes(doc: str) -> str:
+    """The doc with toy2d_recipes.py's goal checks of the recipes as its last section."""
+    import toy2d_recipes  # its module reads the saved recipe rows
+
+    if not toy2d_recipes.SAVED.exists():
+        return doc
+    return toy2d_recipes.with_recipes_section(doc, json.loads(toy2d_recipes.SAVED.read_text()))
 
 
 if __name__ == "__main__":

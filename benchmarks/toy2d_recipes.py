@@ -32,8 +32,17 @@ from common import (
     write_doc,
 )
 from gankit.config import LOSS_NAMES, load_config
+from toy2d_goals import (
+    EVERY_LOSS,
+    GOAL_SEEDS,
+    PACGAN,
+    drs_label,
+    drs_rows,
+    every_loss_check,
+    pacgan_check,
+    summary,
+)
 from toy2d_recipes_notes import INTRO, NOTES
-from toy2d_report import mean_se
 from toy2d_runs import REPO, cached_runs, run_key, run_many
 
 RUNS = REPO / "runs" / "toy2d-recipes"
@@ -94,16 +103,6 @@ def check_same(config: str) -> tuple[str, list[str]]:
         raise SystemExit(f"{config} differs from {base} with {overrides} ({'; '.join(diff)}): "
                          "update AS_OVERRIDES")
     return base, overrides
-# The issue's goals. Every loss: all 8 ring modes / >= 23 grid modes on 5 of 5 seeds.
-EVERY_LOSS = {"ring": 8, "grid": 23}
-GOAL_SEEDS = 5
-# PacGAN's level: grid all 25 modes on >= 9 of 10 seeds, HQ >= 90 %, KL <= 0.05; ring all 8
-# modes on every seed, HQ >= 97 %; each <= 10 CPU minutes per seed.
-PACGAN = {"grid": dict(k=25, seeds=10, need=9, hq=90.0, kl=0.05),
-          "ring": dict(k=8, seeds=10, need=10, hq=97.0, kl=None)}
-CPU_LIMIT_S = 600
-
-
 def recipe(dataset: str, loss: str) -> tuple[str, list[str]]:
     """The config and overrides that train `loss` on `dataset`."""
     if (dataset, loss) in OWN:
@@ -119,57 +118,6 @@ def recipe(dataset: str, loss: str) -> tuple[str, list[str]]:
     if dataset == "grid":
         overrides.append(f"losses.r1_weight={GRID_R1:g}")
     return config, overrides
-
-
-def summary(rows: list[dict]) -> dict:
-    return {"n": len(rows), "modes": mean_se([r["modes"] for r in rows]),
-            "min_modes": min(r["modes"] for r in rows),
-            "hq": mean_se([r["high_quality"] for r in rows]),
-            "kl": mean_se([r["reverse_kl"] for r in rows]),
-            "cpu_s": max(r["cpu_s"] for r in rows), "g_steps": rows[0].get("g_steps")}
-
-
-def every_loss_check(dataset: str, rows: list[dict]) -> str:
-    need = EVERY_LOSS[dataset]
-    ok = sum(r["modes"] >= need for r in rows)
-    if ok < len(rows):
-        return f"not met ({ok} of {len(rows)} seeds)"
-    if len(rows) < GOAL_SEEDS:
-        return f"not run at the goal's seeds ({ok} of {len(rows)} run pass; goal 5 of 5)"
-    return f"met ({ok} of {len(rows)})"
-
-
-def pacgan_check(dataset: str, rows: list[dict]) -> str:
-    g, s = PACGAN[dataset], summary(rows)
-    all_modes = sum(r["modes"] == g["k"] for r in rows)
-    parts = [("all modes", all_modes >= g["need"] * len(rows) / g["seeds"],
-              f"{all_modes}/{len(rows)}"),
-             # a mean counts only with a margin of 2 standard errors (the goal-check rule)
-             (f"HQ ≥ {g['hq']:g} % by 2 s.e.", s["hq"][0] - 2 * s["hq"][1] >= g["hq"],
-              f"{s['hq'][0]:.1f} ± {s['hq'][1]:.1f}"),
-             ("≤ 10 CPU min per seed", s["cpu_s"] <= CPU_LIMIT_S, f"{s['cpu_s'] / 60:.1f}")]
-    if g["kl"] is not None:
-        parts.append((f"reverse KL ≤ {g['kl']:g} by 2 s.e.",
-                      s["kl"][0] + 2 * s["kl"][1] <= g["kl"],
-                      f"{s['kl'][0]:.3f} ± {s['kl'][1]:.3f}"))
-    met = all(ok for _, ok, _ in parts) and len(rows) >= g["seeds"]
-    cells = "; ".join(f"{name}: {val} ({'yes' if ok else 'no'})" for name, ok, val in parts)
-    seeds = "" if len(rows) >= g["seeds"] else f", {len(rows)} of the goal's {g['seeds']} seeds"
-    return f"{'met' if met else 'not met'}{seeds} — {cells}"
-
-
-def drs_rows(rows: list[dict]) -> list[dict]:
-    """Rows scored on the DRS samples; the CPU time adds the refit and sampling to training."""
-    return [{**r, **r["drs"], "cpu_s": r["cpu_s"] + r["drs"]["cpu_s"]} for r in rows]
-
-
-def drs_label(rows: list[dict]) -> str:
-    refit = {r["drs"]["refit_steps"] for r in rows}
-    if len(refit) != 1:
-        raise SystemExit(f"DRS rows with different refits {sorted(refit)}: rescore them alike")
-    acceptance = mean_se([100 * r["drs"]["acceptance"] for r in rows])
-    return (f"sampled with DRS (`gankit sample --drs --drs-refit {refit.pop()}`; "
-            f"{acceptance[0]:.0f} ± {acceptance[1]:.0f} % of G's draws kept)")
 
 
 def _row_cells(label: str, rows: list[dict]) -> list[object]:
@@ -207,9 +155,9 @@ def equal_budget_rows(saved: dict, dataset: str, loss: str) -> list[dict]:
     return []
 
 
-def render(saved: dict) -> str:
-    lines = [*header("Per-loss recipes on the 2-D ring and grid (issue 18)", saved["command"],
-                     saved["date"], saved["machine"], style="breaks"), "", *INTRO]
+def every_loss_lines(saved: dict) -> list[str]:
+    """Per dataset, the every-loss goal and its table of recipes (with longer-budget rows)."""
+    lines: list[str] = []
     for dataset, losses in saved["every_loss"].items():
         lines += [f"## Every loss learns: {dataset}", "",
                   f"Goal: {'all 8' if dataset == 'ring' else 'at least 23 of 25'} modes on 5 of 5 "
@@ -226,10 +174,15 @@ def render(saved: dict) -> str:
                 rows.append([*_row_cells(f"{loss} at the others' budget (`{name} {change}`)",
                                          equal), every_loss_check(dataset, equal)])
         lines += [*table([*COLUMNS, "goal check"], rows), ""]
-    lines += ["## PacGAN's level", "",
-              "Goal: grid all 25 modes on ≥ 9 of 10 seeds, HQ ≥ 90 %, reverse KL ≤ 0.05;",
-              "ring all 8 modes on every seed, HQ ≥ 97 %; each ≤ 10 CPU minutes per seed.",
-              "Every row above (and any candidate run with --pacgan), checked:", ""]
+    return lines
+
+
+def pacgan_lines(saved: dict) -> list[str]:
+    """The PacGAN-level goal and its check of every recipe and --pacgan candidate."""
+    lines = ["## PacGAN's level", "",
+             "Goal: grid all 25 modes on ≥ 9 of 10 seeds, HQ ≥ 90 %, reverse KL ≤ 0.05;",
+             "ring all 8 modes on every seed, HQ ≥ 97 %; each ≤ 10 CPU minutes per seed.",
+             "Every row above (and any candidate run with --pacgan), checked:", ""]
     candidates = {d: {**{f"{loss} recipe": r for loss, r in losses.items()},
                       **saved["pacgan"].get(d, {})} for d, losses in saved["every_loss"].items()}
     for dataset, groups in candidates.items():
@@ -238,12 +191,42 @@ def render(saved: dict) -> str:
             if rows and all(r.get("drs") for r in rows):
                 lines.append(f"- {dataset}, {label}, {drs_label(rows)}: "
                              f"{pacgan_check(dataset, drs_rows(rows))}")
+    return lines
+
+
+def render(saved: dict) -> str:
+    lines = [*header("Per-loss recipes on the 2-D ring and grid (issue 18)", saved["command"],
+                     saved["date"], saved["machine"], style="breaks"), "", *INTRO,
+             *every_loss_lines(saved), *pacgan_lines(saved)]
     lines += ["", "## The search (probes, one seed unless the seeds column says more)", "",
               *table(["probe", "config", "overrides", *COLUMNS[1:]],
                      [[p["label"], Path(p["config"]).name, " ".join(p["overrides"]) or "–",
                        *_row_cells("", p["rows"])[1:]] for p in saved["search"]]),
               "", *NOTES]
     return "\n".join(lines) + "\n"
+
+
+# toy2d.md (benchmarks/toy2d.py's doc) ends with this section, rendered from the recipes' saved
+# rows by whichever of the two scripts writes last, so both docs show the same goal checks.
+TOY2D_DOC = REPO / "docs/results/toy2d.md"
+RECIPES_HEADING = "## Recipes toward issue 18's goals"
+
+
+def toy2d_section(saved: dict) -> list[str]:
+    """The recipes' goal checks as a section of toy2d.md (headings one level down)."""
+    body = [("#" + line) if line.startswith("## ") else line
+            for line in [*every_loss_lines(saved), *pacgan_lines(saved)]]
+    return [RECIPES_HEADING, "",
+            f"From `benchmarks/toy2d_recipes.py` (results of {saved['date']}; its commands, "
+            "machines, protocol and every probe in [toy2d_recipes.md](toy2d_recipes.md)).",
+            "Each loss and each PacGAN-level candidate trained from its own recipe config.", "",
+            *body]
+
+
+def with_recipes_section(doc: str, saved: dict) -> str:
+    """`doc` with its recipes section (if any) replaced by the current one, at the end."""
+    kept = doc.split("\n" + RECIPES_HEADING + "\n")[0].rstrip("\n")
+    return kept + "\n\n" + "\n".join(toy2d_section(saved)) + "\n"
 
 
 def restore_cache() -> None:
@@ -310,6 +293,9 @@ def main() -> None:
     parser.add_argument("--pacgan", nargs="*", default=[], metavar="DATASET:LABEL:CONFIG",
                         help="also run a candidate for PacGAN's level at --pacgan-seeds seeds")
     parser.add_argument("--pacgan-seeds", type=int, default=PACGAN["ring"]["seeds"])
+    parser.add_argument("--pacgan-first-seed", type=int, default=0,
+                        help="--pacgan candidates run seeds from this one (fresh seeds for a "
+                        "candidate whose settings were picked on the first ones)")
     parser.add_argument("--drs-refit", type=int, default=None, metavar="STEPS",
                         help="also score --pacgan candidates and --search probes sampled with "
                         "DRS, D refitted STEPS minibatches (gankit sample --drs --drs-refit)")
@@ -341,7 +327,8 @@ def main() -> None:
         for spec in args.pacgan:
             d, label, config = spec.split(":")
             base, overrides = check_same(config) if config in AS_OVERRIDES else (config, [])
-            rows = _rows([(base, overrides, s) for s in range(args.pacgan_seeds)],
+            seeds = range(args.pacgan_first_seed, args.pacgan_first_seed + args.pacgan_seeds)
+            rows = _rows([(base, overrides, s) for s in seeds],
                          args.cached_only, args.drs_refit, args.workers)
             pacgan.setdefault(d, {})[label] = rows
         # read the saved rows only now, so two benchmark processes do not drop each other's rows
@@ -357,7 +344,10 @@ def main() -> None:
                                       f"{machine(1, ' per run')}; load average at the end "
                                       + load_average("other jobs shared the cores")))
         SAVED.write_text(json.dumps(saved, indent=1))
-    write_doc(args.out, render(json.loads(SAVED.read_text())))
+    saved = json.loads(SAVED.read_text())
+    write_doc(args.out, render(saved))
+    if TOY2D_DOC.exists() and Path(args.out) == SAVED.with_suffix(".md"):
+        write_doc(TOY2D_DOC, with_recipes_section(TOY2D_DOC.read_text(), saved))
 
 
 if __name__ == "__main__":

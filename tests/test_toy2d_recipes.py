@@ -176,3 +176,21 @@ def test_runs_in_worker_processes_score_as_runs_in_this_one(tmp_path):
     # both are cached: a second call trains nothing and returns the same rows
     cached = toy2d_runs.run_many(jobs, tmp_path / "two", workers=2)
     assert [r["seed"] for r in cached] == [0, 1]
+
+
+def test_toy2d_doc_ends_with_the_recipes_goal_checks_once():
+    """toy2d.md carries the recipes' goal checks (issue 18: toy2d.md shows the new recipes);
+    writing it again replaces the section rather than adding a second."""
+    saved = json.loads(recipes.SAVED.read_text())
+    doc = "# 2-D mode collapse\n\nbody\n"
+    once = recipes.with_recipes_section(doc, saved)
+    twice = recipes.with_recipes_section(once, saved)
+    assert once == twice and once.startswith(doc.rstrip())
+    assert once.count(recipes.RECIPES_HEADING) == 1
+    grid = next(line for line in once.splitlines()
+                if line.startswith("- grid, InfoGAN candidate"))
+    assert grid.split(": ", 1)[1] == recipes.pacgan_check(
+        "grid", saved["pacgan"]["grid"]["InfoGAN candidate (grid25-infogan.yaml)"])
+    # the shipped toy2d.md is up to date with the saved rows
+    shipped = (REPO / "docs/results/toy2d.md").read_text()
+    assert shipped == recipes.with_recipes_section(shipped, saved)
