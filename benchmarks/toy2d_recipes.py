@@ -43,6 +43,7 @@ from toy2d_goals import (
     summary,
 )
 from toy2d_recipes_notes import INTRO, NOTES
+from toy2d_report import plot_dataset
 from toy2d_runs import REPO, cached_runs, run_key, run_many
 
 RUNS = REPO / "runs" / "toy2d-recipes"
@@ -203,7 +204,40 @@ def render(saved: dict) -> str:
                      [[p["label"], Path(p["config"]).name, " ".join(p["overrides"]) or "–",
                        *_row_cells("", p["rows"])[1:]] for p in saved["search"]]),
               "", *NOTES]
+    if GRID_PLOT.exists():
+        lines += ["", f"![the grid: controls and the InfoGAN candidate]({GRID_PLOT.name})", "",
+                  "*2,500 samples (blue) of each run over the 25 modes (red x): the two control "
+                  "probes and the InfoGAN candidate at seeds 0 and 1, and the candidate's fresh "
+                  "seed with the fewest modes.*"]
     return "\n".join(lines) + "\n"
+
+
+# The picture of the grid's InfoGAN search: (panel title, probe or candidate label, seed).
+GRID_PLOT = SAVED.parent / "toy2d_recipes-grid.png"
+GRID_PANELS = [
+    ("no code, no Q", "grid infogan control: no code, no Q, R1 0.1", 0),
+    ("no code, no Q", "grid infogan control: no code, no Q, R1 0.1", 1),
+    ("code, no Q", "grid infogan control: 25 categories without Q (objective gan), R1 0.1", 0),
+    ("code, no Q", "grid infogan control: 25 categories without Q (objective gan), R1 0.1", 1),
+    ("InfoGAN", "InfoGAN candidate (grid25-infogan.yaml)", 0),
+    ("InfoGAN", "InfoGAN candidate (grid25-infogan.yaml)", 1),
+    ("InfoGAN, fewest", "InfoGAN candidate at fresh seeds 10-19 (grid25-infogan.yaml)", None),
+]
+
+
+def plot_grid_search(saved: dict) -> None:
+    """Draw GRID_PLOT from the runs' saved samples; left as it is when a run folder is missing
+    (a fresh checkout keeps the picture its rows were drawn from)."""
+    groups = {p["label"]: p["rows"] for p in saved["search"]} | saved["pacgan"].get("grid", {})
+    panels = []
+    for title, label, seed in GRID_PANELS:
+        rows = groups.get(label, [])
+        row = (min(rows, key=lambda r: (r["modes"], r["high_quality"])) if seed is None and rows
+               else next((r for r in rows if r["seed"] == seed), None))
+        if row is None or not (RUNS / row["key"] / "samples.npy").exists():
+            return
+        panels.append((f"{title} (seed {row['seed']})", row))
+    plot_dataset("grid", panels, RUNS, GRID_PLOT)
 
 
 # toy2d.md (benchmarks/toy2d.py's doc) ends with this section, rendered from the recipes' saved
@@ -345,6 +379,7 @@ def main() -> None:
                                       + load_average("other jobs shared the cores")))
         SAVED.write_text(json.dumps(saved, indent=1))
     saved = json.loads(SAVED.read_text())
+    plot_grid_search(saved)
     write_doc(args.out, render(saved))
     if TOY2D_DOC.exists() and Path(args.out) == SAVED.with_suffix(".md"):
         write_doc(TOY2D_DOC, with_recipes_section(TOY2D_DOC.read_text(), saved))

@@ -194,3 +194,13 @@ def test_toy2d_doc_ends_with_the_recipes_goal_checks_once():
     # the shipped toy2d.md is up to date with the saved rows
     shipped = (REPO / "docs/results/toy2d.md").read_text()
     assert shipped == recipes.with_recipes_section(shipped, saved)
+
+
+def test_the_grid_picture_names_saved_probes():
+    """Each panel of toy2d_recipes-grid.png is a saved probe or candidate with its seed."""
+    saved = json.loads(recipes.SAVED.read_text())
+    groups = {p["label"]: p["rows"] for p in saved["search"]} | saved["pacgan"]["grid"]
+    for _, label, seed in recipes.GRID_PANELS:
+        assert label in groups, label
+        assert seed is None or seed in [r["seed"] for r in groups[label]], (label, seed)
+    assert recipes.GRID_PLOT.exists()
