@@ -16,7 +16,7 @@ __all__ = [
     "OptimConfig", "TrainConfig", "LOSS_NAMES", "DATASETS", "GENERATORS", "DISCRIMINATORS",
     "OPTIMIZERS", "KIND_KEYS", "OUTPUTS", "OBJECTIVE_SECTIONS", "Pix2PixConfig",
     "InpaintConfig", "MASK_KINDS", "BiGANConfig",
-    "SemiConfig", "InfoConfig",
+    "SemiConfig", "InfoConfig", "GAN_D_OBJECTIVES",
 ]
 __all__ += ["SRGANConfig"]
 
@@ -54,6 +54,9 @@ OBJECTIVE_SECTIONS: dict[str, tuple[str, ...]] = {
     "bigan": ("bigan", "autoencoder"),  # the encoder of train/bigan.py
     "info": ("infogan",),
 }
+# Objectives whose D and D step are objective gan's (train/gan.py): what reads a z code,
+# train.joint_d_pass and rejection sampling's D.
+GAN_D_OBJECTIVES = ("gan", "infogan")
 
 # Output layers each generator kind offers: images in [0, 1] by a sigmoid or a rescaled tanh;
 # point data (2-D mixtures) by a linear layer.

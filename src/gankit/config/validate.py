@@ -18,6 +18,7 @@ from gankit.config.schema import (
     DATASETS,
     DISCRIMINATORS,
     EMA_BN_MODES,
+    GAN_D_OBJECTIVES,
     GENERATORS,
     KIND_KEYS,
     LOSS_NAMES,
@@ -109,7 +110,7 @@ def _check_networks(cfg: Config) -> None:
     if g.z_categories < 0:
         raise GankitError(f"generator.z_categories = {g.z_categories} must be >= 0 "
                           "(0: no discrete code in z)")
-    if g.z_categories and cfg.objective not in ("gan", "infogan"):
+    if g.z_categories and cfg.objective not in GAN_D_OBJECTIVES:
         # bigan's encoder and the other objectives' own nets assume z is z_dim wide
         raise GankitError(f"generator.z_categories = {g.z_categories} works with objectives gan "
                           f"and infogan only (this config trains {cfg.objective}); set it to 0")
@@ -288,7 +289,7 @@ def _check_joint_d_pass(cfg: Config) -> None:
         return
     d = cfg.discriminator
     why = ("objective gan's D step is the one that reads it"
-           if cfg.objective not in ("gan", "infogan") else
+           if cfg.objective not in GAN_D_OBJECTIVES else
            "it needs an MLP D (discriminator.kind maxout or mlp)" if d.kind == "dcgan" else
            "minibatch_std mixes the samples" if d.minibatch_std else
            "spectral_norm's power iteration runs once per pass" if d.spectral_norm else

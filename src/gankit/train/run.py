@@ -287,9 +287,10 @@ class Run:
 
     def drs_problem(self) -> str | None:
         """Why discriminator rejection sampling does not apply to this run, or None."""
+        from gankit.config.schema import GAN_D_OBJECTIVES
         from gankit.losses import make_loss
 
-        if self.config.objective not in ("gan", "infogan") or not make_loss(self.config.loss).probabilities:
+        if self.config.objective not in GAN_D_OBJECTIVES or not make_loss(self.config.loss).probabilities:
             return (f"--drs needs a D trained with the minimax or non-saturating loss (its logit "
                     f"estimates log p_data/p_G); run {self.path} has objective "
                     f"{self.config.objective}, loss {self.config.loss}; sample it without --drs")
