@@ -30,8 +30,10 @@ from gankit.nets.layers import (
     MinibatchStdDev,
     SelfAttention2d,
     check_labels,
+    grad_channels_last,
     maybe_spectral_norm,
     pack_samples,
+    stored_channels_last,
 )
 
 _BASE_SIZES = (4, 7)
@@ -223,6 +225,9 @@ class DCGANGenerator(nn.Module):
         y = check_labels(y, self.n_classes, z.shape[0])
         h = self.project(z.reshape(z.shape[0], self.z_dim))
         h = h.view(-1, self.project_width, self.s0, self.s0)
+        if stored_channels_last(self._first_conv()):
+            # The projection's view is NCHW; every layer after it would mix the two layouts.
+            h = h.contiguous(memory_format=torch.channels_last)
         h = torch.relu(self._apply_norm(self.project_norm, h, y))
         h = self._attend(self._refine(0, h, y))
         for i, (up, norm) in enumerate(zip(self.ups, self.norms, strict=True)):
@@ -232,6 +237,12 @@ class DCGANGenerator(nn.Module):
         if self.output == "tanh":
             return (torch.tanh(logits) + 1) / 2  # tanh range [-1, 1] mapped onto [0, 1]
         return torch.sigmoid(logits)
+
+    def _first_conv(self) -> nn.Module:
+        """The first convolution the projected map meets (its layout is the net's)."""
+        if self.extras[0]:
+            return self.extras[0][0][0]
+        return self.ups[0] if self.ups else self.to_image
 
     def _attend(self, h: torch.Tensor) -> torch.Tensor:
         key = str(h.shape[-1])
@@ -332,7 +343,7 @@ class DCGANDiscriminator(nn.Module):
                 h = self.attentions[key](h)
         if self.minibatch_std is not None:
             h = self.minibatch_std(h)
-        h = h.flatten(1)
+        h = grad_channels_last(h).flatten(1)
         logit = self.to_logit(h).squeeze(1)
         if self.embed is not None:
             # Projection discriminator: inner product of the class embedding with features.

@@ -7,12 +7,15 @@
 - `MinibatchStdDev`: the minibatch standard-deviation feature (Karras et al. 2018).
 - `pack_samples`: PacGAN packing (Lin et al. 2018).
 - `check_labels`: validation of class labels passed to conditional networks.
+- `stored_channels_last`, `grad_channels_last`: keep a channels-last network (train.channels_last)
+  in one layout where a flat tensor becomes a map or a map becomes flat.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
 from gankit.errors import GankitError
@@ -183,3 +186,39 @@ def pack_samples(x: torch.Tensor, m: int) -> torch.Tensor:
         )
     # Row-major reshape puts samples k*m .. k*m+m-1 side by side along dim 1.
     return x.reshape(n // m, m * x.shape[1], *x.shape[2:])
+
+
+def stored_channels_last(module: nn.Module) -> bool:
+    """Whether a convolution's weight is stored channels-last (train.channels_last) and not also
+    contiguous, as a weight with one input and one output channel is. Spectral norm's raw weight
+    is read, not `module.weight`, which would run a power iteration."""
+    if parametrize.is_parametrized(module, "weight"):
+        weight = module.parametrizations.weight.original
+    else:
+        weight = module.weight
+    return (weight.dim() == 4 and not weight.is_contiguous()
+            and weight.is_contiguous(memory_format=torch.channels_last))
+
+
+class _GradChannelsLast(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # noqa: ANN001 (autograd's ctx)
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
+        return g.contiguous(memory_format=torch.channels_last)
+
+
+def grad_channels_last(h: torch.Tensor) -> torch.Tensor:
+    """h itself, but its gradient is handed back channels-last when h is a channels-last map.
+
+    Flattening a channels-last map copies it into NCHW order, so the gradient comes back as an
+    NCHW tensor; the activation's backward before it then reads two layouts at once, which
+    PyTorch's CPU kernels do several times slower than one (measured 3 ms of an 80 ms DCGAN
+    iteration, for a 64x64x7x7 map). Differentiable, so second-order gradients (WGAN-GP) pass.
+    """
+    if h.dim() == 4 and not h.is_contiguous() and h.is_contiguous(
+            memory_format=torch.channels_last):
+        return _GradChannelsLast.apply(h)
+    return h
