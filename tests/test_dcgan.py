@@ -445,3 +445,22 @@ def test_one_adam_step_changes_weights(options: dict):
         }
         main = {name for name in weights if "attentions" not in name}
         assert main <= changed, f"unchanged: {sorted(main - changed)}"
+
+
+@pytest.mark.parametrize("options", [{"n_classes": 5}, {"minibatch_std": True}])
+def test_channels_last_discriminator_reads_its_map_in_its_own_order(options):
+    # train.channels_last: the last map is read in (H, W, C) order against reordered weights
+    # (layers.flat_features); the logits and input gradients are the NCHW net's.
+    torch.manual_seed(0)
+    d = DCGANDiscriminator(base=BASE, **options)
+    d_cl = DCGANDiscriminator(base=BASE, **options)
+    d_cl.load_state_dict(d.state_dict())
+    d_cl.to(memory_format=torch.channels_last)
+    y = torch.tensor([0, 1, 2, 3]) if "n_classes" in options else None
+    x = torch.rand(4, 1, 28, 28, requires_grad=True)
+    logits, logits_cl = d(x, y), d_cl(x, y)
+    torch.testing.assert_close(logits_cl, logits, atol=1e-5, rtol=1e-4)
+    (grad,) = torch.autograd.grad(logits.sum(), x)
+    (grad_cl,) = torch.autograd.grad(logits_cl.sum(), x)
+    torch.testing.assert_close(grad_cl, grad, atol=1e-6, rtol=1e-4)
+    assert d_cl.state_dict().keys() == d.state_dict().keys()

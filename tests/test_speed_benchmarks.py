@@ -25,9 +25,11 @@ def _load(name: str):
     return module
 
 
-def _bench(variant: str, speedup: float, gemm: float = 0.8, ref: float = 1.0) -> dict:
+def _bench(variant: str, speedup: float, gemm: float = 0.8, ref: float = 1.0,
+           threads: int = 1, overrides: tuple[str, ...] = (), peak: float = 0.5) -> dict:
     return {"variant": variant, "gemm_limit_ratio": gemm, "speedup_vs_reference": ref,
-            "same_rounds": {"speedup": speedup}}
+            "same_rounds": {"speedup": speedup}, "threads": threads,
+            "overrides": list(overrides), "peak_ratio": peak}
 
 
 EVAL = {"features": {"median_s": 7.5}, "parzen": {"median_s": 6.2}}
@@ -57,6 +59,30 @@ def test_speed_goal_lines_are_computed_from_the_numbers():
     line = speed.goal_lines(results, EVAL)[0]
     assert "(fused_optim, fast_dropout) 93%; its dropout masks are other draws" in line
     assert "best with the default masks (fused_optim) 91%" in line
+
+
+def test_more_threads_than_shipped_are_shown_but_not_counted():
+    speed = _load("speed")
+    cl = ("train.channels_last=true",)
+    results = {"mnist-dcgan": [
+        _bench("as shipped", 1.0), _bench("cl", 1.25, overrides=cl), _bench("cl, bf16", 1.4),
+        _bench("cl, 2 threads", 1.8, threads=2, overrides=(*cl, "train.threads=2"))]}
+    line = speed.goal_lines(results, EVAL)[0]
+    assert "float32 options **not met** (1.25x, cl)" in line
+    assert "with 2 threads (cl, 2 threads) 1.80x, not counted" in line
+    # The thread section pairs the rows that differ only in train.threads: 1.8 / 1.25.
+    lines = speed.thread_lines(results)
+    assert lines[0] == "## Threads" and len([x for x in lines if x.startswith("- ")]) == 1
+    assert "2 threads (cl, 2 threads) against 1 (cl): 1.44x the images/s" in lines[-2]
+    assert speed.thread_lines({"mnist-dcgan": results["mnist-dcgan"][:3]}) == []
+
+
+def test_float32_rows_over_the_matmul_peak_are_explained():
+    speed = _load("speed")
+    rows = [_bench("as shipped", 1.0, peak=0.9), _bench("cl, bf16", 2.0, peak=1.8)]
+    assert speed.peak_text({"mnist-dcgan": rows}) == ""  # bf16 may exceed the fp32 peak
+    rows.append(_bench("cl", 1.2, peak=1.12))
+    assert "up to 112%, mnist-dcgan, cl" in speed.peak_text({"mnist-dcgan": rows})
 
 
 def test_ahead_of_the_reference_needs_two_standard_errors():

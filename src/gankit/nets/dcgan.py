@@ -30,7 +30,7 @@ from gankit.nets.layers import (
     MinibatchStdDev,
     SelfAttention2d,
     check_labels,
-    grad_channels_last,
+    flat_features,
     maybe_spectral_norm,
     pack_samples,
     stored_channels_last,
@@ -343,9 +343,15 @@ class DCGANDiscriminator(nn.Module):
                 h = self.attentions[key](h)
         if self.minibatch_std is not None:
             h = self.minibatch_std(h)
-        h = grad_channels_last(h).flatten(1)
-        logit = self.to_logit(h).squeeze(1)
-        if self.embed is not None:
+        h, order = flat_features(h)
+        embed = self.embed
+        if order is None:
+            logit, embedded = self.to_logit(h), None if embed is None else embed(y)
+        else:  # a channels-last map, read in its own order with reordered weights
+            logit = nn.functional.linear(h, order(self.to_logit.weight), self.to_logit.bias)
+            embedded = None if embed is None else nn.functional.embedding(y, order(embed.weight))
+        logit = logit.squeeze(1)
+        if embedded is not None:
             # Projection discriminator: inner product of the class embedding with features.
-            logit = logit + (self.embed(y) * h).sum(dim=1)
+            logit = logit + (embedded * h).sum(dim=1)
         return logit

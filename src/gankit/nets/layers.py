@@ -7,11 +7,13 @@
 - `MinibatchStdDev`: the minibatch standard-deviation feature (Karras et al. 2018).
 - `pack_samples`: PacGAN packing (Lin et al. 2018).
 - `check_labels`: validation of class labels passed to conditional networks.
-- `stored_channels_last`, `grad_channels_last`: keep a channels-last network (train.channels_last)
-  in one layout where a flat tensor becomes a map or a map becomes flat.
+- `stored_channels_last`, `flat_features`: keep a channels-last network (train.channels_last) in
+  one layout where a flat tensor becomes a map or a map becomes flat.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -200,25 +202,27 @@ def stored_channels_last(module: nn.Module) -> bool:
             and weight.is_contiguous(memory_format=torch.channels_last))
 
 
-class _GradChannelsLast(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # noqa: ANN001 (autograd's ctx)
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, g: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
-        return g.contiguous(memory_format=torch.channels_last)
+Reorder = Callable[[torch.Tensor], torch.Tensor]
 
 
-def grad_channels_last(h: torch.Tensor) -> torch.Tensor:
-    """h itself, but its gradient is handed back channels-last when h is a channels-last map.
+def flat_features(h: torch.Tensor) -> tuple[torch.Tensor, Reorder | None]:
+    """h (N x C x H x W) as N rows of features, and how a weight over flat(h)'s features (its
+    last dimension, in C, H, W order, as the state dict keeps it) must be reordered to match:
+    None when h.flatten(1) is the answer (then the weight's own module can be called).
 
-    Flattening a channels-last map copies it into NCHW order, so the gradient comes back as an
-    NCHW tensor; the activation's backward before it then reads two layouts at once, which
-    PyTorch's CPU kernels do several times slower than one (measured 3 ms of an 80 ms DCGAN
-    iteration, for a 64x64x7x7 map). Differentiable, so second-order gradients (WGAN-GP) pass.
+    A channels-last map is read in its own (H, W, C) order, as a view, and the weight (one
+    logit's row, or a class embedding: a few rows) is reordered instead: flattening the map
+    in C, H, W order would copy it, and its gradient would come back in NCHW order, which the
+    channels-last activation before it then reads, with its own input, in two layouts (several
+    times slower in PyTorch's CPU kernels). Same sums in another order: float rounding only.
     """
-    if h.dim() == 4 and not h.is_contiguous() and h.is_contiguous(
+    if h.dim() != 4 or h.is_contiguous() or not h.is_contiguous(
             memory_format=torch.channels_last):
-        return _GradChannelsLast.apply(h)
-    return h
+        return h.flatten(1), None
+    n, c, height, width = h.shape
+
+    def channels_last_order(weight: torch.Tensor) -> torch.Tensor:
+        rows = weight.shape[0]
+        return weight.view(rows, c, height, width).permute(0, 2, 3, 1).reshape(rows, -1)
+
+    return h.permute(0, 2, 3, 1).reshape(n, -1), channels_last_order

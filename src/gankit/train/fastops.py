@@ -50,10 +50,11 @@ def conv_transpose_gemm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
     out_c, kh, kw = weight.shape[1:]
     out_h = (h - 1) * stride[0] - 2 * padding[0] + kh + output_padding[0]
     out_w = (w - 1) * stride[1] - 2 * padding[1] + kw + output_padding[1]
-    rows = x.permute(0, 2, 3, 1).reshape(n * h * w, c)  # a view when x is channels-last
-    patches = (rows @ weight.reshape(c, out_c * kh * kw)).view(n, h * w, out_c * kh * kw)
-    out = F.fold(patches.transpose(1, 2), (out_h, out_w), (kh, kw), padding=padding,
-                 stride=stride)
+    # One (out_c k k) x c product per image onto its h w positions; the patches come out in
+    # the order fold reads (a transposed input costs fold about twice the time).
+    # x.flatten(2) is a view in either layout.
+    patches = torch.matmul(weight.reshape(c, out_c * kh * kw).t(), x.flatten(2))
+    out = F.fold(patches, (out_h, out_w), (kh, kw), padding=padding, stride=stride)
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 
