@@ -7,8 +7,8 @@
 - `MinibatchStdDev`: the minibatch standard-deviation feature (Karras et al. 2018).
 - `pack_samples`: PacGAN packing (Lin et al. 2018).
 - `check_labels`: validation of class labels passed to conditional networks.
-- `stored_channels_last`, `flat_features`: keep a channels-last network (train.channels_last) in
-  one layout where a flat tensor becomes a map or a map becomes flat.
+- `channels_last_only`, `stored_channels_last`, `flat_features`: keep a channels-last network
+  (train.channels_last) in one layout where a flat tensor becomes a map or a map becomes flat.
 """
 
 from __future__ import annotations
@@ -165,6 +165,8 @@ class MinibatchStdDev(nn.Module):
         stat = stat.repeat(group)  # back to one value per sample, same group layout
         if x.dim() == 4:
             extra = stat.view(n, 1, 1, 1).expand(n, 1, x.shape[2], x.shape[3])
+            if channels_last_only(x):  # so that cat keeps x's layout (train.channels_last)
+                extra = extra.contiguous(memory_format=torch.channels_last)
         else:
             extra = stat.view(n, 1)
         return torch.cat([x, extra.to(x.dtype)], dim=1)
@@ -190,16 +192,19 @@ def pack_samples(x: torch.Tensor, m: int) -> torch.Tensor:
     return x.reshape(n // m, m * x.shape[1], *x.shape[2:])
 
 
+def channels_last_only(t: torch.Tensor) -> bool:
+    """Whether a 4-D tensor is laid out channels-last and not also NCHW-contiguous, as a tensor
+    with one channel or a 1 x 1 map can be both."""
+    return (t.dim() == 4 and not t.is_contiguous()
+            and t.is_contiguous(memory_format=torch.channels_last))
+
+
 def stored_channels_last(module: nn.Module) -> bool:
-    """Whether a convolution's weight is stored channels-last (train.channels_last) and not also
-    contiguous, as a weight with one input and one output channel is. Spectral norm's raw weight
-    is read, not `module.weight`, which would run a power iteration."""
+    """Whether a convolution's weight is stored channels-last (train.channels_last). Spectral
+    norm's raw weight is read, not `module.weight`, which would run a power iteration."""
     if parametrize.is_parametrized(module, "weight"):
-        weight = module.parametrizations.weight.original
-    else:
-        weight = module.weight
-    return (weight.dim() == 4 and not weight.is_contiguous()
-            and weight.is_contiguous(memory_format=torch.channels_last))
+        return channels_last_only(module.parametrizations.weight.original)
+    return channels_last_only(module.weight)
 
 
 Reorder = Callable[[torch.Tensor], torch.Tensor]
@@ -216,8 +221,7 @@ def flat_features(h: torch.Tensor) -> tuple[torch.Tensor, Reorder | None]:
     channels-last activation before it then reads, with its own input, in two layouts (several
     times slower in PyTorch's CPU kernels). Same sums in another order: float rounding only.
     """
-    if h.dim() != 4 or h.is_contiguous() or not h.is_contiguous(
-            memory_format=torch.channels_last):
+    if not channels_last_only(h):
         return h.flatten(1), None
     n, c, height, width = h.shape
 
