@@ -201,7 +201,7 @@ def goal_lines(results: dict[str, list[dict[str, Any]]], ev: dict[str, Any]) -> 
         more = [r for r in results[name] if r["threads"] > shipped["threads"]]
         cores = "".join(
             f"; with {r['threads']} threads ({r['variant']}) {r['same_rounds']['speedup']:.2f}x,"
-            f" not counted: {r['threads']}x the shipped config's {shipped['threads']} thread"
+            f" not counted: {r['threads']} threads against the shipped config's {shipped['threads']}"
             for r in more)
         lines.append(
             f"- {name} >= 1.5x the shipped images/s: float32 options "
@@ -327,10 +327,10 @@ NOTES = """
   computes in, so no layer reorders its input or output; batch norm also has a faster NHWC
   kernel on the CPU. Results differ by float32 rounding (other summation orders). The DCGAN
   nets keep one layout throughout: G's projection (a view in NCHW order) is converted once
-  before its first convolution, and D's flatten hands its gradient back channels-last
-  (nets/layers.py), because PyTorch's CPU kernels for element-wise backward passes and
-  convolutions are several times slower when their inputs differ in layout
-  (tests/test_speedups.py watches every operator of an iteration for that).
+  before its first convolution, and D reads its last map in its own (H, W, C) order against
+  reordered logit and embedding weights (nets/layers.py), because PyTorch's CPU kernels for
+  element-wise backward passes and convolutions are several times slower when their inputs
+  differ in layout (tests/test_speedups.py watches every operator of an iteration for that).
 - `train.fused_optim` runs each optimiser step as one fused kernel (SGD, Adam) or a foreach
   loop (RMSprop). Fused SGD is bit-identical to the default (tests/test_speedups.py); fused Adam
   differs by rounding. Its share of an iteration is in the tables above (*where the time
