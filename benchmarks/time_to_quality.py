@@ -2,28 +2,33 @@
 
     python benchmarks/time_to_quality.py                  # 8 + 8 + 6 + 6 CPU min, ~35 in all
     python benchmarks/time_to_quality.py --quick                      # smoke test, ~1 CPU min
+    python benchmarks/time_to_quality.py --keep --models dcgan --budget-dcgan 45 --workers 2
     python benchmarks/time_to_quality.py --render-only                # the doc from the JSON
 
 For the paper MLP with gankit's best recipe (configs/mnist-paper-fast.yaml) and the DCGAN
 (configs/mnist-dcgan.yaml), trains (a) gankit's training loop (`Trainer.run`, as `gankit train`
 runs it) and (b) the tutorial-style reference loop of gankit.bench.reference on the same nets
-and data, one run after the other in this process, each for --budget minutes of the process's
-CPU time (evaluation excluded). Every --eval-every CPU minutes it scores --n samples with the
+and data, one run after the other in this process (or, with --workers 2, side by side in two
+processes of one thread each), each for --budget minutes of its process's CPU time
+(evaluation excluded). Every --eval-every CPU minutes it scores --n samples with the
 metric registry: the Parzen protocol of Goodfellow et al. (2014) for the MLP, the classifier
 Fréchet distance for both. time_to_quality_report.py finds the minutes to each level and
 renders docs/results/time_to_quality.md, its JSON and plot. With --keep, runs already in the
-JSON are not trained again (a long benchmark can be done in several invocations).
+JSON with the same budget and evaluation interval are not trained again (a long benchmark can
+be done in several invocations; a model given another budget is trained again).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import shlex
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +167,43 @@ def run_reference(cfg: Config, data: TrainingData, marks: list[float], metrics: 
     return points.curve, clock, steps[0]
 
 
+def to_train(results: dict[str, Any], models: list[str], loops: list[str],
+             budgets: dict[str, float], every: float) -> list[tuple[str, str]]:
+    """The (model, loop) runs to train: all asked for, less those the JSON already holds with
+    the same budget and evaluation interval (--keep). A model asked for with another budget or
+    interval loses its saved runs, so its two loops are never compared across budgets."""
+    pending = []
+    for model in models:
+        same = (results["budget_cpu_min"].get(model) == budgets[model]
+                and results["eval_every_cpu_min"].get(model) == every)
+        if not same:
+            results["runs"].pop(model, None)
+        for loop in loops:
+            label = f"{MODELS[model][1]}, {LOOPS[loop]}"
+            if same and loop in results["runs"].get(model, {}):
+                print(f"{label}: kept", flush=True)
+            else:
+                print(f"{label}: {budgets[model]:g} CPU min", flush=True)
+                pending.append((model, loop))
+    return pending
+
+
+def train_run(model: str, loop: str, overrides: list[str], marks: list[float], n: int,
+              data_dir: str | None) -> dict[str, Any]:
+    """One (model, loop) run for the marks' CPU minutes: its curve and totals (a JSON record)."""
+    config, _, metrics = MODELS[model]
+    cfg = load_config(ROOT / "configs" / f"{config}.yaml", overrides)
+    data = load_training_data(cfg.data, cfg.seed)
+    train = run_gankit if loop == "gankit" else run_reference
+    curve, clock, g_steps = train(cfg, data, marks, metrics, n, data_dir)
+    train_cpu = clock.train_cpu()
+    return {"config": config, "curve": curve, "train_cpu_min": train_cpu / 60,
+            "wall_min": clock.wall() / 60, "g_steps": g_steps,
+            "epochs": g_steps * cfg.train.batch_size / len(data.x),
+            "images_per_cpu_s": g_steps * cfg.train.batch_size / train_cpu,
+            "eval_cpu_min": sum(p["eval_cpu_s"] for p in curve) / 60}
+
+
 def differences(cfg_mlp: Config | None) -> list[str]:
     """What the reference loop does not do of the configs' recipes, read from the configs."""
     out = [
@@ -200,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     ap.add_argument("--loops", nargs="+", choices=list(LOOPS), default=list(LOOPS))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=1,
+                    help="runs trained side by side, one process each (2: both loops at once)")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", type=Path, default=None, help=f"doc (default {DOC})")
     ap.add_argument("--keep", action="store_true", help="reuse the runs already in the JSON")
@@ -219,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.budget, args.budget_dcgan, args.eval_every, args.n = 0.1, 0.1, 0.05, 600
     budgets = {"mlp": args.budget, "dcgan": args.budget_dcgan}
+    if args.workers < 1:
+        ap.error(f"--workers must be >= 1, got {args.workers}")
     if not 0 < args.eval_every <= min(budgets[m] for m in args.models):
         ap.error(f"--eval-every {args.eval_every:g} must be > 0 and at most the budget of "
                  f"every model run ({', '.join(f'{m} {budgets[m]:g}' for m in args.models)})")
@@ -231,31 +277,32 @@ def main(argv: list[str] | None = None) -> int:
     results.update(n_eval=args.n, seed=0, quick=args.quick, threads=args.threads)
     overrides = [f"train.threads={args.threads}", "train.epochs=100000", "train.progress=false"]
     overrides += [f"data.dir={args.data_dir}"] if args.data_dir else []
-    for model in args.models:
-        config, label, metrics = MODELS[model]
-        cfg = load_config(ROOT / "configs" / f"{config}.yaml", overrides)
-        data = load_training_data(cfg.data, cfg.seed)
+    jobs = []
+    for model, loop in to_train(results, args.models, args.loops, budgets, args.eval_every):
         marks = [args.eval_every * 60 * i
                  for i in range(1, round(budgets[model] / args.eval_every) + 1)]
-        for loop in args.loops:
-            if loop in results["runs"].get(model, {}):
-                print(f"{label}, {LOOPS[loop]}: kept from {json_path}", flush=True)
-                continue
-            print(f"{label}, {LOOPS[loop]}: {budgets[model]:g} CPU min", flush=True)
-            train = run_gankit if loop == "gankit" else run_reference
-            curve, clock, g_steps = train(cfg, data, marks, metrics, args.n, args.data_dir)
-            train_cpu = clock.train_cpu()
-            results["runs"].setdefault(model, {})[loop] = {
-                "config": config, "curve": curve, "train_cpu_min": train_cpu / 60,
-                "wall_min": clock.wall() / 60, "g_steps": g_steps,
-                "epochs": g_steps * cfg.train.batch_size / len(data.x),
-                "images_per_cpu_s": g_steps * cfg.train.batch_size / train_cpu,
-                "eval_cpu_min": sum(p["eval_cpu_s"] for p in curve) / 60}
-            results["budget_cpu_min"][model] = budgets[model]
-            results["eval_every_cpu_min"][model] = args.eval_every
-            results.update(date=now(), machine=machine(args.threads), load_average=load_average())
-            json_path.parent.mkdir(parents=True, exist_ok=True)
-            json_path.write_text(json.dumps(results, indent=1) + "\n")  # saved after every run
+        jobs.append((model, loop, overrides, marks, args.n, args.data_dir))
+    workers = min(args.workers, len(jobs)) or 1
+
+    def save(model: str, loop: str, run: dict[str, Any]) -> None:
+        run.update(side_by_side=workers, date=now(), machine=machine(args.threads))
+        results["runs"].setdefault(model, {})[loop] = run
+        results["budget_cpu_min"][model] = budgets[model]
+        results["eval_every_cpu_min"][model] = args.eval_every
+        results.update(date=now(), machine=machine(args.threads), load_average=load_average())
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(results, indent=1) + "\n")  # saved after every run
+
+    if workers == 1:
+        for job in jobs:
+            save(job[0], job[1], train_run(*job))
+    else:
+        # One process per run, one thread each: the clock is each process's own CPU time, so
+        # side by side the numbers are the same work's, and the two loops share one load.
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(train_run, *job): job for job in jobs}
+            for future in as_completed(futures):
+                save(futures[future][0], futures[future][1], future.result())
     return write(results, out)
 
 

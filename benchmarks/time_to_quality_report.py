@@ -133,6 +133,19 @@ def plot(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def how_run(label: str, runs: dict[str, Any]) -> str:
+    """How a model's runs shared the machine, and when and where they were made."""
+    made = sorted({(run.get("date", "")[:10], run.get("machine", "").split(",", 1)[0])
+                   for run in runs.values()})
+    when = "; ".join(f"{d or 'date not recorded'} on {m or 'a machine not recorded'}"
+                     for d, m in made)
+    if len(runs) > 1 and all(run.get("side_by_side", 1) > 1 for run in runs.values()):
+        return (f"{label}: the loops ran side by side, one process of one thread each, under "
+                f"the same load ({when}).")
+    return (f"{label}: the runs were made one after the other, not side by side, so their "
+            f"loads may have differed ({when}).")
+
+
 def render_doc(results: dict[str, Any], png_name: str, rendered_by: str | None = None) -> str:
     budget, every = results["budget_cpu_min"], results["eval_every_cpu_min"]
     lines = header(
@@ -218,9 +231,9 @@ def render_doc(results: dict[str, Any], png_name: str, rendered_by: str | None =
               "crossing lies "
               "between the two evaluations, not necessarily where the line puts it.",
               "- CPU time on a shared machine still varies with cache and memory-bandwidth "
-              "contention from the other jobs (the load average at the end is in the header); "
-              "the runs were made one after the other, not side by side, so their loads may "
-              "have differed.",
+              "contention from the other jobs (the load average at the end is in the header). "
+              + " ".join(how_run(label, runs) for m, runs in results["runs"].items()
+                         for label in [MODELS[m][1]]),
               "- Parzen estimates in 784 dimensions are a poor likelihood measure (Theis et al. "
               "2016; docs/results/table1.md says more); FD here is in gankit's MNIST "
               "classifier's features, comparable across gankit runs only.", ""]

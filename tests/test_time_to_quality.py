@@ -98,3 +98,37 @@ def test_reference_loop_samples_are_seeded_batched_and_leave_g_training():
     assert a.shape == (7, *data.shape)
     assert torch.allclose(a, b) and loop.G.training
     assert not torch.allclose(a, loop.samples(7, torch.Generator().manual_seed(4)))
+
+
+def _script():
+    _report()  # puts benchmarks/ on sys.path
+    return importlib.import_module("time_to_quality")
+
+
+def test_keep_retrains_a_model_given_another_budget_and_keeps_the_others():
+    s = _script()
+    results = {"runs": {"mlp": {"gankit": {}, "reference": {}},
+                        "dcgan": {"gankit": {}, "reference": {}}},
+               "budget_cpu_min": {"mlp": 12.0, "dcgan": 6.0},
+               "eval_every_cpu_min": {"mlp": 1.0, "dcgan": 1.0}}
+    loops = ["gankit", "reference"]
+    same = s.to_train(results, ["mlp", "dcgan"], loops, {"mlp": 12.0, "dcgan": 6.0}, 1.0)
+    assert same == [] and set(results["runs"]) == {"mlp", "dcgan"}
+    longer = s.to_train(results, ["dcgan"], loops, {"mlp": 12.0, "dcgan": 45.0}, 1.0)
+    assert longer == [("dcgan", "gankit"), ("dcgan", "reference")]
+    # the DCGAN's 6-minute runs are gone (never compared with a 45-minute one); the MLP's stay
+    assert "dcgan" not in results["runs"] and set(results["runs"]["mlp"]) == set(loops)
+    other_interval = s.to_train(results, ["mlp"], ["gankit"], {"mlp": 12.0, "dcgan": 45.0}, 2.0)
+    assert other_interval == [("mlp", "gankit")] and "mlp" not in results["runs"]
+
+
+def test_the_doc_says_whether_the_loops_ran_side_by_side():
+    r = _report()
+    run = {"date": "2026-12-02T18:00:00", "machine": "AMD EPYC (AVX2), 2 CPU cores, Linux"}
+    side = r.how_run("DCGAN", {"gankit": {**run, "side_by_side": 2},
+                               "reference": {**run, "side_by_side": 2}})
+    assert "side by side" in side and "not side by side" not in side
+    assert "2026-12-02 on AMD EPYC (AVX2)" in side
+    # an older record (no side_by_side key) or one loop run alone: one after the other
+    apart = r.how_run("paper MLP", {"gankit": {**run, "side_by_side": 2}, "reference": {}})
+    assert "one after the other" in apart and "date not recorded" in apart
