@@ -27,6 +27,10 @@ def _bench_rows(benches: list[dict[str, Any]]) -> list[str]:
     rows = ["| config | variant | images/s | ms/iteration | GFLOP/s | of fp32 peak | "
             "of GEMM limit | x reference |", "|" + "---|" * 8]
     for r in benches:
+        if r.get("skipped"):
+            rows.append(f"| {r['config']} | {_variant(r)} | skipped: the script's time budget "
+                        "was spent | | | | | |")
+            continue
         if r.get("failed"):
             rows.append(f"| {r['config']} | {_variant(r)} | failed or timed out | | | | | |")
             continue
@@ -41,6 +45,8 @@ def _run_line(name: str, facts: dict[str, Any]) -> str:
     if facts.get("status") == "skipped":
         return f"- {name}: skipped ({facts.get('reason', '')})"
     line = f"- {name}: {facts.get('status')} in {facts.get('wall_s')} s"
+    if facts.get("limit_s"):
+        line += f" (limit {facts['limit_s']} s)"
     run = facts.get("run")
     if run and Path(run, "metrics.jsonl").exists():
         from gankit.train.run import run_summary
@@ -51,7 +57,7 @@ def _run_line(name: str, facts: dict[str, Any]) -> str:
     return line
 
 
-def render(work: Path, command: str, seconds: float) -> str:
+def render(work: Path, command: str, seconds: float, device: str = "cuda") -> str:
     benches = [json.loads(line) for line in (work / "bench.jsonl").read_text().splitlines()
                if line.strip()]
     measured = [r for r in benches if not r.get("failed")]
@@ -59,9 +65,12 @@ def render(work: Path, command: str, seconds: float) -> str:
     machine = first.get("machine", {})
     train = json.loads((work / "train.json").read_text())
     ddp = json.loads((work / "ddp.json").read_text())
+    dry = ([f"**A dry run on the {device}** (`--device {device}`): it checks that the script "
+            "runs; no number here measures a GPU.", ""] if device != "cuda" else [])
     return "\n".join([
         "# gankit on a GPU",
         "",
+        *dry,
         f"Command: `{command.strip()}`  ",
         f"Date: {datetime.datetime.now().isoformat(timespec='seconds')}, {seconds / 60:.1f} "
         "minutes  ",
@@ -77,8 +86,8 @@ def render(work: Path, command: str, seconds: float) -> str:
         "## Training runs",
         "",
         _run_line("DCGAN, 1 epoch, bf16 (`gankit train`)", train),
-        _run_line("DCGAN, 1 epoch on 2 GPUs (`torchrun --nproc-per-node 2 -m gankit train`; "
-                  "placeholder until distributed training lands)", ddp),
+        _run_line("DCGAN, 1 epoch on 2 GPUs (`torchrun --nproc-per-node 2 -m gankit train`, "
+                  "DistributedDataParallel over NCCL)", ddp),
         "",
     ])
 
@@ -89,9 +98,10 @@ def main() -> None:
     parser.add_argument("--out", default="docs/results/gpu.md", type=Path)
     parser.add_argument("--command", default="bash benchmarks/gpu.sh")
     parser.add_argument("--seconds", type=float, default=0.0)
+    parser.add_argument("--device", default="cuda", help="cpu: gpu.sh's dry run")
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render(args.work, args.command, args.seconds))
+    args.out.write_text(render(args.work, args.command, args.seconds, args.device))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -114,6 +115,31 @@ def test_gpu_script_parses_and_refuses_a_machine_without_a_gpu():
     assert done.returncode == 1 and "sees no CUDA GPU" in done.stderr
 
 
+def test_gpu_script_dry_run_on_the_cpu_measures_and_keeps_its_time_budget(tmp_path):
+    """The script has never had a GPU: --device cpu runs its steps here, so a lent GPU's
+    minutes are not spent finding its bugs. The budget (60 s, 15 of them kept for the training
+    steps and the report) must hold: benches past it are skipped, not run."""
+    out = tmp_path / "gpu.md"
+    env = {**os.environ, "PYTHON": sys.executable, "TMPDIR": str(tmp_path),
+           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+           "GANKIT_GPU_BUDGET": "60", "GANKIT_GPU_RESERVE": "15", "GANKIT_BENCH_TIMEOUT": "40"}
+    start = time.monotonic()
+    done = subprocess.run(["bash", str(REPO / "benchmarks/gpu.sh"), "--device", "cpu",
+                           "--configs", "ring8", "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=180)
+    elapsed = time.monotonic() - start
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = out.read_text()
+    assert "**A dry run on the cpu**" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ring8 |")]
+    assert [row.split(" | ")[1] for row in rows] == [
+        "as shipped", "train.amp=bf16",
+        "train.amp=bf16 train.channels_last=true train.fused_optim=true train.compile=true"]
+    assert rows[0].split(" | ")[2].replace(",", "").isdigit()  # measured: images/s
+    assert "skipped (0 GPUs visible)" in text  # no second GPU: no DDP step
+    assert elapsed < 60 + 20  # the budget, and the report's start-up
+
+
 def test_gpu_report_renders_bench_json_failures_and_skipped_steps(tmp_path):
     report = _load("gpu_report")
     result = bench_speed(tiny_config(), rounds=1, warmup=1, round_seconds=0.01, peak_sizes=(64,))
@@ -127,6 +153,13 @@ def test_gpu_report_renders_bench_json_failures_and_skipped_steps(tmp_path):
     assert "| ring8 | train.amp=bf16 |" in text
     assert "| mnist-dcgan | train.compile=true | failed or timed out |" in text
     assert "ok in 12 s" in text and "skipped (1 GPU visible)" in text
+    assert "dry run" not in text
+    skipped = {"skipped": True, "config": "ring8", "overrides": "train.amp=bf16"}
+    with (tmp_path / "bench.jsonl").open("a") as f:
+        f.write(json.dumps(skipped) + "\n")
+    text = report.render(tmp_path, "bash benchmarks/gpu.sh --device cpu", 65.0, device="cpu")
+    assert "| ring8 | train.amp=bf16 | skipped: the script's time budget was spent |" in text
+    assert "**A dry run on the cpu**" in text
 
 
 def test_where_the_time_goes_is_shown_when_it_was_measured():
