@@ -75,6 +75,7 @@ class Checkpoints:
                  score: Callable[[], dict[str, Any]], steps: Callable[[], int]):
         self.clock, self.marks, self.score, self.steps = clock, marks, score, steps
         self.curve: list[dict[str, Any]] = []
+        self.name = ""  # "model, loop: " when runs print side by side
 
     @property
     def done(self) -> bool:
@@ -90,7 +91,7 @@ class Checkpoints:
         self.clock.excluded_cpu += point["eval_cpu_s"]
         self.curve.append(point)
         shown = ", ".join(f"{k} {point[k]:.1f}" for k in ("parzen", "fid") if k in point)
-        print(f"  {point['cpu_min']:.2f} CPU min, {point['g_steps']} G steps: {shown} "
+        print(f"  {self.name}{point['cpu_min']:.2f} CPU min, {point['g_steps']} G steps: {shown} "
               f"(evaluation {point['eval_cpu_s']:.0f} CPU s, wall {self.clock.wall() / 60:.1f} "
               "min)", flush=True)
 
@@ -134,7 +135,7 @@ def gankit_samples(G: torch.nn.Module, n: int) -> torch.Tensor:
 
 
 def run_gankit(cfg: Config, data: TrainingData, marks: list[float], metrics: tuple[str, ...],
-               n: int, data_dir: str | None) -> tuple[list[dict[str, Any]], Clock, int]:
+               n: int, data_dir: str | None, name: str = "") -> tuple[list[dict[str, Any]], Clock, int]:
     with tempfile.TemporaryDirectory(prefix="gankit-ttq-") as tmp:
         holder: dict[str, Trainer] = {}
         clock = Clock()
@@ -142,6 +143,7 @@ def run_gankit(cfg: Config, data: TrainingData, marks: list[float], metrics: tup
             clock, marks,
             lambda: score(gankit_samples(holder["t"].objective.sampler, n), metrics, n, data_dir),
             lambda: holder["t"].progress.g_steps)
+        points.name = name
         trainer = Trainer(cfg, Path(tmp) / "run", data=data, hooks=[CheckpointHook(points)])
         holder["t"] = trainer
         clock.restart()  # the clock starts with training, not with the set-up
@@ -150,7 +152,7 @@ def run_gankit(cfg: Config, data: TrainingData, marks: list[float], metrics: tup
 
 
 def run_reference(cfg: Config, data: TrainingData, marks: list[float], metrics: tuple[str, ...],
-                  n: int, data_dir: str | None) -> tuple[list[dict[str, Any]], Clock, int]:
+                  n: int, data_dir: str | None, name: str = "") -> tuple[list[dict[str, Any]], Clock, int]:
     seed_everything(cfg.seed)
     torch.set_num_threads(cfg.train.threads or torch.get_num_threads())
     loop = ReferenceLoop(cfg, data, torch.device("cpu"))
@@ -160,6 +162,7 @@ def run_reference(cfg: Config, data: TrainingData, marks: list[float], metrics: 
         clock, marks,
         lambda: score(loop.samples(n, torch.Generator().manual_seed(0)), metrics, n, data_dir),
         lambda: steps[0])
+    points.name = name
     while not points.done:
         loop.iteration()
         steps[0] += 1
@@ -195,7 +198,8 @@ def train_run(model: str, loop: str, overrides: list[str], marks: list[float], n
     cfg = load_config(ROOT / "configs" / f"{config}.yaml", overrides)
     data = load_training_data(cfg.data, cfg.seed)
     train = run_gankit if loop == "gankit" else run_reference
-    curve, clock, g_steps = train(cfg, data, marks, metrics, n, data_dir)
+    curve, clock, g_steps = train(cfg, data, marks, metrics, n, data_dir,
+                                  f"{MODELS[model][1]}, {LOOPS[loop]}: ")
     train_cpu = clock.train_cpu()
     return {"config": config, "curve": curve, "train_cpu_min": train_cpu / 60,
             "wall_min": clock.wall() / 60, "g_steps": g_steps,
