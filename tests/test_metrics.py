@@ -20,7 +20,7 @@ from gankit.metrics.frechet import feature_stats, frechet_distance
 from gankit.metrics.inception import load_inception
 from gankit.metrics.kid import kid_score, polynomial_mmd2
 from gankit.metrics.modes import classifier_score, kl_to_uniform, mnist_modes, stacked_modes
-from gankit.metrics.parzen import parzen_evaluate, parzen_log_likelihood, select_sigma
+from gankit.metrics.parzen import _exp_, parzen_evaluate, parzen_log_likelihood, select_sigma
 from gankit.metrics.prdc import kth_neighbour_distances, prdc
 
 # ---------------------------------------------------------------- Parzen
@@ -82,6 +82,43 @@ def test_parzen_evaluate_reports_test_mean_and_stderr_at_selected_sigma():
     assert result["mean"] == pytest.approx(ll.mean())
     assert result["stderr"] == pytest.approx(ll.std() / math.sqrt(30))
     assert (result["n_samples"], result["n_valid"], result["n_test"]) == (40, 15, 30)
+
+
+def test_parzen_exp_is_torch_exp_bit_for_bit_across_the_underflow_range():
+    # _exp_ sends every x whose exp rounds to 0 to -inf first (a fast path in the math library).
+    # Dense steps through normal, subnormal (x < -708.4) and zero (x < -745.13) results: a
+    # cut-off that zeroed one subnormal too many, or a NaN turned into 0, fails here.
+    x = torch.cat([torch.linspace(-800.0, 10.0, 200_001, dtype=torch.float64),
+                   torch.tensor([-math.inf, -745.2, -745.13, -745.1, -744.5, -0.0, math.nan],
+                                dtype=torch.float64)])
+    expected = torch.exp(x)
+    got = _exp_(x.clone())
+    assert torch.equal(got.view(torch.int64), expected.view(torch.int64))
+    assert (expected[:-1] > 0).sum() > (x[:-1] > -708.4).sum()  # subnormals were covered
+
+
+def test_parzen_at_a_tiny_sigma_matches_brute_force():
+    # At sigma = 0.02 nearly every kernel term underflows to 0; only the nearest centres count.
+    rng = np.random.default_rng(6)
+    centres, points, sigma = rng.random((30, 6)), rng.random((8, 6)), 0.02
+    expected = [
+        logsumexp([multivariate_normal(mu, sigma**2 * np.eye(6)).logpdf(x) for mu in centres])
+        - math.log(len(centres))
+        for x in points
+    ]
+    np.testing.assert_allclose(parzen_log_likelihood(centres, points, sigma), expected,
+                               rtol=1e-10)
+
+
+def test_parzen_evaluate_equals_select_sigma_then_log_likelihood_exactly():
+    # parzen_evaluate shares its checked inputs between the two steps; same numbers, bit for bit.
+    rng = np.random.default_rng(7)
+    samples, valid, test = rng.random((60, 12)), rng.random((25, 12)), rng.random((35, 12))
+    result = parzen_evaluate(samples, valid, test, batch_size=7)
+    sigma, valid_ll = select_sigma(samples, valid, batch_size=7)
+    ll = parzen_log_likelihood(samples, test, sigma, batch_size=7)
+    assert result["sigma"] == sigma and result["valid_mean_ll"] == [float(v) for v in valid_ll]
+    assert result["mean"] == float(ll.mean())
 
 
 def test_parzen_rejects_bad_input():
