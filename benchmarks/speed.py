@@ -260,7 +260,9 @@ def write_report(path: Path, results: dict, ev: dict, started: str, load: list[f
         "",
         f"Command: `python {' '.join(sys.argv)}`  ",
         f"Date: {started}, {minutes:.1f} minutes  ",
-        f"Machine: {m['cpu']}, {m['cpu_count']} cores, {m['platform']}, torch {first['torch']}  ",
+        f"Machine: {m['cpu']} ({m['cpu_capability']}; bfloat16 "
+        f"{'native' if m['cpu_native_bf16'] else 'not native'}), {m['cpu_count']} cores, "
+        f"{m['platform']}, torch {first['torch']}  ",
         f"Load average (1 min) before / after: {load[0]:.1f} / {load[1]:.1f} (above 0, other "
         "jobs shared the cores: absolute times are inflated, ratios measured in one run are not)",
         "",
@@ -317,7 +319,23 @@ def write_report(path: Path, results: dict, ev: dict, started: str, load: list[f
         "(real training images against the test set: the floor of each metric).",
         "",
     ]
-    path.write_text("\n".join(text) + NOTES)
+    path.write_text("\n".join(text) + NOTES.replace("{bf16_here}", bf16_here(results, m)))
+
+
+def bf16_here(results: dict, m: dict) -> str:
+    """What bf16 autocast did on this CPU: each bf16 row against the row with the same options
+    in float32, both from the same rounds."""
+    parts = []
+    for name, rows in results.items():
+        by_variant = {r["variant"]: r for r in rows}
+        for r in rows:
+            fp32 = by_variant.get(r["variant"].replace(", amp=bf16", ""))
+            if "amp=bf16" in r["variant"] and fp32 is not None and fp32 is not r:
+                ratio = r["same_rounds"]["speedup"] / fp32["same_rounds"]["speedup"]
+                parts.append(f"{name} {ratio:.2f}x")
+    native = "has" if m["cpu_native_bf16"] else "lacks"
+    return (f"this CPU {native} them; bf16 against the same options in float32, same rounds: "
+            + (", ".join(parts) if parts else "no bf16 row measured"))
 
 
 NOTES = """
@@ -337,9 +355,11 @@ NOTES = """
   goes*): on the paper MLP (SGD with momentum over G's 2.5 million and D's 1.2 million
   parameters) it is one of the largest parts that are not matrix products, and fusing it
   only shortens it.
-- `train.amp=bf16` runs the forward passes under bfloat16 autocast. This CPU has AVX-512 BF16,
-  so oneDNN's bf16 kernels do about twice the fp32 rate; results change by bfloat16 rounding
-  (8-bit mantissa), more than float32 tolerance, so it is an option to choose knowingly.
+- `train.amp=bf16` runs the forward passes under bfloat16 autocast. On a CPU with bfloat16
+  instructions (AVX-512 BF16, AMX) oneDNN's bf16 kernels outrun float32; on one without them
+  each bf16 operation is computed through conversions to float32, and autocast only costs
+  time ({bf16_here}). Results change by bfloat16 rounding (8-bit mantissa), more than float32
+  tolerance, so it is an option to choose knowingly.
 - `train.compile` (torch.compile) is not in this script's default plan: compiling G and D takes
   minutes on these 2 cores, longer than the rest of the benchmark. `--compile` adds it to every
   config. While building this it gained less on the DCGAN than channels-last and nothing on top

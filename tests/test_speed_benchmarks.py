@@ -36,6 +36,32 @@ def _bench(variant: str, speedup: float, gemm: float = 0.8, ref: float = 1.0,
 EVAL = {"features": {"median_s": 7.5}, "parzen": {"median_s": 6.2}}
 
 
+def test_bf16_sentence_pairs_each_bf16_row_with_its_float32_row_and_names_the_cpu():
+    speed = _load("speed")
+    results = {"mnist-dcgan": [_bench("as shipped", 1.0), _bench("cl, gemm", 1.25),
+                               _bench("cl, gemm, amp=bf16", 0.1)],
+               "ring8": [_bench("as shipped", 1.0)]}
+    text = speed.bf16_here(results, {"cpu_native_bf16": False})
+    assert text == ("this CPU lacks them; bf16 against the same options in float32, same rounds: "
+                    "mnist-dcgan 0.08x")
+    assert speed.bf16_here({"ring8": results["ring8"]}, {"cpu_native_bf16": True}).endswith(
+        "has them; bf16 against the same options in float32, same rounds: no bf16 row measured")
+
+
+def test_machine_info_reads_the_cpu_flags(monkeypatch, tmp_path):
+    import gankit.bench.speed as bench_module
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: sse avx2 avx512_bf16\n"
+                       "processor\t: 1\nmodel name\t: Other\nflags\t\t: sse\n")
+    real_path = bench_module.Path
+    monkeypatch.setattr(bench_module, "Path",
+                        lambda p: cpuinfo if p == "/proc/cpuinfo" else real_path(p))
+    info = bench_module.machine_info()
+    assert (info["cpu"], info["cpu_native_bf16"]) == ("Some CPU", True)
+    cpuinfo.write_text("model name\t: Some CPU\nflags\t\t: sse avx2 avx512bw\n")
+    assert bench_module.machine_info()["cpu_native_bf16"] is False
+
+
 def test_speed_goal_lines_are_computed_from_the_numbers():
     speed = _load("speed")
     results = {

@@ -45,14 +45,19 @@ OPTION_KEYS = ("compile", "channels_last", "fused_optim", "amp", "fast_dropout",
 
 
 def machine_info(device: torch.device | None = None) -> dict[str, Any]:
-    """Platform, CPU model and core count; the GPU's name when `device` is a CUDA device."""
-    model = platform.processor()
+    """Platform, CPU model, core count, the vector instructions PyTorch's CPU kernels use and
+    whether the CPU computes bfloat16 natively; the GPU's name when `device` is a CUDA device."""
+    fields: dict[str, str] = {}
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    info = {"platform": platform.platform(), "cpu": model, "cpu_count": os.cpu_count()}
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())  # the first processor's
+    model = fields.get("model name") or platform.processor()
+    flags = set(fields.get("flags", "").split())
+    info = {"platform": platform.platform(), "cpu": model, "cpu_count": os.cpu_count(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            # Without these oneDNN runs bf16 by conversion to float32: autocast then costs time.
+            "cpu_native_bf16": bool(flags & {"avx512_bf16", "amx_bf16"})}
     if device is not None and device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
