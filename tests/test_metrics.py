@@ -121,6 +121,17 @@ def test_parzen_evaluate_equals_select_sigma_then_log_likelihood_exactly():
     assert result["mean"] == float(ll.mean())
 
 
+def test_classifier_fast_pooling_gives_max_pool2d_values():
+    from gankit.metrics.classifier import max_pool_2x2
+    x = torch.randn(3, 4, 24, 24)
+    assert torch.equal(max_pool_2x2(x), torch.nn.functional.max_pool2d(x, 2))
+    net = MnistClassifier()
+    images = torch.rand(5, 1, 28, 28)
+    with torch.no_grad():
+        fast = net.features(images)
+    assert torch.equal(fast, net.body(images).detach())
+
+
 def test_parzen_rejects_bad_input():
     with pytest.raises(GankitError, match="values per point"):
         parzen_log_likelihood(np.zeros((3, 4)), np.zeros((2, 5)), 0.1)
@@ -165,6 +176,17 @@ def test_frechet_distance_rejects_non_covariances_and_bad_shapes():
 
 
 # ---------------------------------------------------------------- KID
+
+
+def test_cubic_kernel_is_the_plain_formula_bit_for_bit():
+    # The within-set kernel powers only the upper blocks and mirrors them; 130 rows leave a
+    # partial last block. Any difference in one element would change KID's goldens.
+    from gankit.metrics.kid import _cubic_kernel
+    rng = np.random.default_rng(11)
+    x, y = rng.random((130, 17)), rng.random((130, 17))
+    for a, b in ((x, x), (y, y), (x, y)):
+        plain = (a @ b.T / a.shape[1] + 1.0) ** 3
+        assert np.array_equal(_cubic_kernel(a, b), plain)
 
 
 def test_polynomial_mmd2_matches_brute_force_unbiased_estimator():
