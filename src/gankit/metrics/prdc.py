@@ -27,13 +27,16 @@ def _as_tensor(x: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
     return x
 
 
-def _squared_distances(a: torch.Tensor, b: torch.Tensor, b_norms: torch.Tensor) -> torch.Tensor:
+def _squared_distances(a: torch.Tensor, b: torch.Tensor, b_norms: torch.Tensor,
+                       out: torch.Tensor | None = None) -> torch.Tensor:
     """||a_i - b_j||^2 as ||a||^2 + ||b||^2 - 2 a.b: one matrix product per chunk.
 
     The matrix-product form is what makes 10,000 x 10,000 x 1,000-D affordable. Squared
     distances order pairs exactly as distances do, so every comparison below can skip the sqrt.
+    `out` (len(a) x len(b) rows of a reused buffer) spares a fresh chunk-sized tensor's page
+    faults per chunk.
     """
-    d2 = torch.addmm(b_norms[None, :], a, b.T, alpha=-2.0)
+    d2 = torch.addmm(b_norms[None, :], a, b.T, alpha=-2.0, out=out)
     d2 += (a * a).sum(dim=1, keepdim=True)
     return d2.clamp_(min=0.0)
 
@@ -42,8 +45,10 @@ def _neighbour_sq_distances(feats: torch.Tensor, k: int, chunk: int) -> torch.Te
     """N x k: squared distances from each row to its 1st..k-th nearest other row."""
     norms = (feats * feats).sum(dim=1)
     out = torch.empty(len(feats), k, dtype=feats.dtype)
+    buffer = torch.empty(min(chunk, len(feats)), len(feats), dtype=feats.dtype)
     for start in range(0, len(feats), chunk):
-        d = _squared_distances(feats[start:start + chunk], feats, norms)
+        rows = feats[start:start + chunk]
+        d = _squared_distances(rows, feats, norms, out=buffer[:len(rows)])
         # k + 1 smallest: the first is the row's zero distance to itself.
         out[start:start + chunk] = d.topk(k + 1, dim=1, largest=False).values[:, 1:]
     return out
@@ -100,11 +105,13 @@ def prdc_for_ks(real_feats: np.ndarray | torch.Tensor, fake_feats: np.ndarray | 
         # exact (every count is an integer below 2^24) and several times faster than summing
         # or any()-reducing a bool matrix, which PyTorch's CPU kernels do slowly.
         hits = torch.empty(min(chunk, len(fake)), len(real))
+        distances = torch.empty_like(hits)
         ones_real, ones_rows = torch.ones(len(real)), torch.ones(len(hits))
         for start in range(0, len(fake), chunk):
             rows = slice(start, start + chunk)
-            d = _squared_distances(fake[rows], real, real_norms)  # chunk x n_real
-            inside = hits[:len(d)]
+            n_rows = len(fake[rows])
+            d = _squared_distances(fake[rows], real, real_norms, out=distances[:n_rows])
+            inside = hits[:n_rows]
             for i in range(m):
                 real_balls = torch.lt(d, real_radii[None, :, i], out=inside) @ ones_real
                 fake_in_real[i, rows] = real_balls > 0
