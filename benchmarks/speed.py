@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import statistics
 import sys
@@ -25,7 +26,7 @@ from typing import Any
 
 import torch
 
-from common import Row, goal_check
+from common import MARGIN_SE, Row, goal_check
 from gankit.bench.compare import compare_steps
 from gankit.bench.speed import bench_speed, machine_info
 from gankit.config import load_config
@@ -208,12 +209,23 @@ def goal_lines(results: dict[str, list[dict[str, Any]]], ev: dict[str, Any]) -> 
             f"{verdict(f_up >= GOALS['dcgan_speedup'])} ({f_up:.2f}x, {fast['variant']}); with "
             f"bf16 autocast {verdict(b_up >= GOALS['dcgan_speedup'])} ({b_up:.2f}x){cores}")
         lines.append(f"- {name} ahead of the reference loop: " + reference_text(fast, shipped))
-    feat, parzen = ev["features"]["median_s"], ev["parzen"]["median_s"]
-    lines.append(f"- 10,000-sample FD/KID/PR/DC in under 10 s: "
-                 f"{verdict(feat < GOALS['feature_eval_s'])} ({feat:.1f} s)")
-    lines.append(f"- Parzen (10,000 samples) in under 5 s: "
-                 f"{verdict(parzen < GOALS['parzen_s'])} ({parzen:.1f} s)")
+    lines.append("- 10,000-sample FD/KID/PR/DC in under 10 s: "
+                 + time_verdict(ev["features"], GOALS["feature_eval_s"]))
+    lines.append("- Parzen (10,000 samples) in under 5 s: "
+                 + time_verdict(ev["parzen"], GOALS["parzen_s"]))
     return lines
+
+
+def time_verdict(timing: dict[str, Any], target_s: float) -> str:
+    """Met when the mean wall time of the repeats is below `target_s` by more than two standard
+    errors: on shared cores a median just under the target could be noise."""
+    runs = timing.get("wall_s") or [timing["median_s"]]
+    mean = statistics.fmean(runs)
+    se = statistics.stdev(runs) / math.sqrt(len(runs)) if len(runs) > 1 else 0.0
+    met = mean + MARGIN_SE * se < target_s
+    return (f"{'**met**' if met else '**not met**'} (median {timing['median_s']:.1f} s; mean "
+            f"{mean:.2f} ± {se:.2f} s over {len(runs)} runs, needed mean + {MARGIN_SE:g} "
+            f"standard errors < {target_s:g} s)")
 
 
 def thread_lines(results: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -412,6 +424,14 @@ NOTES = """
   them away). So the two run at about the same rate with the same kernels, and the ratio moves
   by several per cent between runs on a loaded machine (compare the x reference column of
   rows that should not differ).
+- Evaluation keeps its numbers bit for bit (the eval goldens of tests/test_bit_identity.py):
+  Parzen sets kernel terms whose exp rounds to 0 to -inf first (the math library's exp takes
+  a slow path for every underflowing input, and at the small sigmas most terms underflow) and
+  reuses its distance buffers; the MNIST classifier pools by four strided maxima at inference
+  (PyTorch's CPU max_pool2d in this layout also computes indices); precision/recall and
+  density/coverage count ball memberships as matrix-vector products of 0/1 floats instead of
+  summing bool matrices; KID computes the element-wise cube, most of its time, on one
+  triangle of each symmetric within-set kernel and mirrors it.
 - `train.threads` is a config key, not a speed option: the DCGAN configs and the ring ship
   with one thread, the paper MLP with two. The *Threads* section above compares the counts as
   measured in this run.
@@ -423,7 +443,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: gankit's)")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--round-seconds", type=float, default=0.5)
-    parser.add_argument("--eval-repeats", type=int, default=3)
+    parser.add_argument("--eval-repeats", type=int, default=5)
     parser.add_argument("--compile", action="store_true", help="also measure train.compile")
     parser.add_argument("--configs", nargs="+", default=[name for name, _ in PLAN],
                         choices=[name for name, _ in PLAN], help="default: all")
