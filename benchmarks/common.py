@@ -43,19 +43,13 @@ def config_differences(config: str | Path, base: str | Path, overrides: Sequence
 
 
 def cpu_model() -> str:
-    """The CPU's model name (from /proc/cpuinfo on Linux, else what `platform` knows) and the
-    vector instructions PyTorch's kernels use on it, e.g. "AMD EPYC (AVX2)": cloud CPUs may
-    report only a family name, and one name has covered CPUs twice as fast as each other."""
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    name = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{name} ({torch.backends.cpu.get_cpu_capability()})"
+    """The CPU's model name and the vector instructions PyTorch's kernels use on it, e.g.
+    "AMD EPYC (AVX2)": cloud CPUs may report only a family name, and one name has covered CPUs
+    twice as fast as each other."""
+    from gankit.bench.speed import machine_info
+
+    m = machine_info()
+    return f"{m['cpu']} ({m['cpu_capability']})"
 
 
 def machine(threads: int | None = None, per: str = "") -> str:

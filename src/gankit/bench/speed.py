@@ -52,7 +52,7 @@ def machine_info(device: torch.device | None = None) -> dict[str, Any]:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             key, _, value = line.partition(":")
             fields.setdefault(key.strip(), value.strip())  # the first processor's
-    model = fields.get("model name") or platform.processor()
+    model = fields.get("model name") or platform.processor() or platform.machine()
     flags = set(fields.get("flags", "").split())
     info = {"platform": platform.platform(), "cpu": model, "cpu_count": os.cpu_count(),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),

@@ -93,13 +93,24 @@ def _check_inputs(samples: torch.Tensor, points: torch.Tensor, sigmas: np.ndarra
         raise GankitError(f"batch_size must be >= 1, got {batch_size}")
 
 
+def _sigma_grid(sigmas: np.ndarray | float) -> np.ndarray:
+    return np.atleast_1d(np.asarray(sigmas, dtype=np.float64))
+
+
+def _points(centres: torch.Tensor, points: np.ndarray | torch.Tensor, name: str,
+            sigmas: np.ndarray, batch_size: int) -> torch.Tensor:
+    """`points` as a float64 matrix, checked against the centres and the protocol's values."""
+    x = _as_float64_matrix(points, name)
+    _check_inputs(centres, x, sigmas, batch_size)
+    return x
+
+
 def parzen_log_likelihood(samples: np.ndarray | torch.Tensor, points: np.ndarray | torch.Tensor,
                           sigma: float, batch_size: int = 1000) -> np.ndarray:
     """Log-density (nats, float64) of each of `points` under the KDE centred on `samples`."""
     centres = _as_float64_matrix(samples, "samples")
-    x = _as_float64_matrix(points, "points")
-    sigmas = np.asarray([sigma], dtype=np.float64)
-    _check_inputs(centres, x, sigmas, batch_size)
+    sigmas = _sigma_grid(sigma)
+    x = _points(centres, points, "points", sigmas, batch_size)
     return _log_densities(x, centres, sigmas, batch_size)[0]
 
 
@@ -108,10 +119,9 @@ def select_sigma(samples: np.ndarray | torch.Tensor, valid: np.ndarray | torch.T
                  batch_size: int = 1000) -> tuple[float, np.ndarray]:
     """The sigma with the highest mean validation log-likelihood, and the mean for every sigma."""
     centres = _as_float64_matrix(samples, "samples")
-    x = _as_float64_matrix(valid, "valid")
-    sigmas = np.atleast_1d(np.asarray(sigmas, dtype=np.float64))
-    _check_inputs(centres, x, sigmas, batch_size)
-    return _best_sigma(centres, x, sigmas, batch_size)
+    sigmas = _sigma_grid(sigmas)
+    return _best_sigma(centres, _points(centres, valid, "valid", sigmas, batch_size), sigmas,
+                       batch_size)
 
 
 def _best_sigma(centres: torch.Tensor, valid: torch.Tensor, sigmas: np.ndarray,
@@ -130,17 +140,16 @@ def parzen_evaluate(samples: np.ndarray | torch.Tensor, valid: np.ndarray | torc
     """
     # Converted and checked once: the 10,000 x 784 checks cost as much as a sigma's kernel sums.
     centres = _as_float64_matrix(samples, "samples")
-    valid_x, test_x = _as_float64_matrix(valid, "valid"), _as_float64_matrix(test, "test")
-    sigmas = np.atleast_1d(np.asarray(sigmas, dtype=np.float64))
-    _check_inputs(centres, valid_x, sigmas, batch_size)
-    _check_inputs(centres, test_x, sigmas, batch_size)
+    sigmas = _sigma_grid(sigmas)
+    valid_x = _points(centres, valid, "valid", sigmas, batch_size)
+    test_x = _points(centres, test, "test", sigmas, batch_size)
     sigma, valid_ll = _best_sigma(centres, valid_x, sigmas, batch_size)
-    ll = _log_densities(test_x, centres, np.asarray([sigma]), batch_size)[0]
+    ll = _log_densities(test_x, centres, _sigma_grid(sigma), batch_size)[0]
     return {
         "mean": float(ll.mean()),
         "stderr": float(ll.std() / math.sqrt(len(ll))),
         "sigma": sigma,
-        "sigmas": [float(s) for s in np.atleast_1d(sigmas)],
+        "sigmas": [float(s) for s in sigmas],
         "valid_mean_ll": [float(v) for v in valid_ll],
         "n_samples": int(centres.shape[0]),
         "n_valid": int(valid_x.shape[0]),
