@@ -408,7 +408,7 @@ NOTES = """
   dimension, the optimiser's pass over 3.7 million parameters, a few hundred operator calls
   of Python and dispatcher per iteration, and the minibatch gather. A transposed
   (pieces, units) layout for maxout was no faster (the copy costs what the faster reductions
-  save); torch.compile would fuse the element-wise work but costs minutes of compilation here.
+  save); torch.compile, which fuses the element-wise work, lost here (`train.compile` above).
 - mnist-cdcgan counts more FLOPs per iteration than the reference loop because of Algorithm 1,
   not extra work in gankit's nets (the two loops run the same networks): gankit draws new noise
   for G's update, so G runs forward twice per iteration (once without a graph for D's update),
@@ -425,9 +425,12 @@ NOTES = """
   by several per cent between runs on a loaded machine (compare the x reference column of
   rows that should not differ).
 - Evaluation keeps its numbers bit for bit (the eval goldens of tests/test_bit_identity.py):
-  Parzen sets kernel terms whose exp rounds to 0 to -inf first (the math library's exp takes
-  a slow path for every underflowing input, and at the small sigmas most terms underflow) and
-  reuses its distance buffers; the MNIST classifier pools by four strided maxima at inference
+  Parzen raises kernel terms below exp(-708) to exp(-708) before the exp (the math library's
+  exp takes a slow path for every input whose result is subnormal or 0, and for -inf; at the
+  small sigmas most terms are there; each row's sum is at least 1, so terms that small leave it
+  as it was), converts the test points to float64 one batch at a time, reuses its distance
+  buffers and runs everything after the matrix product over blocks of rows that stay in cache
+  (the sigmas reuse a block instead of streaming the whole batch once each); the MNIST classifier pools by four strided maxima at inference
   (PyTorch's CPU max_pool2d in this layout also computes indices); precision/recall and
   density/coverage count ball memberships as matrix-vector products of 0/1 floats instead of
   summing bool matrices; KID computes the element-wise cube, most of its time, on one

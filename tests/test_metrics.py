@@ -20,7 +20,7 @@ from gankit.metrics.frechet import feature_stats, frechet_distance
 from gankit.metrics.inception import load_inception
 from gankit.metrics.kid import kid_score, polynomial_mmd2
 from gankit.metrics.modes import classifier_score, kl_to_uniform, mnist_modes, stacked_modes
-from gankit.metrics.parzen import _exp_, parzen_evaluate, parzen_log_likelihood, select_sigma
+from gankit.metrics.parzen import _kernel_sums, parzen_evaluate, parzen_log_likelihood, select_sigma
 from gankit.metrics.prdc import kth_neighbour_distances, prdc
 
 # ---------------------------------------------------------------- Parzen
@@ -86,17 +86,30 @@ def test_parzen_evaluate_reports_test_mean_and_stderr_at_selected_sigma():
     assert (result["n_samples"], result["n_valid"], result["n_test"]) == (40, 15, 30)
 
 
-def test_parzen_exp_is_torch_exp_bit_for_bit_across_the_underflow_range():
-    # _exp_ sends every x whose exp rounds to 0 to -inf first (a fast path in the math library).
-    # Dense steps through normal, subnormal (x < -708.4) and zero (x < -745.13) results: a
-    # cut-off that zeroed one subnormal too many, or a NaN turned into 0, fails here.
-    x = torch.cat([torch.linspace(-800.0, 10.0, 200_001, dtype=torch.float64),
-                   torch.tensor([-math.inf, -745.2, -745.13, -745.1, -744.5, -0.0, math.nan],
-                                dtype=torch.float64)])
-    expected = torch.exp(x)
-    got = _exp_(x.clone())
-    assert torch.equal(got.view(torch.int64), expected.view(torch.int64))
-    assert (expected[:-1] > 0).sum() > (x[:-1] > -708.4).sum()  # subnormals were covered
+def test_parzen_kernel_sums_are_the_plain_sums_bit_for_bit_across_the_underflow_range():
+    # _kernel_sums raises every term below exp(-708) (subnormal or 0, a slow path in the math
+    # library) to exp(-708). Each row holds exp(0) = 1, as Parzen's shifted rows do; the sums
+    # must not move by one bit. Rows mix normal terms (exponents 0..60, where a floor set too
+    # high, at -30 say, changes them), the subnormal band and zeros (700..800) and +inf.
+    rng = np.random.default_rng(12)
+    rows = []
+    for i in range(64):
+        parts = [np.zeros(1), rng.uniform(0.0, 60.0, 3000 + 37 * i),
+                 rng.uniform(700.0, 800.0, 5000), np.linspace(708.0, 746.0, 500)]
+        if i % 8 == 0:
+            parts.append(np.full(3, np.inf))
+        row = np.concatenate(parts)
+        rows.append(rng.permutation(np.pad(row, (0, 12_000 - len(row)), constant_values=750.0)))
+    d2 = torch.from_numpy(np.stack(rows))
+    for c in (1.0, 0.5, 2.0):
+        expected = torch.exp(-c * d2).sum(dim=1)
+        got = _kernel_sums(d2, c, torch.empty_like(d2))
+        assert torch.equal(got.view(torch.int64), expected.view(torch.int64))
+    assert (torch.exp(-d2) == 0).any() and ((torch.exp(-d2) > 0) & (d2 > 708.4)).any()
+    nan_row = d2[:2].clone()
+    nan_row[1, 5] = math.nan
+    sums = _kernel_sums(nan_row, 1.0, torch.empty_like(nan_row))
+    assert torch.isfinite(sums[0]) and torch.isnan(sums[1])  # a NaN distance is not hidden
 
 
 def test_parzen_at_a_tiny_sigma_matches_brute_force():

@@ -13,18 +13,24 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from gankit.errors import GankitError
 
 # The authors' grid: numpy.logspace(-1, 0, num=10) (parzen_ll.py defaults).
 DEFAULT_SIGMAS = np.logspace(-1, 0, 10)
+# Kernel terms per block of rows (4 MB of doubles): the sigmas reuse a block while it is in cache.
+_BLOCK_VALUES = 1 << 19
 
 
-def _as_float64_matrix(x: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
-    """Flatten to an N x D float64 tensor (images N x C x H x W become N x CHW)."""
+def _as_matrix(x: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
+    """Flatten to an N x D floating tensor (images N x C x H x W become N x CHW), checked finite.
+
+    The float type is kept: the points are converted to float64 a batch at a time (exactly),
+    so that a 10,000-point set does not cost a second, float64 copy of itself.
+    """
     x = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
-    x = x.to(torch.float64)
+    if not x.is_floating_point():
+        x = x.to(torch.float64)
     if x.ndim < 2 or x.shape[0] == 0:
         raise GankitError(f"{name} must be a non-empty array of N points (N x D or N x C x H x W), "
                           f"got shape {tuple(x.shape)}")
@@ -34,17 +40,25 @@ def _as_float64_matrix(x: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
     return x
 
 
-# exp(x) rounds to 0 below -745.14. The math library behind torch.exp on CPU (MKL's vdExp)
-# takes a slow path for every element that underflows, 5-8x the normal cost, and at the small
-# sigmas of the grid nearly every kernel term does. exp(-inf) is the same 0 by a fast path.
-_EXP_ZERO_BELOW = -746.0
+def _as_float64_matrix(x: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
+    return _as_matrix(x, name).to(torch.float64)
 
 
-def _exp_(x: torch.Tensor) -> torch.Tensor:
-    """x.exp_(), bit for bit, without the slow path for the elements whose exp is 0."""
-    # threshold_ keeps x where x > -746 and writes -inf elsewhere, in one pass. A NaN row (from
-    # overflowing distances) still comes out NaN: its nearest distance carries the NaN.
-    return F.threshold_(x, _EXP_ZERO_BELOW, -math.inf).exp_()
+# The exp of a double is subnormal below -708.39 and 0 below -745.13, and the math library
+# behind torch.exp on CPU (MKL) takes a slow path for each such element: 10-20x the normal cost,
+# 2x for -inf, and at the small sigmas of the grid most kernel terms are there. Every row's
+# terms include exp(0) = 1 (its nearest centre), so its sum is >= 1, and a term below
+# exp(-708) = 3.3e-308 lies some 2^970 below that sum's last bit: raising such terms to
+# exp(-708) leaves the row sums as they were, bit for bit (a partial sum would have to lie
+# within 1e-304 of a rounding tie to notice; the tests compare with the plain sums).
+_EXP_FLOOR = -708.0
+
+
+def _kernel_sums(d2: torch.Tensor, c: float, terms: torch.Tensor) -> torch.Tensor:
+    """sum_j exp(-c d2[i, j]) for each row i of d2 (>= 0, with a 0 in every row), through the
+    preallocated `terms` of d2's shape. A NaN row stays NaN: clamp keeps NaN."""
+    torch.mul(d2, -c, out=terms).clamp_(min=_EXP_FLOOR).exp_()
+    return terms.sum(dim=1)
 
 
 def _log_densities(points: torch.Tensor, centres: torch.Tensor, sigmas: np.ndarray,
@@ -54,30 +68,38 @@ def _log_densities(points: torch.Tensor, centres: torch.Tensor, sigmas: np.ndarr
     Squared distances are computed once per batch, as ||x||^2 + ||mu||^2 - 2 x.mu (one matrix
     product instead of an N x M x D difference tensor), and reused for every sigma. All in
     float64: at sigma = 0.1 the exponents reach -1e4, and the expansion loses digits to
-    cancellation in float32. The two batch x centres buffers are allocated once: a fresh
-    80 MB tensor per batch costs its page faults again each time.
+    cancellation in float32. The buffers are allocated once (a fresh 80 MB tensor per batch
+    costs its page faults again each time). After the matrix product, everything runs over
+    blocks of rows small enough to stay in cache, rather than over the whole batch once per
+    step and per sigma.
     """
     n_centres, dim = centres.shape
     centre_norms = (centres * centres).sum(dim=1)
     out = torch.empty((len(sigmas), len(points)), dtype=torch.float64)
     rows = min(batch_size, len(points))
+    block_rows = min(rows, max(1, _BLOCK_VALUES // n_centres))
     d2_buffer = torch.empty((rows, n_centres), dtype=torch.float64)
-    terms_buffer = torch.empty_like(d2_buffer)
+    terms_buffer = torch.empty((block_rows, n_centres), dtype=torch.float64)
     with torch.no_grad():
         for start in range(0, len(points), batch_size):
-            x = points[start:start + batch_size]
-            d2, terms = d2_buffer[:len(x)], terms_buffer[:len(x)]
+            x = points[start:start + batch_size].to(torch.float64)  # exact
+            d2 = d2_buffer[:len(x)]
             torch.addmm(centre_norms[None, :], x, centres.T, alpha=-2.0, out=d2)
-            d2 += (x * x).sum(dim=1, keepdim=True)
-            d2.clamp_(min=0.0)  # rounding can make coincident points slightly negative
-            # log-sum-exp shifted by each row's nearest centre, shared by all sigmas:
-            # lse(-c d2) = -c min(d2) + log sum exp(-c (d2 - min(d2))), every term <= 0.
-            nearest = d2.min(dim=1, keepdim=True).values
-            d2 -= nearest
-            for j, sigma in enumerate(sigmas):
-                c = 0.5 / sigma**2
-                _exp_(torch.mul(d2, -c, out=terms))
-                out[j, start:start + batch_size] = terms.sum(dim=1).log_() - c * nearest[:, 0]
+            x_norms = (x * x).sum(dim=1, keepdim=True)
+            for row in range(0, len(x), block_rows):
+                block = d2[row:row + block_rows]
+                terms = terms_buffer[:len(block)]
+                block += x_norms[row:row + block_rows]
+                block.clamp_(min=0.0)  # rounding can make coincident points slightly negative
+                # log-sum-exp shifted by each row's nearest centre, shared by all sigmas:
+                # lse(-c d2) = -c min(d2) + log sum exp(-c (d2 - min(d2))), every term <= 0.
+                nearest = block.min(dim=1, keepdim=True).values
+                block -= nearest
+                first = start + row
+                for j, sigma in enumerate(sigmas):
+                    c = 0.5 / sigma**2
+                    out[j, first:first + len(block)] = (_kernel_sums(block, c, terms).log_()
+                                                        - c * nearest[:, 0])
     norm = math.log(n_centres) + 0.5 * dim * np.log(2.0 * math.pi * sigmas**2)
     return out.numpy() - norm[:, None]
 
@@ -99,8 +121,8 @@ def _sigma_grid(sigmas: np.ndarray | float) -> np.ndarray:
 
 def _points(centres: torch.Tensor, points: np.ndarray | torch.Tensor, name: str,
             sigmas: np.ndarray, batch_size: int) -> torch.Tensor:
-    """`points` as a float64 matrix, checked against the centres and the protocol's values."""
-    x = _as_float64_matrix(points, name)
+    """`points` as a matrix, checked against the centres and the protocol's values."""
+    x = _as_matrix(points, name)
     _check_inputs(centres, x, sigmas, batch_size)
     return x
 
