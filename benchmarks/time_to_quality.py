@@ -3,6 +3,7 @@
     python benchmarks/time_to_quality.py                  # 8 + 8 + 6 + 6 CPU min, ~35 in all
     python benchmarks/time_to_quality.py --quick                      # smoke test, ~1 CPU min
     python benchmarks/time_to_quality.py --keep --models dcgan --budget-dcgan 45 --workers 2
+    python benchmarks/time_to_quality.py --keep --models dcgan --budget-dcgan 45 --seeds 1 ...
     python benchmarks/time_to_quality.py --render-only                # the doc from the JSON
 
 For the paper MLP with gankit's best recipe (configs/mnist-paper-fast.yaml) and the DCGAN
@@ -15,7 +16,9 @@ metric registry: the Parzen protocol of Goodfellow et al. (2014) for the MLP, th
 Fréchet distance for both. time_to_quality_report.py finds the minutes to each level and
 renders docs/results/time_to_quality.md, its JSON and plot. With --keep, runs already in the
 JSON with the same budget and evaluation interval are not trained again (a long benchmark can
-be done in several invocations; a model given another budget is trained again).
+be done in several invocations; a model given another budget is trained again). --seeds sets
+the training seeds (the config's `seed`: initialisation, data order, noise) of both loops;
+the evaluation noise is seed 0 in every run.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from gankit.metrics.registry import evaluate
 from gankit.train.hooks import Hook, StepFacts
 from gankit.train.loop import Trainer, seed_everything
 from gankit.train.run import generate
-from time_to_quality_report import LOOPS, MODELS, plot, render_doc
+from time_to_quality_report import LOOPS, MODELS, migrate, plot, render_doc
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs/results/time_to_quality.md"
@@ -171,35 +174,39 @@ def run_reference(cfg: Config, data: TrainingData, marks: list[float], metrics: 
 
 
 def to_train(results: dict[str, Any], models: list[str], loops: list[str],
-             budgets: dict[str, float], every: float) -> list[tuple[str, str]]:
-    """The (model, loop) runs to train: all asked for, less those the JSON already holds with
-    the same budget and evaluation interval (--keep). A model asked for with another budget or
-    interval loses its saved runs, so its two loops are never compared across budgets."""
+             budgets: dict[str, float], every: float,
+             seeds: tuple[int, ...] = (0,)) -> list[tuple[str, str, int]]:
+    """The (model, loop, seed) runs to train: all asked for, less those the JSON already holds
+    with the same budget and evaluation interval (--keep). A model asked for with another budget
+    or interval loses its saved runs (every seed's), so no two runs of a model are compared
+    across budgets."""
     pending = []
     for model in models:
         same = (results["budget_cpu_min"].get(model) == budgets[model]
                 and results["eval_every_cpu_min"].get(model) == every)
         if not same:
             results["runs"].pop(model, None)
-        for loop in loops:
-            label = f"{MODELS[model][1]}, {LOOPS[loop]}"
-            if same and loop in results["runs"].get(model, {}):
-                print(f"{label}: kept", flush=True)
-            else:
-                print(f"{label}: {budgets[model]:g} CPU min", flush=True)
-                pending.append((model, loop))
+        for seed in seeds:
+            for loop in loops:
+                label = f"{MODELS[model][1]}, {LOOPS[loop]}, seed {seed}"
+                if same and str(seed) in results["runs"].get(model, {}).get(loop, {}):
+                    print(f"{label}: kept", flush=True)
+                else:
+                    print(f"{label}: {budgets[model]:g} CPU min", flush=True)
+                    pending.append((model, loop, seed))
     return pending
 
 
-def train_run(model: str, loop: str, overrides: list[str], marks: list[float], n: int,
+def train_run(model: str, loop: str, seed: int, overrides: list[str], marks: list[float], n: int,
               data_dir: str | None) -> dict[str, Any]:
-    """One (model, loop) run for the marks' CPU minutes: its curve and totals (a JSON record)."""
+    """One (model, loop, seed) run for the marks' CPU minutes: its curve and totals (a JSON
+    record)."""
     config, _, metrics = MODELS[model]
-    cfg = load_config(ROOT / "configs" / f"{config}.yaml", overrides)
+    cfg = load_config(ROOT / "configs" / f"{config}.yaml", [*overrides, f"seed={seed}"])
     data = load_training_data(cfg.data, cfg.seed)
     train = run_gankit if loop == "gankit" else run_reference
     curve, clock, g_steps = train(cfg, data, marks, metrics, n, data_dir,
-                                  f"{MODELS[model][1]}, {LOOPS[loop]}: ")
+                                  f"{MODELS[model][1]}, {LOOPS[loop]}, seed {seed}: ")
     train_cpu = clock.train_cpu()
     return {"config": config, "curve": curve, "train_cpu_min": train_cpu / 60,
             "wall_min": clock.wall() / 60, "g_steps": g_steps,
@@ -245,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=10_000, help="samples per evaluation")
     ap.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     ap.add_argument("--loops", nargs="+", choices=list(LOOPS), default=list(LOOPS))
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0],
+                    help="training seeds, each run for both loops (default 0)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--workers", type=int, default=1,
                     help="runs trained side by side, one process each (2: both loops at once)")
@@ -262,11 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.render_only:
         if not json_path.exists():
             ap.error(f"--render-only: {json_path} does not exist; run the benchmark first")
-        results = json.loads(json_path.read_text())
+        results = migrate(json.loads(json_path.read_text()))
         return write(results, out, rendered_by=command)
     if args.quick:
         args.budget, args.budget_dcgan, args.eval_every, args.n = 0.1, 0.1, 0.05, 600
     budgets = {"mlp": args.budget, "dcgan": args.budget_dcgan}
+    if len(set(args.seeds)) != len(args.seeds) or min(args.seeds) < 0:
+        ap.error(f"--seeds must be distinct non-negative integers, got {args.seeds}")
     if args.workers < 1:
         ap.error(f"--workers must be >= 1, got {args.workers}")
     if not 0 < args.eval_every <= min(budgets[m] for m in args.models):
@@ -274,23 +285,24 @@ def main(argv: list[str] | None = None) -> int:
                  f"every model run ({', '.join(f'{m} {budgets[m]:g}' for m in args.models)})")
     results: dict[str, Any] = {"runs": {}, "commands": []}
     if args.keep and json_path.exists():
-        results = json.loads(json_path.read_text())
+        results = migrate(json.loads(json_path.read_text()))
     results["commands"] = [*results.get("commands", []), command]
     results.setdefault("budget_cpu_min", {})
     results.setdefault("eval_every_cpu_min", {})
-    results.update(n_eval=args.n, seed=0, quick=args.quick, threads=args.threads)
+    results.update(n_eval=args.n, quick=args.quick, threads=args.threads)
     overrides = [f"train.threads={args.threads}", "train.epochs=100000", "train.progress=false"]
     overrides += [f"data.dir={args.data_dir}"] if args.data_dir else []
     jobs = []
-    for model, loop in to_train(results, args.models, args.loops, budgets, args.eval_every):
+    for model, loop, seed in to_train(results, args.models, args.loops, budgets, args.eval_every,
+                                      tuple(args.seeds)):
         marks = [args.eval_every * 60 * i
                  for i in range(1, round(budgets[model] / args.eval_every) + 1)]
-        jobs.append((model, loop, overrides, marks, args.n, args.data_dir))
+        jobs.append((model, loop, seed, overrides, marks, args.n, args.data_dir))
     workers = min(args.workers, len(jobs)) or 1
 
-    def save(model: str, loop: str, run: dict[str, Any]) -> None:
+    def save(model: str, loop: str, seed: int, run: dict[str, Any]) -> None:
         run.update(side_by_side=workers, date=now(), machine=machine(args.threads))
-        results["runs"].setdefault(model, {})[loop] = run
+        results["runs"].setdefault(model, {}).setdefault(loop, {})[str(seed)] = run
         results["budget_cpu_min"][model] = budgets[model]
         results["eval_every_cpu_min"][model] = args.eval_every
         results.update(date=now(), machine=machine(args.threads), load_average=load_average())
@@ -299,14 +311,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if workers == 1:
         for job in jobs:
-            save(job[0], job[1], train_run(*job))
+            save(job[0], job[1], job[2], train_run(*job))
     else:
         # One process per run, one thread each: the clock is each process's own CPU time, so
         # side by side the numbers are the same work's, and the two loops share one load.
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
             futures = {pool.submit(train_run, *job): job for job in jobs}
             for future in as_completed(futures):
-                save(futures[future][0], futures[future][1], future.result())
+                save(*futures[future][:3], future.result())
     return write(results, out)
 
 

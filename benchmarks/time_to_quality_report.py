@@ -77,8 +77,25 @@ def ratio_text(g: dict[str, Any] | None, r: dict[str, Any] | None) -> str:
     return "-"
 
 
+def migrate(results: dict[str, Any]) -> dict[str, Any]:
+    """Runs as {model: {loop: {seed: run}}}; a JSON written before seeds were kept apart holds
+    one run per loop (of results["seed"]) and is read as that seed's."""
+    for runs in results["runs"].values():
+        for loop, run in runs.items():
+            if "curve" in run:
+                runs[loop] = {str(results.get("seed", 0)): run}
+    results.pop("seed", None)
+    return results
+
+
+def seeds_of(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """The seeds any loop of one model was run with, in numeric order."""
+    return sorted({seed for by_seed in runs.values() for seed in by_seed}, key=int)
+
+
 def level_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per (model, metric, level) of every model run; a loop not run gives None."""
+    """One row per (model, metric, level, seed) of every model run; a loop not run with that
+    seed gives None."""
     rows = []
     for model, (config, label, metrics) in MODELS.items():
         runs = results["runs"].get(model, {})
@@ -87,12 +104,57 @@ def level_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         for metric in metrics:
             name, higher, levels = LEVELS[metric]
             for level, asked in levels:
-                g, r = (crossing(curve_points(runs[loop], metric), level, higher)
-                        if loop in runs else None for loop in LOOPS)
-                rows.append({"model": model, "label": label, "config": config, "metric": metric,
-                             "metric_label": name, "level": level, "asked": asked,
-                             "gankit": g, "reference": r, "ratio": ratio_text(g, r)})
+                for seed in seeds_of(runs):
+                    g, r = (crossing(curve_points(runs[loop][seed], metric), level, higher)
+                            if seed in runs.get(loop, {}) else None for loop in LOOPS)
+                    rows.append({"model": model, "label": label, "config": config,
+                                 "metric": metric, "metric_label": name, "level": level,
+                                 "asked": asked, "seed": seed, "gankit": g, "reference": r,
+                                 "ratio": ratio_text(g, r)})
     return rows
+
+
+def ratio(g: dict[str, Any] | None, r: dict[str, Any] | None) -> float | None:
+    """Reference minutes over gankit's where both reached the level past their first evaluation."""
+    if g is None or r is None or not (g["reached"] and r["reached"]):
+        return None
+    if g["upper_bound"] or r["upper_bound"]:
+        return None
+    return r["minutes"] / g["minutes"]
+
+
+def across_seeds(rows: list[dict[str, Any]]) -> list[list[str]]:
+    """Per (model, metric, level) run with more than one seed: each seed's ratio and, when every
+    seed gave one, their geometric mean (a ratio's natural average: 2x and 0.5x average to 1x)."""
+    groups: dict[tuple[str, str, float], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["label"], row["metric_label"], row["level"]), []).append(row)
+    out = []
+    for (label, metric, level), group in groups.items():
+        if len(group) < 2:
+            continue
+        ratios = [ratio(row["gankit"], row["reference"]) for row in group]
+        per_seed = "; ".join(f"seed {row['seed']}: {row['ratio']}" for row in group)
+        if all(x is not None for x in ratios):
+            mean = f"{math.exp(sum(math.log(x) for x in ratios) / len(ratios)):.2f}x"
+        else:
+            mean = "- (not every seed gives a ratio)"
+        asked = "" if group[0]["asked"] else " (extra)"
+        out.append([label, metric, f"{level:g}{asked}", per_seed, mean])
+    return out
+
+
+def _each(runs: dict[str, dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(loop, seed, run) of one model, seed by seed, gankit's loop first."""
+    return [(loop, seed, runs[loop][seed]) for seed in seeds_of(runs) for loop in LOOPS
+            if seed in runs.get(loop, {})]
+
+
+def _missing(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """'loop' (or 'loop, seed N' when a model has several seeds) for each run not made."""
+    seeds = seeds_of(runs) or ["0"]
+    return [LOOPS[loop] + (f", seed {seed}" if len(seeds) > 1 else "")
+            for seed in seeds for loop in LOOPS if seed not in runs.get(loop, {})]
 
 
 def _fmt(v: float | None, digits: int = 1) -> str:
@@ -113,12 +175,18 @@ def plot(results: dict[str, Any], path: Path) -> None:
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.6), squeeze=False)
     for ax, (model, metric) in zip(axes[0], panels, strict=True):
         name, higher, levels = LEVELS[metric]
-        for loop, style in (("gankit", "o-"), ("reference", "s--")):
-            run = results["runs"][model].get(loop)
-            if run:
+        runs = results["runs"][model]
+        seeds = seeds_of(runs)
+        for loop, style, colour in (("gankit", "o-", "C0"), ("reference", "s--", "C1")):
+            for i, seed in enumerate(seeds):
+                run = runs.get(loop, {}).get(seed)
+                if not run:
+                    continue
                 pts = [(t, v) for t, v in curve_points(run, metric)
                        if v is not None and math.isfinite(v)]
-                ax.plot([t for t, _ in pts], [v for _, v in pts], style, label=LOOPS[loop],
+                name_seed = LOOPS[loop] + (f", seed {seed}" if len(seeds) > 1 else "")
+                ax.plot([t for t, _ in pts], [v for _, v in pts], style, color=colour,
+                        alpha=1.0 - 0.45 * i / max(1, len(seeds) - 1), label=name_seed,
                         markersize=4)
         for level, _ in levels:
             ax.axhline(level, color="grey", lw=0.7, ls=":")
@@ -155,7 +223,9 @@ def render_doc(results: dict[str, Any], png_name: str, rendered_by: str | None =
          "Budget: " + "; ".join(
              f"{MODELS[m][1]} {b:g} CPU minutes of training per run, evaluated every "
              f"{every[m]:g}" for m, b in budget.items())
-         + f"; {results['n_eval']:,} samples per evaluation, seed {results['seed']}"],
+         + f"; {results['n_eval']:,} samples per evaluation, training seeds "
+         + "; ".join(f"{MODELS[m][1]} {', '.join(seeds_of(runs))}"
+                     for m, runs in results["runs"].items())],
         rendered_by=rendered_by, style="bullets")
     lines += ["", "Generated by `benchmarks/time_to_quality.py`; do not edit by hand.", ""]
     if results.get("quick"):
@@ -180,17 +250,24 @@ def render_doc(results: dict[str, Any], png_name: str, rendered_by: str | None =
         "## Minutes to each level", ""]
     rows = level_rows(results)
     lines += table(
-        ["model", "metric", "level", "gankit CPU min", "reference CPU min", "reference / gankit"],
+        ["model", "metric", "level", "seed", "gankit CPU min", "reference CPU min",
+         "reference / gankit"],
         [[r["label"], r["metric_label"], f"{r['level']:g}" + ("" if r["asked"] else " (extra)"),
-          minutes_text(r["gankit"]), minutes_text(r["reference"]), r["ratio"]] for r in rows])
-    absent = [f"{label} ({', '.join(LOOPS[loop] for loop in LOOPS if loop not in runs)})"
-              for m, (_, label, _) in MODELS.items()
-              if len(runs := results["runs"].get(m, {})) < len(LOOPS)]
+          r["seed"], minutes_text(r["gankit"]), minutes_text(r["reference"]), r["ratio"]]
+         for r in rows])
+    several = across_seeds(rows)
+    if several:
+        lines += ["", "### Across seeds", "",
+                  "Each seed's ratio, and their geometric mean where every seed gives one:", ""]
+        lines += table(["model", "metric", "level", "reference / gankit by seed",
+                        "geometric mean"], several)
+    absent = [f"{label} ({', '.join(missing)})" for m, (_, label, _) in MODELS.items()
+              if (missing := _missing(results["runs"].get(m, {})))]
     if absent:
         lines += ["", "Not run (no time for it on this machine in this session): "
                   + "; ".join(absent) + "."]
     asked = [r for r in rows if r["asked"]]
-    missed = [f"{r['label']} {r['metric_label']} {r['level']:g} ({LOOPS[loop]})"
+    missed = [f"{r['label']} {r['metric_label']} {r['level']:g} ({LOOPS[loop]}, seed {r['seed']})"
               for r in asked for loop in LOOPS if r[loop] is not None and not r[loop]["reached"]]
     lines += ["", "Levels of issue 15 not reached within this budget: "
               + ("; ".join(missed) if missed else "none") + "."]
@@ -202,16 +279,16 @@ def render_doc(results: dict[str, Any], png_name: str, rendered_by: str | None =
                   "docs/results/table1.md and dcgan.md for the long runs)."]
     lines += ["", f"![quality against training CPU minutes]({png_name})", "", "## Runs", ""]
     lines += table(
-        ["model", "loop", "config", "training CPU min", "wall min (training + evaluation)",
+        ["model", "loop", "seed", "config", "training CPU min", "wall min (training + evaluation)",
          "G steps", "epochs", "images / CPU s", "evaluation CPU min"],
-        [[MODELS[m][1], LOOPS[loop], f"`configs/{run['config']}.yaml`", _fmt(run["train_cpu_min"], 2),
-          _fmt(run["wall_min"]), f"{run['g_steps']:,}", _fmt(run["epochs"], 2),
-          _fmt(run["images_per_cpu_s"], 0), _fmt(run["eval_cpu_min"], 2)]
-         for m, runs in results["runs"].items() for loop, run in runs.items()])
+        [[MODELS[m][1], LOOPS[loop], seed, f"`configs/{run['config']}.yaml`",
+          _fmt(run["train_cpu_min"], 2), _fmt(run["wall_min"]), f"{run['g_steps']:,}",
+          _fmt(run["epochs"], 2), _fmt(run["images_per_cpu_s"], 0), _fmt(run["eval_cpu_min"], 2)]
+         for m, runs in results["runs"].items() for loop, seed, run in _each(runs)])
     for model, runs in results["runs"].items():
         metrics = MODELS[model][2]
-        for loop, run in runs.items():
-            lines += ["", f"### {MODELS[model][1]}, {LOOPS[loop]}", ""]
+        for loop, seed, run in _each(runs):
+            lines += ["", f"### {MODELS[model][1]}, {LOOPS[loop]}, seed {seed}", ""]
             cols = ["CPU min", "G steps"] + [LEVELS[m][0] for m in metrics]
             if "parzen" in metrics:
                 cols.append("Parzen sigma")
@@ -223,17 +300,23 @@ def render_doc(results: dict[str, Any], png_name: str, rendered_by: str | None =
                 for p in run["curve"]])
     lines += ["", "## What differs between the two loops", "", *results["differences"], "",
               "## How far to trust this", "",
-              "- One seed per run; the time to a level moves with the seed and, near a level, "
-              "with the evaluation noise (the Parzen standard errors are in the tables; FD has none "
-              "here: one sample set of noise seed 0 per evaluation).",
+              "- Training seeds: "
+              + "; ".join(f"{MODELS[m][1]} {len(seeds_of(runs))}"
+                          for m, runs in results["runs"].items())
+              + ". The time to a level moves with the seed (compare the seeds' rows where there "
+              "are several) and, near a level, with the evaluation noise (the Parzen standard "
+              "errors are in the tables; FD has none here: one sample set of noise seed 0 per "
+              "evaluation).",
               "- Linear interpolation between evaluations "
               f"{' / '.join(f'{e:g}' for e in every.values())} CPU minutes apart: the true "
               "crossing lies "
               "between the two evaluations, not necessarily where the line puts it.",
               "- CPU time on a shared machine still varies with cache and memory-bandwidth "
               "contention from the other jobs (the load average at the end is in the header). "
-              + " ".join(how_run(label, runs) for m, runs in results["runs"].items()
-                         for label in [MODELS[m][1]]),
+              + " ".join(how_run(f"{MODELS[m][1]}, seed {seed}",
+                                 {loop: by_seed[seed] for loop, by_seed in runs.items()
+                                  if seed in by_seed})
+                         for m, runs in results["runs"].items() for seed in seeds_of(runs)),
               "- Parzen estimates in 784 dimensions are a poor likelihood measure (Theis et al. "
               "2016; docs/results/table1.md says more); FD here is in gankit's MNIST "
               "classifier's features, comparable across gankit runs only.", ""]

@@ -62,18 +62,19 @@ def test_doc_rows_come_from_the_curves():
                 "epochs": 0.1, "images_per_cpu_s": 5.0, "eval_cpu_min": 0.1,
                 "curve": [{"cpu_min": t, "g_steps": 5, "fid": v} for t, v in values]}
 
-    results = {"runs": {"dcgan": {"gankit": run([(1.0, 600.0), (2.0, 15.0)]),
-                                  "reference": run([(1.0, 700.0), (2.0, 30.0)])}},
+    results = {"runs": {"dcgan": {"gankit": {"0": run([(1.0, 600.0), (2.0, 15.0)])},
+                                  "reference": {"0": run([(1.0, 700.0), (2.0, 30.0)])}}},
                "commands": ["x"], "date": "d", "machine": "m", "load_average": "l",
                "budget_cpu_min": {"dcgan": 2.0}, "eval_every_cpu_min": {"dcgan": 1.0}, "n_eval": 100,
-               "seed": 0, "differences": []}
+               "differences": []}
     rows = {row["level"]: row for row in r.level_rows(results)}
     assert rows[20.0]["gankit"]["minutes"] == pytest.approx(1.0 + 580.0 / 585.0)
     assert not rows[20.0]["reference"]["reached"] and not rows[10.0]["gankit"]["reached"]
     assert rows[300.0]["ratio"].endswith("x")
     assert math.isclose(rows[300.0]["reference"]["minutes"], 1.0 + 400.0 / 670.0)
     doc = r.render_doc(results, "p.png")
-    assert "DCGAN classifier FD 20 (reference loop)" in doc and "**not met**" in doc
+    assert "DCGAN classifier FD 20 (reference loop, seed 0)" in doc and "**not met**" in doc
+    assert "Across seeds" not in doc  # one seed: no summary over seeds
     assert "Not run (no time for it on this machine in this session): paper MLP" in doc
     del results["runs"]["dcgan"]["reference"]  # one loop only: its rows stay, the goal is not met
     rows = r.level_rows(results)
@@ -107,19 +108,24 @@ def _script():
 
 def test_keep_retrains_a_model_given_another_budget_and_keeps_the_others():
     s = _script()
-    results = {"runs": {"mlp": {"gankit": {}, "reference": {}},
-                        "dcgan": {"gankit": {}, "reference": {}}},
+    results = {"runs": {"mlp": {"gankit": {"0": {}}, "reference": {"0": {}}},
+                        "dcgan": {"gankit": {"0": {}}, "reference": {"0": {}}}},
                "budget_cpu_min": {"mlp": 12.0, "dcgan": 6.0},
                "eval_every_cpu_min": {"mlp": 1.0, "dcgan": 1.0}}
     loops = ["gankit", "reference"]
     same = s.to_train(results, ["mlp", "dcgan"], loops, {"mlp": 12.0, "dcgan": 6.0}, 1.0)
     assert same == [] and set(results["runs"]) == {"mlp", "dcgan"}
     longer = s.to_train(results, ["dcgan"], loops, {"mlp": 12.0, "dcgan": 45.0}, 1.0)
-    assert longer == [("dcgan", "gankit"), ("dcgan", "reference")]
+    assert longer == [("dcgan", "gankit", 0), ("dcgan", "reference", 0)]
     # the DCGAN's 6-minute runs are gone (never compared with a 45-minute one); the MLP's stay
     assert "dcgan" not in results["runs"] and set(results["runs"]["mlp"]) == set(loops)
     other_interval = s.to_train(results, ["mlp"], ["gankit"], {"mlp": 12.0, "dcgan": 45.0}, 2.0)
-    assert other_interval == [("mlp", "gankit")] and "mlp" not in results["runs"]
+    assert other_interval == [("mlp", "gankit", 0)] and "mlp" not in results["runs"]
+    # another seed at the same budget adds runs and keeps the saved seed's
+    results["runs"]["mlp"] = {"gankit": {"0": {}}, "reference": {"0": {}}}
+    more = s.to_train(results, ["mlp"], loops, {"mlp": 12.0, "dcgan": 45.0}, 1.0, seeds=(0, 1))
+    assert more == [("mlp", "gankit", 1), ("mlp", "reference", 1)]
+    assert set(results["runs"]["mlp"]["gankit"]) == {"0"}
 
 
 def test_the_doc_says_whether_the_loops_ran_side_by_side():
@@ -132,3 +138,41 @@ def test_the_doc_says_whether_the_loops_ran_side_by_side():
     # an older record (no side_by_side key) or one loop run alone: one after the other
     apart = r.how_run("paper MLP", {"gankit": {**run, "side_by_side": 2}, "reference": {}})
     assert "one after the other" in apart and "date not recorded" in apart
+
+
+def test_seeds_get_their_own_rows_and_a_geometric_mean_of_their_ratios():
+    r = _report()
+
+    def run(values):
+        return {"config": "mnist-dcgan", "train_cpu_min": 3.0, "wall_min": 3.0, "g_steps": 10,
+                "epochs": 0.1, "images_per_cpu_s": 5.0, "eval_cpu_min": 0.1,
+                "curve": [{"cpu_min": t, "g_steps": 5, "fid": v} for t, v in values]}
+
+    # seed 0: gankit at FD 20 after 1.5 min, the reference after 3.0 (2x); seed 1: 2.0 and 1.0
+    results = {"runs": {"dcgan": {
+        "gankit": {"0": run([(1.0, 30.0), (2.0, 10.0)]), "1": run([(1.0, 30.0), (3.0, 10.0)])},
+        "reference": {"0": run([(2.0, 30.0), (4.0, 10.0)]), "1": run([(0.5, 30.0), (1.5, 10.0)])}}},
+        "commands": ["x"], "date": "d", "machine": "m", "load_average": "l",
+        "budget_cpu_min": {"dcgan": 4.0}, "eval_every_cpu_min": {"dcgan": 1.0}, "n_eval": 100,
+        "differences": []}
+    rows = [row for row in r.level_rows(results) if row["level"] == 20.0]
+    assert [(row["seed"], row["ratio"]) for row in rows] == [("0", "2.00x"), ("1", "0.50x")]
+    summary = {row[2]: row for row in r.across_seeds(r.level_rows(results))}
+    assert summary["20"][3] == "seed 0: 2.00x; seed 1: 0.50x"
+    assert summary["20"][4] == "1.00x"  # 2x and 0.5x: no faster on average (the mean is 1.25x)
+    assert summary["10"][4] == "1.00x"
+    assert summary["400 (extra)"][4].startswith("- ")  # met at the first evaluation: bounds
+    doc = r.render_doc(results, "p.png")
+    assert "### Across seeds" in doc and "training seeds DCGAN 0, 1" in doc
+    assert "### DCGAN, reference loop, seed 1" in doc
+    # a seed run for one loop only is named as not run
+    del results["runs"]["dcgan"]["reference"]["1"]
+    assert "DCGAN (reference loop, seed 1)" in r.render_doc(results, "p.png")
+
+
+def test_a_json_from_before_seeds_reads_as_seed_0():
+    r = _report()
+    old = {"seed": 0, "runs": {"mlp": {"gankit": {"curve": []}, "reference": {"curve": []}}}}
+    new = r.migrate(old)
+    assert new["runs"]["mlp"] == {"gankit": {"0": {"curve": []}}, "reference": {"0": {"curve": []}}}
+    assert "seed" not in new and r.migrate(new) == new  # reading twice changes nothing
