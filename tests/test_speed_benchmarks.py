@@ -78,7 +78,7 @@ def test_speed_goal_lines_are_computed_from_the_numbers():
     assert "default masks" not in lines[0]
     assert "float32 options **met** (1.60x, cl)" in lines[1]  # the fastest float32 row
     assert "**met** with the float32 options (cl: 1.50x, no per-round spread saved" in lines[2]
-    assert "float32 options **not met** (1.28x, cl)" in lines[3]
+    assert "float32 options **not met** (1.28x, cl;" in lines[3]
     assert "bf16 autocast **met** (1.70x)" in lines[3]
     assert "**not met**" in lines[4]  # 0.9x the reference
     assert lines[5].startswith("- 10,000-sample FD/KID/PR/DC in under 10 s: **met** (median 7.5 s;")
@@ -88,6 +88,47 @@ def test_speed_goal_lines_are_computed_from_the_numbers():
     line = speed.goal_lines(results, EVAL)[0]
     assert "(fused_optim, fast_dropout) 93%; its dropout masks are other draws" in line
     assert "best with the default masks (fused_optim) 91%" in line
+
+
+def test_dcgan_goal_line_says_how_far_the_matrix_products_alone_would_go():
+    speed = _load("speed")
+    # x shipped / GEMM-limit ratio: 1.2 / 0.75 = 1.60x would reach the goal, 1.2 / 0.84 not
+    rows = [_bench("as shipped", 1.0), _bench("cl", 1.2, gemm=0.75)]
+    line = speed.goal_lines({"mnist-dcgan": [*rows, _bench("cl, bf16", 0.1)]}, EVAL)[0]
+    assert "alone take 75% of its iteration, so with all other work removed it would reach " \
+           "1.60x);" in line
+    rows[1] = _bench("cl", 1.2, gemm=0.84)
+    line = speed.goal_lines({"mnist-dcgan": [*rows, _bench("cl, bf16", 0.1)]}, EVAL)[0]
+    assert "would reach 1.43x, still short of the goal: the float32 convolutions themselves" in line
+
+
+def test_render_only_rewrites_the_page_from_the_saved_json(tmp_path):
+    out = tmp_path / "speed.md"
+    script = [sys.executable, str(REPO / "benchmarks/speed.py"), "--render-only", "--out", str(out)]
+    missing = subprocess.run(script, capture_output=True, text=True)
+    assert missing.returncode == 1 and "does not exist; measure first" in missing.stderr
+    row = {**_bench("as shipped", 1.0), "torch": "2.x", "flops_per_iteration": 1e9,
+           "flops_per_image": 1e7, "gemm_calls": 3, "batch_size": 100, "images_per_s": 10.0,
+           "iteration_s": 0.1, "gflops_per_s": 10.0, "reference_images_per_s": 9.0,
+           "reference_flops_per_iteration": 1e9, "matmul_peak_gflops": 90.0}
+    ev = {**EVAL, "threads": 2, "classifier_load_s": 0.1}
+    for key in ("features", "parzen"):
+        ev[key] = {**ev[key], "cpu_s": ev[key]["wall_s"],
+                   "metrics": {"fid": 1.0, "precision": 0.5, "recall": 0.5, "parzen": 240.0}}
+    saved = {"train": {"ring8": [row]}, "evaluation": ev}
+    out.with_suffix(".json").write_text(json.dumps(saved))
+    old = subprocess.run(script, capture_output=True, text=True)
+    assert old.returncode == 1 and "measure again" in old.stderr and not out.exists()
+    meta = {"command": "python benchmarks/speed.py --configs ring8", "started": "2026-12-03T14:00",
+            "minutes": 3.5, "load": [0.5, 1.0],
+            "machine": {"cpu": "Some CPU", "cpu_capability": "AVX2", "cpu_native_bf16": False,
+                        "cpu_count": 2, "platform": "Linux"}}
+    out.with_suffix(".json").write_text(json.dumps({**saved, "meta": meta}))
+    subprocess.run(script, check=True, capture_output=True)
+    page = out.read_text()
+    assert "Command: `python benchmarks/speed.py --configs ring8`" in page
+    assert "Date: 2026-12-03T14:00, 3.5 minutes" in page and "Some CPU (AVX2;" in page
+    assert "| as shipped | 1 | 10 | 100.0 |" in page
 
 
 def test_evaluation_time_is_met_only_beyond_two_standard_errors():
@@ -107,7 +148,7 @@ def test_more_threads_than_shipped_are_shown_but_not_counted():
         _bench("as shipped", 1.0), _bench("cl", 1.25, overrides=cl), _bench("cl, bf16", 1.4),
         _bench("cl, 2 threads", 1.8, threads=2, overrides=(*cl, "train.threads=2"))]}
     line = speed.goal_lines(results, EVAL)[0]
-    assert "float32 options **not met** (1.25x, cl)" in line
+    assert "float32 options **not met** (1.25x, cl;" in line
     assert "with 2 threads (cl, 2 threads) 1.80x, not counted" in line
     # The thread section pairs the rows that differ only in train.threads: 1.8 / 1.25.
     lines = speed.thread_lines(results)
