@@ -83,8 +83,12 @@ for config in ${CONFIGS//,/ }; do
       continue
     fi
     echo "gpu.sh: bench $config ${variant:-as shipped} (at most $limit s)"
-    if ! timeout "$limit" "$PYTHON" -m gankit bench speed "configs/$config.yaml" "${sets[@]}" \
-        ${data[@]+"${data[@]}"} --json --rounds 3 --round-seconds 0.3 >> "$WORK/bench.jsonl"; then
+    # One row per bench: its JSON only when it exits in time (a bench killed after printing
+    # would otherwise leave both its result and a "failed" row).
+    if timeout "$limit" "$PYTHON" -m gankit bench speed "configs/$config.yaml" "${sets[@]}" \
+        ${data[@]+"${data[@]}"} --json --rounds 3 --round-seconds 0.3 > "$WORK/bench.out"; then
+      cat "$WORK/bench.out" >> "$WORK/bench.jsonl"
+    else
       echo "{\"failed\": true, \"config\": \"$config\", \"overrides\": \"$variant\"}" >> "$WORK/bench.jsonl"
     fi
   done

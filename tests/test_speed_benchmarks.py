@@ -219,6 +219,31 @@ def test_gpu_script_dry_run_on_the_cpu_measures_and_keeps_its_time_budget(tmp_pa
     assert elapsed < 60 + 20  # the budget, and the report's start-up
 
 
+def test_gpu_script_keeps_one_row_for_a_bench_killed_after_it_printed(tmp_path):
+    """A bench that prints its JSON and is then killed by the time limit is a failed row, not a
+    result and a failure: the stub below prints and then outlives the 15 s limit."""
+    stub = tmp_path / "python"
+    stub.write_text("#!/bin/bash\n"
+                    'if [[ "$*" == *"bench speed"* ]]; then echo \'{"config": "ring8"}\'; '
+                    "sleep 60; fi\n"
+                    f'exec "{sys.executable}" "$@"\n')
+    stub.chmod(0o755)
+    out = tmp_path / "gpu.md"
+    env = {**os.environ, "PYTHON": str(stub), "TMPDIR": str(tmp_path),
+           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+           "GANKIT_GPU_BUDGET": "32", "GANKIT_GPU_RESERVE": "5", "GANKIT_BENCH_TIMEOUT": "15"}
+    done = subprocess.run(["bash", str(REPO / "benchmarks/gpu.sh"), "--device", "cpu",
+                           "--configs", "ring8", "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| ring8 |")]
+    assert [row.split(" | ")[1:3] for row in rows] == [
+        ["as shipped", "failed or timed out"],
+        ["train.amp=bf16", "skipped: the script's time budget was spent"],
+        ["train.amp=bf16 train.channels_last=true train.fused_optim=true train.compile=true",
+         "skipped: the script's time budget was spent"]]
+
+
 def test_gpu_report_renders_bench_json_failures_and_skipped_steps(tmp_path):
     report = _load("gpu_report")
     result = bench_speed(tiny_config(), rounds=1, warmup=1, round_seconds=0.01, peak_sizes=(64,))
