@@ -218,10 +218,11 @@ def goal_lines(results: dict[str, list[dict[str, Any]]], ev: dict[str, Any]) -> 
 
 
 def ceiling_text(fast: dict[str, Any]) -> str:
-    """How far the fastest float32 variant, short of the goal, could go with these kernels: its matrix products
-    and convolutions alone (its GEMM limit) against the shipped iteration, i.e. its x shipped
-    divided by its GEMM-limit ratio. Below the goal, no removal of element-wise work, Python or
-    copies reaches it; only faster convolutions (or fewer FLOPs) would."""
+    """How far the fastest float32 variant, short of the goal, could go with these kernels:
+    its matrix products and convolutions alone (its GEMM limit) against the shipped iteration,
+    i.e. its x shipped divided by its GEMM-limit ratio. Below the goal, no removal of
+    element-wise work, Python or copies reaches it; only faster convolutions (or fewer FLOPs)
+    would."""
     ceiling = fast["same_rounds"]["speedup"] / fast["gemm_limit_ratio"]
     below = ceiling < GOALS["dcgan_speedup"]
     return (f"; its matrix products and convolutions alone take {fast['gemm_limit_ratio']:.0%} "
