@@ -194,21 +194,30 @@ def test_gpu_script_parses_and_refuses_a_machine_without_a_gpu():
     assert done.returncode == 1 and "sees no CUDA GPU" in done.stderr
 
 
+def _gpu_dry_run(tmp_path, python: str, budget: int, reserve: int, bench_timeout: int,
+                 hang_s: int) -> str:
+    """gpu.sh --device cpu --configs ring8 with `python` and these time limits (hang_s: when the
+    test gives up on the script); its gpu.md."""
+    out = tmp_path / "gpu.md"
+    env = {**os.environ, "PYTHON": python, "TMPDIR": str(tmp_path),
+           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+           "GANKIT_GPU_BUDGET": str(budget), "GANKIT_GPU_RESERVE": str(reserve),
+           "GANKIT_BENCH_TIMEOUT": str(bench_timeout)}
+    done = subprocess.run(["bash", str(REPO / "benchmarks/gpu.sh"), "--device", "cpu",
+                           "--configs", "ring8", "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=hang_s)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out.read_text()
+
+
 def test_gpu_script_dry_run_on_the_cpu_measures_and_keeps_its_time_budget(tmp_path):
     """The script has never had a GPU: --device cpu runs its steps here, so a lent GPU's
     minutes are not spent finding its bugs. The budget (60 s, 15 of them kept for the training
     steps and the report) must hold: benches past it are skipped, not run."""
-    out = tmp_path / "gpu.md"
-    env = {**os.environ, "PYTHON": sys.executable, "TMPDIR": str(tmp_path),
-           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
-           "GANKIT_GPU_BUDGET": "60", "GANKIT_GPU_RESERVE": "15", "GANKIT_BENCH_TIMEOUT": "40"}
     start = time.monotonic()
-    done = subprocess.run(["bash", str(REPO / "benchmarks/gpu.sh"), "--device", "cpu",
-                           "--configs", "ring8", "--out", str(out)],
-                          env=env, capture_output=True, text=True, timeout=180)
+    text = _gpu_dry_run(tmp_path, sys.executable, budget=60, reserve=15, bench_timeout=40,
+                        hang_s=180)
     elapsed = time.monotonic() - start
-    assert done.returncode == 0, done.stdout + done.stderr
-    text = out.read_text()
     assert "**A dry run on the cpu**" in text
     rows = [line for line in text.splitlines() if line.startswith("| ring8 |")]
     assert [row.split(" | ")[1] for row in rows] == [
@@ -228,15 +237,9 @@ def test_gpu_script_keeps_one_row_for_a_bench_killed_after_it_printed(tmp_path):
                     "sleep 60; fi\n"
                     f'exec "{sys.executable}" "$@"\n')
     stub.chmod(0o755)
-    out = tmp_path / "gpu.md"
-    env = {**os.environ, "PYTHON": str(stub), "TMPDIR": str(tmp_path),
-           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
-           "GANKIT_GPU_BUDGET": "32", "GANKIT_GPU_RESERVE": "5", "GANKIT_BENCH_TIMEOUT": "15"}
-    done = subprocess.run(["bash", str(REPO / "benchmarks/gpu.sh"), "--device", "cpu",
-                           "--configs", "ring8", "--out", str(out)],
-                          env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-    rows = [line for line in out.read_text().splitlines() if line.startswith("| ring8 |")]
+    text = _gpu_dry_run(tmp_path, str(stub), budget=32, reserve=5, bench_timeout=15,
+                        hang_s=120)
+    rows = [line for line in text.splitlines() if line.startswith("| ring8 |")]
     assert [row.split(" | ")[1:3] for row in rows] == [
         ["as shipped", "failed or timed out"],
         ["train.amp=bf16", "skipped: the script's time budget was spent"],
