@@ -1,4 +1,4 @@
-"""benchmarks/speed.py and benchmarks/gpu.sh: computed verdicts, and the GPU script's CPU-side parts."""
+"""benchmarks/speed.py, speed_report.py and gpu.sh: computed verdicts, and the GPU script's CPU-side parts."""
 
 from __future__ import annotations
 
@@ -38,14 +38,14 @@ EVAL = {"features": {"median_s": 7.5, "wall_s": [7.4, 7.5, 7.6]},
 
 
 def test_bf16_sentence_pairs_each_bf16_row_with_its_float32_row_and_names_the_cpu():
-    speed = _load("speed")
+    report = _load("speed_report")
     results = {"mnist-dcgan": [_bench("as shipped", 1.0), _bench("cl, gemm", 1.25),
                                _bench("cl, gemm, amp=bf16", 0.1)],
                "ring8": [_bench("as shipped", 1.0)]}
-    text = speed.bf16_here(results, {"cpu_native_bf16": False})
+    text = report.bf16_here(results, {"cpu_native_bf16": False})
     assert text == ("this CPU lacks them; bf16 against the same options in float32, same rounds: "
                     "mnist-dcgan 0.08x")
-    assert speed.bf16_here({"ring8": results["ring8"]}, {"cpu_native_bf16": True}).endswith(
+    assert report.bf16_here({"ring8": results["ring8"]}, {"cpu_native_bf16": True}).endswith(
         "has them; bf16 against the same options in float32, same rounds: no bf16 row measured")
 
 
@@ -64,7 +64,7 @@ def test_machine_info_reads_the_cpu_flags(monkeypatch, tmp_path):
 
 
 def test_speed_goal_lines_are_computed_from_the_numbers():
-    speed = _load("speed")
+    report = _load("speed_report")
     results = {
         "mnist-paper": [_bench("as shipped", 1.0, gemm=0.82), _bench("fused_optim", 1.04, gemm=0.91),
                         _bench("fused_optim, amp=bf16", 1.5, gemm=0.95)],
@@ -73,7 +73,7 @@ def test_speed_goal_lines_are_computed_from_the_numbers():
         "mnist-cdcgan": [_bench("as shipped", 1.0), _bench("cl", 1.28, ref=0.9),
                          _bench("cl, bf16", 1.7)],
     }
-    lines = speed.goal_lines(results, EVAL)
+    lines = report.goal_lines(results, EVAL)
     assert lines[0].startswith("- paper MLP") and "**met**" in lines[0] and "91%" in lines[0]
     assert "default masks" not in lines[0]
     assert "float32 options **met** (1.60x, cl)" in lines[1]  # the fastest float32 row
@@ -85,20 +85,20 @@ def test_speed_goal_lines_are_computed_from_the_numbers():
     assert "**not met** (median 6.2 s; mean 6.20 ± 0.06 s over 3 runs" in lines[6]
     # A variant with other dropout masks is named as such, beside the best with the default ones.
     results["mnist-paper"].insert(2, _bench("fused_optim, fast_dropout", 1.2, gemm=0.93))
-    line = speed.goal_lines(results, EVAL)[0]
+    line = report.goal_lines(results, EVAL)[0]
     assert "(fused_optim, fast_dropout) 93%; its dropout masks are other draws" in line
     assert "best with the default masks (fused_optim) 91%" in line
 
 
 def test_dcgan_goal_line_says_how_far_the_matrix_products_alone_would_go():
-    speed = _load("speed")
+    report = _load("speed_report")
     # x shipped / GEMM-limit ratio: 1.2 / 0.75 = 1.60x would reach the goal, 1.2 / 0.84 not
     rows = [_bench("as shipped", 1.0), _bench("cl", 1.2, gemm=0.75)]
-    line = speed.goal_lines({"mnist-dcgan": [*rows, _bench("cl, bf16", 0.1)]}, EVAL)[0]
+    line = report.goal_lines({"mnist-dcgan": [*rows, _bench("cl, bf16", 0.1)]}, EVAL)[0]
     assert "alone take 75% of its iteration, so with all other work removed it would reach " \
            "1.60x);" in line
     rows[1] = _bench("cl", 1.2, gemm=0.84)
-    line = speed.goal_lines({"mnist-dcgan": [*rows, _bench("cl, bf16", 0.1)]}, EVAL)[0]
+    line = report.goal_lines({"mnist-dcgan": [*rows, _bench("cl, bf16", 0.1)]}, EVAL)[0]
     assert "would reach 1.43x, still short of the goal: the float32 convolutions themselves" in line
 
 
@@ -132,46 +132,46 @@ def test_render_only_rewrites_the_page_from_the_saved_json(tmp_path):
 
 
 def test_evaluation_time_is_met_only_beyond_two_standard_errors():
-    speed = _load("speed")
+    report = _load("speed_report")
     # mean 9.42, standard error 0.35: a median under 10 s, but not clearly under it
     noisy = {"median_s": 9.73, "wall_s": [9.73, 9.79, 8.73]}
-    assert speed.time_verdict(noisy, 10.0).startswith("**not met** (median 9.7 s; mean 9.42")
+    assert report.time_verdict(noisy, 10.0).startswith("**not met** (median 9.7 s; mean 9.42")
     steady = {"median_s": 9.0, "wall_s": [8.9, 9.0, 9.1]}
-    assert speed.time_verdict(steady, 10.0).startswith("**met**")
-    assert speed.time_verdict({"median_s": 4.0}, 5.0).startswith("**met**")  # older JSON
+    assert report.time_verdict(steady, 10.0).startswith("**met**")
+    assert report.time_verdict({"median_s": 4.0}, 5.0).startswith("**met**")  # older JSON
 
 
 def test_more_threads_than_shipped_are_shown_but_not_counted():
-    speed = _load("speed")
+    report = _load("speed_report")
     cl = ("train.channels_last=true",)
     results = {"mnist-dcgan": [
         _bench("as shipped", 1.0), _bench("cl", 1.25, overrides=cl), _bench("cl, bf16", 1.4),
         _bench("cl, 2 threads", 1.8, threads=2, overrides=(*cl, "train.threads=2"))]}
-    line = speed.goal_lines(results, EVAL)[0]
+    line = report.goal_lines(results, EVAL)[0]
     assert "float32 options **not met** (1.25x, cl;" in line
     assert "with 2 threads (cl, 2 threads) 1.80x, not counted" in line
     # The thread section pairs the rows that differ only in train.threads: 1.8 / 1.25.
-    lines = speed.thread_lines(results)
+    lines = report.thread_lines(results)
     assert lines[0] == "## Threads" and len([x for x in lines if x.startswith("- ")]) == 1
     assert "2 threads (cl, 2 threads) against 1 (cl): 1.44x the images/s" in lines[-2]
-    assert speed.thread_lines({"mnist-dcgan": results["mnist-dcgan"][:3]}) == []
+    assert report.thread_lines({"mnist-dcgan": results["mnist-dcgan"][:3]}) == []
 
 
 def test_float32_rows_over_the_matmul_peak_are_explained():
-    speed = _load("speed")
+    report = _load("speed_report")
     rows = [_bench("as shipped", 1.0, peak=0.9), _bench("cl, bf16", 2.0, peak=1.8)]
-    assert speed.peak_text({"mnist-dcgan": rows}) == ""  # bf16 may exceed the fp32 peak
+    assert report.peak_text({"mnist-dcgan": rows}) == ""  # bf16 may exceed the fp32 peak
     rows.append(_bench("cl", 1.2, peak=1.12))
-    assert "up to 112%, mnist-dcgan, cl" in speed.peak_text({"mnist-dcgan": rows})
+    assert "up to 112%, mnist-dcgan, cl" in report.peak_text({"mnist-dcgan": rows})
 
 
 def test_ahead_of_the_reference_needs_two_standard_errors():
-    speed = _load("speed")
+    report = _load("speed_report")
     shipped = _bench("as shipped", 1.0)
     close = {**_bench("cl", 1.3, ref=1.05), "speedup_vs_reference_se": 0.03}
-    assert speed.reference_text(close, shipped).startswith("**not met**")  # 0.05 < 2 x 0.03
+    assert report.reference_text(close, shipped).startswith("**not met**")  # 0.05 < 2 x 0.03
     clear = {**close, "speedup_vs_reference_se": 0.02}
-    assert speed.reference_text(clear, shipped).startswith("**met**")  # 0.05 > 2 x 0.02
+    assert report.reference_text(clear, shipped).startswith("**met**")  # 0.05 > 2 x 0.02
 
 
 def test_the_speed_up_standard_error_comes_from_paired_rounds():
@@ -270,14 +270,14 @@ def test_gpu_report_renders_bench_json_failures_and_skipped_steps(tmp_path):
 
 
 def test_where_the_time_goes_is_shown_when_it_was_measured():
-    speed = _load("speed")
+    report = _load("speed_report")
     shares = {"matrix products": 0.7, "optimiser": 0.09, "random numbers": 0.04, "other": 0.17}
     rows = [{**_bench("as shipped", 1.0), "time_shares": shares},
             {**_bench("fused_optim", 1.1), "time_shares": {**shares, "optimiser": 0.05}}]
-    table = speed.shares_table(rows)
+    table = report.shares_table(rows)
     assert "| variant | matrix products | optimiser | random numbers | other |" in table
     assert "| as shipped | 70% | 9% | 4% | 17% |" in table and "| fused_optim | 70% | 5%" in (
         "\n".join(table))
-    assert speed.shares_table([_bench("as shipped", 1.0)]) == []  # saved before it was measured
-    assert "70% of the self CPU time in matrix products" in speed.shares_text(rows[0])
-    assert "optimiser 9%" in speed.shares_text(rows[0]) and speed.shares_text(_bench("x", 1)) == ""
+    assert report.shares_table([_bench("as shipped", 1.0)]) == []  # saved before it was measured
+    assert "70% of the self CPU time in matrix products" in report.shares_text(rows[0])
+    assert "optimiser 9%" in report.shares_text(rows[0]) and report.shares_text(_bench("x", 1)) == ""
