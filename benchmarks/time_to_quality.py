@@ -10,7 +10,8 @@ For the paper MLP with gankit's best recipe (configs/mnist-paper-fast.yaml) and 
 (configs/mnist-dcgan.yaml), trains (a) gankit's training loop (`Trainer.run`, as `gankit train`
 runs it) and (b) the tutorial-style reference loop of gankit.bench.reference on the same nets
 and data, one run after the other in this process (or, with --workers 2, side by side in two
-processes of one thread each), each for --budget minutes of its process's CPU time
+processes of one thread each); `--loops gankit-fast` adds (c) gankit's loop with the speed
+options that change results by float32 rounding only, each for --budget minutes of its process's CPU time
 (evaluation excluded). Every --eval-every CPU minutes it scores --n samples with the
 metric registry: the Parzen protocol of Goodfellow et al. (2014) for the MLP, the classifier
 Fréchet distance for both. time_to_quality_report.py finds the minutes to each level and
@@ -45,7 +46,7 @@ from gankit.metrics.registry import evaluate
 from gankit.train.hooks import Hook, StepFacts
 from gankit.train.loop import Trainer, seed_everything
 from gankit.train.run import generate
-from time_to_quality_report import LOOPS, MODELS, migrate, plot, render_doc
+from time_to_quality_report import LOOPS, MODELS, SPEED_OPTIONS, migrate, plot, render_doc
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs/results/time_to_quality.md"
@@ -202,20 +203,21 @@ def train_run(model: str, loop: str, seed: int, overrides: list[str], marks: lis
     """One (model, loop, seed) run for the marks' CPU minutes: its curve and totals (a JSON
     record)."""
     config, _, metrics = MODELS[model]
-    cfg = load_config(ROOT / "configs" / f"{config}.yaml", [*overrides, f"seed={seed}"])
+    options = SPEED_OPTIONS[model] if loop == "gankit-fast" else []
+    cfg = load_config(ROOT / "configs" / f"{config}.yaml", [*overrides, *options, f"seed={seed}"])
     data = load_training_data(cfg.data, cfg.seed)
-    train = run_gankit if loop == "gankit" else run_reference
+    train = run_reference if loop == "reference" else run_gankit
     curve, clock, g_steps = train(cfg, data, marks, metrics, n, data_dir,
                                   f"{MODELS[model][1]}, {LOOPS[loop]}, seed {seed}: ")
     train_cpu = clock.train_cpu()
-    return {"config": config, "curve": curve, "train_cpu_min": train_cpu / 60,
+    return {"config": config, "options": options, "curve": curve, "train_cpu_min": train_cpu / 60,
             "wall_min": clock.wall() / 60, "g_steps": g_steps,
             "epochs": g_steps * cfg.train.batch_size / len(data.x),
             "images_per_cpu_s": g_steps * cfg.train.batch_size / train_cpu,
             "eval_cpu_min": sum(p["eval_cpu_s"] for p in curve) / 60}
 
 
-def differences(cfg_mlp: Config | None) -> list[str]:
+def differences(cfg_mlp: Config | None, fast: bool = False) -> list[str]:
     """What the reference loop does not do of the configs' recipes, read from the configs."""
     out = [
         "- Same networks (built by gankit.nets from the config), optimisers (Adam, the config's "
@@ -241,6 +243,11 @@ def differences(cfg_mlp: Config | None) -> list[str]:
             "compare gankit's recipe with a plain loop, not the loop alone.")
     out.append("- DCGAN: the config has no EMA and normal z, so the two differ in the loop only "
                "(update order, batching, bookkeeping).")
+    if fast:
+        out.append("- gankit + speed options: gankit's loop and recipe as above, with the "
+                   "speed options set in the config (" + "; ".join(
+                       f"{MODELS[m][1]}: {' '.join(o)}" for m, o in SPEED_OPTIONS.items())
+                   + "); the reference loop runs the plain layers and the plain optimiser.")
     return out
 
 
@@ -251,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-every", type=float, default=1.0, help="CPU minutes between scores")
     ap.add_argument("--n", type=int, default=10_000, help="samples per evaluation")
     ap.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
-    ap.add_argument("--loops", nargs="+", choices=list(LOOPS), default=list(LOOPS))
+    ap.add_argument("--loops", nargs="+", choices=list(LOOPS), default=["gankit", "reference"],
+                    help="gankit-fast: gankit's loop with the float32 speed options (default: "
+                         "gankit reference)")
     ap.add_argument("--seeds", nargs="+", type=int, default=[0],
                     help="training seeds, each run for both loops (default 0)")
     ap.add_argument("--threads", type=int, default=1)
@@ -326,7 +335,8 @@ def write(results: dict[str, Any], out: Path, rendered_by: str | None = None) ->
     """Plot and doc; the differences are read from the shipped configs, not from the JSON."""
     mlp = (load_config(ROOT / "configs" / f"{MODELS['mlp'][0]}.yaml")
            if "mlp" in results["runs"] else None)
-    results = {**results, "differences": differences(mlp)}
+    fast = any(runs.get("gankit-fast") for runs in results["runs"].values())
+    results = {**results, "differences": differences(mlp, fast)}
     png = out.with_suffix(".png")
     out.parent.mkdir(parents=True, exist_ok=True)
     plot(results, png)

@@ -8,6 +8,7 @@ one before it. When the first evaluation already meets the level, its time is an
 
 from __future__ import annotations
 
+import datetime
 import math
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,15 @@ MODELS: dict[str, tuple[str, str, tuple[str, ...]]] = {  # key: (config, label, 
     "mlp": ("mnist-paper-fast", "paper MLP (Adam + EMA)", ("parzen", "fid")),
     "dcgan": ("mnist-dcgan", "DCGAN", ("fid",)),
 }
-LOOPS = {"gankit": "gankit", "reference": "reference loop"}
+LOOPS = {"gankit": "gankit", "gankit-fast": "gankit + speed options", "reference": "reference loop"}
+# gankit's loop with the speed options that change results by float32 rounding only
+# (docs/results/speed.md): the same algorithm with faster kernels. Run on request (--loops).
+SPEED_OPTIONS: dict[str, list[str]] = {
+    "mlp": ["train.fused_optim=true"],
+    "dcgan": ["train.channels_last=true", "train.fused_optim=true", "train.gemm_image_convs=true"],
+}
+OPTIONAL_LOOPS = ("gankit-fast",)  # never reported as missing
+TOGETHER_S = 15 * 60  # runs of one side-by-side invocation end within this of each other
 
 
 def meets(value: float | None, level: float, higher_is_better: bool) -> bool:
@@ -105,12 +114,14 @@ def level_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             name, higher, levels = LEVELS[metric]
             for level, asked in levels:
                 for seed in seeds_of(runs):
-                    g, r = (crossing(curve_points(runs[loop][seed], metric), level, higher)
-                            if seed in runs.get(loop, {}) else None for loop in LOOPS)
+                    found = {loop: crossing(curve_points(runs[loop][seed], metric), level, higher)
+                             if seed in runs.get(loop, {}) else None for loop in LOOPS}
                     rows.append({"model": model, "label": label, "config": config,
                                  "metric": metric, "metric_label": name, "level": level,
-                                 "asked": asked, "seed": seed, "gankit": g, "reference": r,
-                                 "ratio": ratio_text(g, r)})
+                                 "asked": asked, "seed": seed, **found,
+                                 "ratio": ratio_text(found["gankit"], found["reference"]),
+                                 "ratio_fast": ratio_text(found["gankit-fast"],
+                                                          found["reference"])})
     return rows
 
 
@@ -123,18 +134,23 @@ def ratio(g: dict[str, Any] | None, r: dict[str, Any] | None) -> float | None:
     return r["minutes"] / g["minutes"]
 
 
-def across_seeds(rows: list[dict[str, Any]]) -> list[list[str]]:
-    """Per (model, metric, level) run with more than one seed: each seed's ratio and, when every
-    seed gave one, their geometric mean (a ratio's natural average: 2x and 0.5x average to 1x)."""
+def across_seeds(rows: list[dict[str, Any]], loop: str = "gankit") -> list[list[str]]:
+    """Per (model, metric, level) with more than one seed run by both `loop` and the reference:
+    each seed's ratio and, when every seed gave one, their geometric mean (a ratio's natural
+    average: 2x and 0.5x average to 1x). Seeds that one of the two loops was not run with are
+    left out."""
+    key = "ratio" if loop == "gankit" else "ratio_fast"
     groups: dict[tuple[str, str, float], list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault((row["label"], row["metric_label"], row["level"]), []).append(row)
+        if row[loop] is not None and row["reference"] is not None:
+            label = row["label"] + ("" if loop == "gankit" else f", {LOOPS[loop]}")
+            groups.setdefault((label, row["metric_label"], row["level"]), []).append(row)
     out = []
     for (label, metric, level), group in groups.items():
         if len(group) < 2:
             continue
-        ratios = [ratio(row["gankit"], row["reference"]) for row in group]
-        per_seed = "; ".join(f"seed {row['seed']}: {row['ratio']}" for row in group)
+        ratios = [ratio(row[loop], row["reference"]) for row in group]
+        per_seed = "; ".join(f"seed {row['seed']}: {row[key]}" for row in group)
         if all(x is not None for x in ratios):
             mean = f"{math.exp(sum(math.log(x) for x in ratios) / len(ratios)):.2f}x"
         else:
@@ -154,7 +170,8 @@ def _missing(runs: dict[str, dict[str, Any]]) -> list[str]:
     """'loop' (or 'loop, seed N' when a model has several seeds) for each run not made."""
     seeds = seeds_of(runs) or ["0"]
     return [LOOPS[loop] + (f", seed {seed}" if len(seeds) > 1 else "")
-            for seed in seeds for loop in LOOPS if seed not in runs.get(loop, {})]
+            for seed in seeds for loop in LOOPS
+            if loop not in OPTIONAL_LOOPS and seed not in runs.get(loop, {})]
 
 
 def _fmt(v: float | None, digits: int = 1) -> str:
@@ -177,7 +194,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
         name, higher, levels = LEVELS[metric]
         runs = results["runs"][model]
         seeds = seeds_of(runs)
-        for loop, style, colour in (("gankit", "o-", "C0"), ("reference", "s--", "C1")):
+        for loop, style, colour in (("gankit", "o-", "C0"), ("gankit-fast", "^-", "C2"),
+                                    ("reference", "s--", "C1")):
             for i, seed in enumerate(seeds):
                 run = runs.get(loop, {}).get(seed)
                 if not run:
@@ -201,13 +219,25 @@ def plot(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def together(runs: dict[str, Any]) -> bool:
+    """Whether these runs were trained side by side: each in a --workers > 1 invocation, and
+    all ending within TOGETHER_S of each other (runs of one invocation, same budget)."""
+    if len(runs) < 2 or not all(run.get("side_by_side", 1) > 1 for run in runs.values()):
+        return False
+    try:
+        ends = [datetime.datetime.fromisoformat(run["date"]) for run in runs.values()]
+    except (KeyError, ValueError):
+        return False
+    return (max(ends) - min(ends)).total_seconds() <= TOGETHER_S
+
+
 def how_run(label: str, runs: dict[str, Any]) -> str:
     """How a model's runs shared the machine, and when and where they were made."""
     made = sorted({(run.get("date", "")[:10], run.get("machine", "").split(",", 1)[0])
                    for run in runs.values()})
     when = "; ".join(f"{d or 'date not recorded'} on {m or 'a machine not recorded'}"
                      for d, m in made)
-    if len(runs) > 1 and all(run.get("side_by_side", 1) > 1 for run in runs.values()):
+    if together(runs):
         return (f"{label}: the loops ran side by side, one process of one thread each, under "
                 f"the same load ({when}).")
     return (f"{label}: the runs were made one after the other, not side by side, so their "
@@ -246,16 +276,32 @@ def render_doc(results: dict[str, Any], png_name: str, rendered_by: str | None =
         "at or past it; its time is interpolated linearly from the evaluation before (≤: met "
         "at the first evaluation already, an upper bound). The same protocol is used at every "
         "evaluation, so every crossing is judged the same way. *reference / gankit* > 1 means "
-        "gankit got there in less CPU time.", "",
+        "gankit got there in less CPU time.", ""]
+    if any(runs.get("gankit-fast") for runs in results["runs"].values()):
+        lines += [
+            "*gankit + speed options* is gankit's loop with the speed options that change "
+            "results by float32 rounding only (docs/results/speed.md): "
+            + "; ".join(f"{MODELS[m][1]}: " + ", ".join(f"`{o.split('=')[0]}`"
+                                                        for o in SPEED_OPTIONS[m])
+                        for m in results["runs"] if results["runs"][m].get("gankit-fast"))
+            + ". The same algorithm with faster kernels; rounding alone makes its trajectory "
+            "another one, so its curve is not gankit's curve sped up.", ""]
+    lines += [
         "## Minutes to each level", ""]
     rows = level_rows(results)
+    fast = any(runs.get("gankit-fast") for runs in results["runs"].values())
     lines += table(
-        ["model", "metric", "level", "seed", "gankit CPU min", "reference CPU min",
-         "reference / gankit"],
+        ["model", "metric", "level", "seed", "gankit CPU min"]
+        + (["gankit + speed options CPU min"] if fast else [])
+        + ["reference CPU min", "reference / gankit"]
+        + (["reference / (gankit + speed options)"] if fast else []),
         [[r["label"], r["metric_label"], f"{r['level']:g}" + ("" if r["asked"] else " (extra)"),
-          r["seed"], minutes_text(r["gankit"]), minutes_text(r["reference"]), r["ratio"]]
+          r["seed"], minutes_text(r["gankit"])]
+         + ([minutes_text(r["gankit-fast"])] if fast else [])
+         + [minutes_text(r["reference"]), r["ratio"]]
+         + ([r["ratio_fast"]] if fast else [])
          for r in rows])
-    several = across_seeds(rows)
+    several = across_seeds(rows) + (across_seeds(rows, "gankit-fast") if fast else [])
     if several:
         lines += ["", "### Across seeds", "",
                   "Each seed's ratio, and their geometric mean where every seed gives one:", ""]

@@ -176,3 +176,84 @@ def test_a_json_from_before_seeds_reads_as_seed_0():
     new = r.migrate(old)
     assert new["runs"]["mlp"] == {"gankit": {"0": {"curve": []}}, "reference": {"0": {"curve": []}}}
     assert "seed" not in new and r.migrate(new) == new  # reading twice changes nothing
+
+
+def _fd_run(values, date="2026-12-03T16:00:00", side_by_side=2):
+    return {"config": "mnist-dcgan", "train_cpu_min": 3.0, "wall_min": 3.0, "g_steps": 10,
+            "epochs": 0.1, "images_per_cpu_s": 5.0, "eval_cpu_min": 0.1, "date": date,
+            "side_by_side": side_by_side,
+            "curve": [{"cpu_min": t, "g_steps": 5, "fid": v} for t, v in values]}
+
+
+def test_the_speed_options_loop_gets_its_own_columns_and_ratios_and_is_never_missing():
+    r = _report()
+    # seeds 0 and 1: gankit and the reference (2x, 0.5x); seed 2: the speed-options loop and the
+    # reference (FD 20 at 1.5 and 3.0 min: 2x); seed 3: the speed-options loop alone
+    results = {"runs": {"dcgan": {
+        "gankit": {"0": _fd_run([(1.0, 30.0), (2.0, 10.0)]),
+                   "1": _fd_run([(1.0, 30.0), (3.0, 10.0)])},
+        "gankit-fast": {"2": _fd_run([(1.0, 30.0), (2.0, 10.0)]),
+                        "3": _fd_run([(1.0, 30.0), (2.0, 10.0)])},
+        "reference": {"0": _fd_run([(2.0, 30.0), (4.0, 10.0)]),
+                      "1": _fd_run([(0.5, 30.0), (1.5, 10.0)]),
+                      "2": _fd_run([(2.0, 30.0), (4.0, 10.0)])}}},
+        "commands": ["x"], "date": "d", "machine": "m", "load_average": "l",
+        "budget_cpu_min": {"dcgan": 4.0}, "eval_every_cpu_min": {"dcgan": 1.0}, "n_eval": 100,
+        "differences": []}
+    rows = {(row["seed"], row["level"]): row for row in r.level_rows(results)}
+    assert rows[("2", 20.0)]["ratio_fast"] == "2.00x" and rows[("2", 20.0)]["ratio"] == "-"
+    assert rows[("0", 20.0)]["ratio_fast"] == "-" and rows[("0", 20.0)]["ratio"] == "2.00x"
+    # across seeds, each loop only over the seeds it shares with the reference: gankit's
+    # geometric mean stays over seeds 0 and 1; the speed-options loop has one such seed, no row
+    summary = r.across_seeds(r.level_rows(results))
+    fd20 = next(row for row in summary if row[2] == "20")
+    assert fd20[3] == "seed 0: 2.00x; seed 1: 0.50x" and fd20[4] == "1.00x"
+    assert r.across_seeds(r.level_rows(results), "gankit-fast") == []
+    doc = r.render_doc(results, "p.png")
+    assert "| gankit + speed options CPU min |" in doc
+    assert "| reference / (gankit + speed options) |" in doc
+    assert "`train.channels_last`, `train.fused_optim`, `train.gemm_image_convs`" in doc
+    # the optional loop is never listed as not run; the required ones are (seeds 2 and 3)
+    assert "DCGAN (gankit, seed 2, gankit, seed 3, reference loop, seed 3)" in doc
+    assert "gankit + speed options, seed 0" not in doc.split("Not run")[1].split("\n")[0]
+    # without any run of the optional loop the table keeps its two-loop columns
+    del results["runs"]["dcgan"]["gankit-fast"]
+    assert "speed options" not in r.render_doc(results, "p.png")
+
+
+def test_runs_count_as_side_by_side_only_when_they_ended_together():
+    r = _report()
+    a = _fd_run([], date="2026-12-03T16:00:00")
+    b = _fd_run([], date="2026-12-03T16:10:00")
+    later = _fd_run([], date="2026-12-03T18:00:00")
+    assert r.together({"gankit": a, "reference": b})  # 10 min apart: one invocation
+    assert not r.together({"gankit": a, "gankit-fast": later, "reference": b})
+    assert not r.together({"gankit": a, "reference": _fd_run([], side_by_side=1)})
+    assert not r.together({"gankit": a, "reference": {**b, "date": ""}})
+    assert "one after the other" in r.how_run("DCGAN", {"gankit": a, "reference": later})
+
+
+def test_the_speed_options_loop_trains_gankit_with_the_float32_options(monkeypatch):
+    s = _script()
+    seen = {}
+
+    def fake_gankit(cfg, data, marks, metrics, n, data_dir, name=""):
+        seen["cfg"], seen["name"] = cfg, name
+
+        class Clock:
+            def train_cpu(self):
+                return 60.0
+
+            def wall(self):
+                return 60.0
+
+        return [{"cpu_min": 1.0, "g_steps": 1, "fid": 1.0, "eval_cpu_s": 0.0}], Clock(), 1
+
+    monkeypatch.setattr(s, "run_gankit", fake_gankit)
+    monkeypatch.setattr(s, "load_training_data", lambda data, seed: type("D", (), {"x": [0] * 64})())
+    run = s.train_run("dcgan", "gankit-fast", 2, [], [60.0], 10, None)
+    t = seen["cfg"].train
+    assert t.channels_last and t.fused_optim and t.gemm_image_convs and seen["cfg"].seed == 2
+    assert run["options"] == s.SPEED_OPTIONS["dcgan"] and "speed options" in seen["name"]
+    s.train_run("dcgan", "gankit", 2, [], [60.0], 10, None)
+    assert not (seen["cfg"].train.channels_last or seen["cfg"].train.gemm_image_convs)
