@@ -9,12 +9,12 @@
 For the paper MLP with gankit's best recipe (configs/mnist-paper-fast.yaml) and the DCGAN
 (configs/mnist-dcgan.yaml), trains (a) gankit's training loop (`Trainer.run`, as `gankit train`
 runs it) and (b) the tutorial-style reference loop of gankit.bench.reference on the same nets
-and data, one run after the other in this process (or, with --workers 2, side by side in two
-processes of one thread each); `--loops gankit-fast` adds (c) gankit's loop with the speed
-options that change results by float32 rounding only, each for --budget minutes of its process's CPU time
-(evaluation excluded). Every --eval-every CPU minutes it scores --n samples with the
-metric registry: the Parzen protocol of Goodfellow et al. (2014) for the MLP, the classifier
-Fréchet distance for both. time_to_quality_report.py finds the minutes to each level and
+and data (`--loops gankit-fast` adds (c) gankit's loop with the speed options that change
+results by float32 rounding only), one run after the other in this process (or, with
+--workers 2, side by side in two processes of one thread each), each for --budget minutes of
+its process's CPU time (evaluation excluded). Every --eval-every CPU minutes it scores --n
+samples with the metric registry: the Parzen protocol of Goodfellow et al. (2014) for the MLP,
+the classifier Fréchet distance for both. time_to_quality_report.py finds the minutes to each level and
 renders docs/results/time_to_quality.md, its JSON and plot. With --keep, runs already in the
 JSON with the same budget and evaluation interval are not trained again (a long benchmark can
 be done in several invocations; a model given another budget is trained again). --seeds sets
@@ -46,7 +46,15 @@ from gankit.metrics.registry import evaluate
 from gankit.train.hooks import Hook, StepFacts
 from gankit.train.loop import Trainer, seed_everything
 from gankit.train.run import generate
-from time_to_quality_report import LOOPS, MODELS, SPEED_OPTIONS, migrate, plot, render_doc
+from time_to_quality_report import (
+    LOOPS,
+    MODELS,
+    SPEED_OPTIONS,
+    has_fast,
+    migrate,
+    plot,
+    render_doc,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs/results/time_to_quality.md"
@@ -335,8 +343,7 @@ def write(results: dict[str, Any], out: Path, rendered_by: str | None = None) ->
     """Plot and doc; the differences are read from the shipped configs, not from the JSON."""
     mlp = (load_config(ROOT / "configs" / f"{MODELS['mlp'][0]}.yaml")
            if "mlp" in results["runs"] else None)
-    fast = any(runs.get("gankit-fast") for runs in results["runs"].values())
-    results = {**results, "differences": differences(mlp, fast)}
+    results = {**results, "differences": differences(mlp, has_fast(results))}
     png = out.with_suffix(".png")
     out.parent.mkdir(parents=True, exist_ok=True)
     plot(results, png)

@@ -219,6 +219,11 @@ def plot(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def has_fast(results: dict[str, Any]) -> bool:
+    """Whether any model was run with gankit's loop and the speed options."""
+    return any(runs.get("gankit-fast") for runs in results["runs"].values())
+
+
 def together(runs: dict[str, Any]) -> bool:
     """Whether these runs were trained side by side: each in a --workers > 1 invocation, and
     all ending within TOGETHER_S of each other (runs of one invocation, same budget)."""
@@ -277,7 +282,8 @@ def render_doc(results: dict[str, Any], png_name: str, rendered_by: str | None =
         "at the first evaluation already, an upper bound). The same protocol is used at every "
         "evaluation, so every crossing is judged the same way. *reference / gankit* > 1 means "
         "gankit got there in less CPU time.", ""]
-    if any(runs.get("gankit-fast") for runs in results["runs"].values()):
+    fast = has_fast(results)
+    if fast:
         lines += [
             "*gankit + speed options* is gankit's loop with the speed options that change "
             "results by float32 rounding only (docs/results/speed.md): "
@@ -289,7 +295,6 @@ def render_doc(results: dict[str, Any], png_name: str, rendered_by: str | None =
     lines += [
         "## Minutes to each level", ""]
     rows = level_rows(results)
-    fast = any(runs.get("gankit-fast") for runs in results["runs"].values())
     lines += table(
         ["model", "metric", "level", "seed", "gankit CPU min"]
         + (["gankit + speed options CPU min"] if fast else [])
