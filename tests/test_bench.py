@@ -22,7 +22,7 @@ CONTRACT = {
     "date", "load_average", "rounds", "iterations_per_round", "iteration_s", "iteration_s_all",
     "images_per_iteration", "images_per_s", "flops_per_iteration", "flops_per_image",
     "gflops_per_s", "matmul_peak_gflops", "peak_ratio", "gemm_calls", "gemm_limit_s",
-    "gemm_limit_ratio", "reference_images_per_s", "reference_iteration_s",
+    "gemm_limit_ratio", "gemm_limit_ratio_se", "reference_images_per_s", "reference_iteration_s",
     "reference_flops_per_iteration", "speedup_vs_reference", "speedup_vs_reference_se",
     "time_shares",
 }
@@ -46,6 +46,7 @@ def test_bench_reports_every_contract_key_with_consistent_numbers(result):
         result["gflops_per_s"] / result["matmul_peak_gflops"])
     assert result["gemm_limit_ratio"] == pytest.approx(
         result["gemm_limit_s"] / result["iteration_s"])
+    assert 0 <= result["gemm_limit_ratio_se"] < result["gemm_limit_ratio"]
     assert result["speedup_vs_reference"] == pytest.approx(
         result["images_per_s"] / result["reference_images_per_s"])
     assert result["options"] == {"compile": False, "channels_last": False,
@@ -144,6 +145,13 @@ def test_compare_steps_times_variants_in_the_same_rounds():
     assert len(out) == 2 and out[0]["speedup"] == 1.0 and out[1]["speedup"] > 0
     assert all(len(r["iteration_s_all"]) == 2 for r in out)
     assert out[1]["images_per_s"] == pytest.approx(50 / out[1]["iteration_s"])
+    # The speed-up's spread is over per-round ratios: the first variant against itself is 1.0
+    # in every round (no spread), and the second's pairs each round with the first's.
+    from gankit.bench.timing import paired_ratio_se
+
+    assert out[0]["speedup_se"] == 0.0
+    assert out[1]["speedup_se"] == pytest.approx(paired_ratio_se(
+        out[0]["iteration_s_all"], out[1]["iteration_s_all"], 1.0))
 
 
 def test_time_shares_keep_the_profilers_announcements_off_stderr(capfd):

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from gankit.bench.timing import Workload, calibrate, measure
+from gankit.bench.timing import Workload, calibrate, measure, paired_ratio_se
 from gankit.config import Config
 from gankit.data.dataset import TrainingData
 
@@ -37,7 +37,8 @@ def _workload(trainer: Any, name: str) -> Workload:
 def compare_steps(configs: list[Config], *, rounds: int = 5, warmup: int = 3,
                   round_seconds: float = 0.5,
                   data: TrainingData | None = None) -> list[dict[str, Any]]:
-    """Median seconds per iteration of each config, and the first one's median over each's."""
+    """Median seconds per iteration of each config, the first one's median over each's (the
+    speed-up) and that speed-up's standard error over the rounds."""
     from gankit.train.loop import Trainer
 
     threads_before = torch.get_num_threads()
@@ -57,5 +58,6 @@ def compare_steps(configs: list[Config], *, rounds: int = 5, warmup: int = 3,
         torch.set_num_threads(threads_before)
     base = works[0].median
     return [{"iteration_s": w.median, "iteration_s_all": w.seconds,
-             "images_per_s": size / w.median, "speedup": base / w.median}
+             "images_per_s": size / w.median, "speedup": base / w.median,
+             "speedup_se": paired_ratio_se(works[0].seconds, w.seconds, 1.0)}
             for w, size in zip(works, sizes, strict=True)]

@@ -18,10 +18,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import math
 import os
 import platform
-import statistics
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +32,7 @@ from gankit.bench.gemm import GemmRecorder, GemmReplay
 from gankit.bench.peak import PEAK_SIZES, peak_gflops, peak_workloads
 from gankit.bench.profile import time_shares
 from gankit.bench.reference import ReferenceLoop
-from gankit.bench.timing import Workload, calibrate, measure
+from gankit.bench.timing import Workload, calibrate, measure, paired_ratio_se
 from gankit.config import Config
 from gankit.data.dataset import TrainingData
 from gankit.errors import GankitError
@@ -87,16 +85,6 @@ def bench_speed(cfg: Config, *, rounds: int = 5, warmup: int = 3, round_seconds:
                             load_before)
     finally:
         torch.set_num_threads(threads_before)
-
-
-def paired_ratio_se(reference_s: list[float], iteration_s: list[float], scale: float) -> float:
-    """Standard error of the speed-up over the reference loop from the interleaved rounds: each
-    round gives its own ratio (the two loops ran side by side, under the same load), and the
-    spread of those ratios says how far the median one can be trusted. 0 for a single round."""
-    ratios = [scale * r / i for r, i in zip(reference_s, iteration_s, strict=True)]
-    if len(ratios) < 2:
-        return 0.0
-    return statistics.stdev(ratios) / math.sqrt(len(ratios))
 
 
 def _measure(trainer: Any, rounds: int, warmup: int, round_seconds: float, reference: bool,
@@ -167,6 +155,7 @@ def _measure(trainer: Any, rounds: int, warmup: int, round_seconds: float, refer
         "gemm_calls": len(recorder.calls),
         "gemm_limit_s": gemm_s,
         "gemm_limit_ratio": gemm_s / iteration_s,
+        "gemm_limit_ratio_se": paired_ratio_se(works[1].seconds, step_work.seconds, 1.0),
         "reference_images_per_s": None,
         "reference_iteration_s": None,
         "reference_flops_per_iteration": None,

@@ -8,6 +8,7 @@ would compare one minute's load with another's.
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -51,3 +52,14 @@ def measure(works: list[Workload], rounds: int,
     for _ in range(rounds):
         for work in works:
             work.seconds.append(_timed(work, work.units, sync))
+
+
+def paired_ratio_se(numerator_s: list[float], denominator_s: list[float], scale: float) -> float:
+    """Standard error of a ratio of two workloads' medians, from their interleaved rounds: each
+    round gives its own ratio, scale x numerator / denominator (the two ran side by side, under
+    the same load), and the spread of those ratios says how far the median one can be trusted.
+    0 for a single round."""
+    ratios = [scale * n / d for n, d in zip(numerator_s, denominator_s, strict=True)]
+    if len(ratios) < 2:
+        return 0.0
+    return statistics.stdev(ratios) / math.sqrt(len(ratios))

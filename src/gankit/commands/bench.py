@@ -36,6 +36,7 @@ networks. Medians over the rounds; every ratio compares numbers measured in this
   gemm_calls, gemm_limit_s          the iteration's matrix products and convolutions, and the
                                     median time they take replayed alone
   gemm_limit_ratio                  gemm_limit_s / iteration_s (1.0 = nothing but GEMMs)
+  gemm_limit_ratio_se               its standard error over the interleaved rounds
   time_shares                       share of the iteration's self CPU time (torch.profiler)
                                     in matrix products, optimiser, random numbers and
                                     other work; null on a GPU
