@@ -164,6 +164,17 @@ def test_bad_labels_raise(labels, message):
         d(torch.rand(2, 1, 28, 28), labels)
 
 
+def test_conditional_nets_compile_as_one_graph():
+    # Reading the labels' range (int(y.min())) splits a compiled graph, and on a GPU waits for
+    # the device in every layer that takes labels: check_labels skips it when compiling.
+    g = DCGANGenerator(z_dim=8, base=BASE, n_classes=10)
+    d = DCGANDiscriminator(base=BASE, n_classes=10)
+    y = torch.tensor([3, 7])
+    fake = torch.compile(g, fullgraph=True, backend="eager")(g.sample_z(2), y)
+    assert fake.shape == (2, 1, 28, 28)
+    assert torch.compile(d, fullgraph=True, backend="eager")(fake, y).shape == (2,)
+
+
 def test_unconditional_nets_reject_labels():
     g = DCGANGenerator(z_dim=8, base=BASE)
     with pytest.raises(GankitError, match="unconditional"):

@@ -27,6 +27,9 @@ def check_labels(y: torch.Tensor | None, n_classes: int, batch_size: int) -> tor
     """Validate labels for a network built with `n_classes` (0 = unconditional); returns y.
 
     Labels must be an integer tensor of shape (batch_size,) with values in [0, n_classes).
+    The range is read from the values only in eager mode on the CPU: on a GPU reading them
+    waits for the device at every call, and under torch.compile it splits the graph; there the
+    embedding's own index check stops out-of-range labels.
     """
     if n_classes == 0:
         if y is not None:
@@ -46,7 +49,7 @@ def check_labels(y: torch.Tensor | None, n_classes: int, batch_size: int) -> tor
         raise GankitError(
             f"labels must have shape ({batch_size},) to match the batch, got {tuple(y.shape)}"
         )
-    if batch_size > 0:
+    if batch_size > 0 and y.device.type == "cpu" and not torch.compiler.is_compiling():
         low, high = int(y.min()), int(y.max())
         if low < 0 or high >= n_classes:
             raise GankitError(
