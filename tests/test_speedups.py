@@ -141,6 +141,10 @@ def test_maxout_gradient_is_amax_gradient_bit_for_bit(ties):
         grads.append(h.grad)
     assert torch.equal(grads[0], grads[1])
     assert torch.equal(grads[0].signbit(), grads[1].signbit())  # -0.0 where amax has it
+    # The formula a GPU always takes (no read-back of the tie count) gives the same bits too.
+    winners = (x >= x.amax(dim=-1, keepdim=True)).float()
+    shared = (g.unsqueeze(-1) / winners.sum(-1, keepdim=True)) * winners
+    assert torch.equal(shared, grads[1]) and torch.equal(shared.signbit(), grads[1].signbit())
     if not ties:  # twice differentiable away from ties, as WGAN-GP's penalty needs
         assert torch.autograd.gradgradcheck(_MaxOverPieces.apply, (x.double().requires_grad_(),))
 

@@ -48,7 +48,10 @@ class _MaxOverPieces(torch.autograd.Function):
         # x <= out everywhere, so x >= out marks the winners; written as 1.0 / 0.0 in x's dtype
         # (a float `out=`), it is twice as fast as == to a bool mask that the product converts.
         winners = torch.ge(x, out.unsqueeze(-1), out=torch.empty_like(x))
-        if int(winners.sum()) != out.numel():  # a tie somewhere: amax's exact formula
+        # A tie somewhere takes amax's exact formula. Counting the winners reads a number
+        # back, which on a GPU waits for the device at every maxout layer: there the formula
+        # runs always (the same bits without ties).
+        if x.device.type != "cpu" or int(winners.sum()) != out.numel():
             return (g.unsqueeze(-1) / winners.sum(-1, keepdim=True)) * winners
         return winners.mul_(g.unsqueeze(-1))  # g * 1.0 or g * 0.0, as g * the bool mask
 
