@@ -65,15 +65,13 @@ def target_text(value: float, se: float | None, target: float, percent: bool) ->
     (common.goal_check)? The verdict, and the value with its spread and the margin it needed;
     results saved before the rounds' spread was recorded get no margin, and the text says so."""
     check = goal_check(value, se or 0.0, [Row("the goal", target)], digits=2)
-    if percent:
-        shown, needed = f"{value:.0%}", f"{target + check.margin:.1%}"
-        spread = f"± {(se or 0.0) * 100:.1f} points"
-    else:
-        shown, needed = f"{value:.2f}x", f"{target + check.margin:.2f}x"
-        spread = f"± {se or 0.0:.2f}"
+    shown = f"{value:.0%}" if percent else f"{value:.2f}x"
     if se is None:
         return check.met, f"{shown}, no per-round spread saved with these results: no margin"
-    return check.met, f"{shown} {spread} over the rounds, needed more than {needed}"
+    needed = target + check.margin
+    spread, needed_text = ((f"± {se * 100:.1f} points", f"{needed:.1%}") if percent
+                           else (f"± {se:.2f}", f"{needed:.2f}x"))
+    return check.met, f"{shown} {spread} over the rounds, needed more than {needed_text}"
 
 
 def goal_lines(results: dict[str, list[dict[str, Any]]], ev: dict[str, Any]) -> list[str]:
